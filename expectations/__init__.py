@@ -1,0 +1,1 @@
+"""Contracts of the staging tables (column descriptions) and their Great Expectations suites."""

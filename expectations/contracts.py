@@ -1,0 +1,46 @@
+"""Read the staging tables' contracts (expectations/contracts/*.yaml). No GX import here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+CONTRACT_DIR = Path(__file__).resolve().parent / "contracts"
+STAGING_TABLES = ("stg_submissions", "stg_responses", "stg_own_initiatives", "stg_numeric_targets")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # pyarrow type name: string, int64, float64, bool, timestamp[us, tz=UTC]
+    nullable: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class Contract:
+    table: str
+    description: str
+    grain: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@lru_cache(maxsize=16)
+def contract(table: str) -> Contract:
+    raw = yaml.safe_load((CONTRACT_DIR / f"{table}.yaml").read_text(encoding="utf-8"))
+    return Contract(
+        table=raw["table"],
+        description=raw["description"],
+        grain=tuple(raw.get("grain", ())),
+        columns=tuple(
+            Column(c["name"], str(c["dtype"]), bool(c.get("nullable", False)), c.get("description", ""))
+            for c in raw["columns"]
+        ),
+    )

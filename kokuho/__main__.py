@@ -1,0 +1,5 @@
+import sys
+
+from kokuho.cli import main
+
+sys.exit(main())

@@ -1,0 +1,189 @@
+"""Code lists shared by transform, expectations, load and exports. Defined here once."""
+
+from __future__ import annotations
+
+# How municipalities write "implements" / "does not implement", after NFKC normalisation
+# and whitespace removal (so "１" is "1" and "－" is "-").
+YES_SYMBOLS: frozenset[str] = frozenset(
+    {"○", "〇", "◯", "●", "✓", "✔", "1", "はい", "有", "実施", "予定", "あり", "有り"}
+)
+NO_SYMBOLS: frozenset[str] = frozenset({"", "×", "✕", "無", "いいえ", "-", "‐", "ー", "0", "なし", "無し"})
+
+# The normalised answer values stored in staging and the warehouse.
+ANSWER_YES = "○"
+ANSWER_NO = ""
+
+# Target qualifiers: raw text pattern -> stored qualifier.
+QUALIFIER_AT_LEAST = "以上"  # 95％以上
+QUALIFIER_PREVIOUS_YEAR_OR_MORE = "前年度以上"  # 前年度以上, 前年度収納率を上回る
+QUALIFIER_NOT_SET = "未設定"  # 【未設定】, -, blank with a note
+TARGET_QUALIFIERS: tuple[str, ...] = (
+    QUALIFIER_AT_LEAST,
+    QUALIFIER_PREVIOUS_YEAR_OR_MORE,
+    QUALIFIER_NOT_SET,
+)
+
+# Status of a submission (one returned file).
+STATUS_ACCEPTED = "accepted"
+STATUS_SUPERSEDED = "superseded"
+STATUS_QUARANTINED = "quarantined"
+STATUS_SKIPPED = "skipped"  # same sha256 already processed
+SUBMISSION_STATUSES: tuple[str, ...] = (STATUS_ACCEPTED, STATUS_SUPERSEDED, STATUS_QUARANTINED)
+
+# Status of a municipality for a survey, as shown to analysts.
+MUNICIPALITY_STATUS_LABELS: dict[str, str] = {
+    "missing": "未提出",
+    "accepted": "受理",
+    "returned": "差戻し",
+    "resubmitted": "再提出",
+}
+
+# Change markers against the previous fiscal year (seed 004 convention).
+MARKER_UP = "増"
+MARKER_DOWN = "減"
+MARKER_NEW = "新"
+
+# Limits shared by extraction and expectations.
+BUDGET_LINE_MAX_CHARS = 100
+OWN_INITIATIVE_MAX_CHARS = 500
+NOTE_MAX_CHARS = 500
+TARGET_MIN = 0.0
+TARGET_MAX = 100.0
+
+# Error codes for files set aside, with the Japanese message (format fields: file, sheet, cell,
+# value, detail) and the hint for the municipality. Stable: analysts filter on the code.
+ISSUES: dict[str, tuple[str, str]] = {
+    "EMPTY_FILE": ("ファイル「{file}」は空です（0バイト）。", "調査票を保存し直して再提出してください。"),
+    "NOT_WORKBOOK": (
+        "ファイル「{file}」はExcelブックではありません（{detail}）。",
+        "配布した調査票（.xlsx）に記入して提出してください。",
+    ),
+    "CORRUPT_WORKBOOK": (
+        "ファイル「{file}」は壊れていて読み取れません（{detail}）。",
+        "Excelで開けることを確認し、保存し直して再提出してください。",
+    ),
+    "PASSWORD_PROTECTED": (
+        "ファイル「{file}」にはパスワード（暗号化）が設定されています。",
+        "パスワードを解除して保存し、再提出してください。",
+    ),
+    "ZIP_BOMB": (
+        "ファイル「{file}」は展開後の大きさが上限を超えています（{detail}）。",
+        "配布した調査票に記入したものを再提出してください。",
+    ),
+    "XML_ENTITY": (
+        "ファイル「{file}」に許可されていないXML宣言（DTD・エンティティ）が含まれています（{detail}）。",
+        "配布した調査票に記入したものを再提出してください。",
+    ),
+    "SHEET_TOO_LARGE": (
+        "ファイル「{file}」のシート「{sheet}」の使用範囲が異常に大きくなっています（{detail}）。",
+        "不要な行・列を削除して保存し直し、再提出してください。",
+    ),
+    "PARSE_FAILED": (
+        "ファイル「{file}」の読み取り中に処理が異常終了しました（{detail}）。",
+        "配布した調査票に記入したものを再提出してください。",
+    ),
+    "PARSE_TIMEOUT": (
+        "ファイル「{file}」の読み取りが制限時間内に終わりませんでした（{detail}）。",
+        "配布した調査票に記入したものを再提出してください。",
+    ),
+    "LEGACY_UNREADABLE": (
+        "ファイル「{file}」（旧形式 .xls）を読み取れませんでした（{detail}）。",
+        "Excelで .xlsx 形式に保存し直して再提出してください。",
+    ),
+    "NOT_SURVEY_TEMPLATE": (
+        "ファイル「{file}」は本調査の調査票ではありません（{detail}）。",
+        "配布した調査票に記入して提出してください。",
+    ),
+    "WRONG_SURVEY": (
+        "ファイル「{file}」は別の年度または版の調査票です（{detail}）。",
+        "今年度配布した調査票に記入し直して提出してください。",
+    ),
+    "MISSING_SHEET": (
+        "ファイル「{file}」にシート「{sheet}」がありません。",
+        "シートを削除せず、配布した調査票のすべてのシートを提出してください。",
+    ),
+    "MUNICIPALITY_CODE_INVALID": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の市町村コード「{value}」が正しくありません（{detail}）。",
+        "6桁の全国地方公共団体コードを記入してください。",
+    ),
+    "MUNICIPALITY_UNKNOWN": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の市町村コード「{value}」に該当する市町村がありません。",
+        "配布した調査票の市町村コードを変更せずに提出してください。",
+    ),
+    "MUNICIPALITY_OTHER_PREFECTURE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の市町村コード「{value}」は本県の市町村ではありません（{detail}）。",
+        "配布した調査票の市町村コードを変更せずに提出してください。",
+    ),
+    "MUNICIPALITY_NAME_MISMATCH": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の市町村名「{value}」が市町村コードと一致しません（{detail}）。",
+        "市町村コードと市町村名を確認してください。",
+    ),
+    "FILENAME_CODE_MISMATCH": (
+        "ファイル「{file}」のファイル名の市町村コードと、シート「{sheet}」セル{cell}の市町村コード「{value}」が一致しません（{detail}）。",
+        "自団体の調査票であることを確認して提出してください。",
+    ),
+    "UNKNOWN_ANSWER": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の回答「{value}」を判別できません。",
+        "実施する場合は「○」、実施しない場合は空欄にしてください。",
+    ),
+    "UNKNOWN_MEASURE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の取組ID「{value}」は調査項目にありません。",
+        "調査票の行を追加・変更せずに記入してください。",
+    ),
+    "DUPLICATE_MEASURE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}：同じ取組に異なる回答が複数あります（{detail}）。",
+        "取組ごとに回答を1つにしてください。",
+    ),
+    "FORMULA_WITHOUT_VALUE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の数式「{value}」に計算結果が保存されていません。",
+        "数式ではなく値を直接入力するか、Excelで再計算して保存してください。",
+    ),
+    "ERROR_VALUE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}がエラー値「{value}」になっています。",
+        "エラーにならない値を直接入力してください。",
+    ),
+    "MERGED_CELLS": (
+        "ファイル「{file}」のシート「{sheet}」の回答欄 {cell} でセルが結合されています。",
+        "セルの結合を解除し、1つのセルに1つの値を記入してください。",
+    ),
+    "HIDDEN_SHEET": (
+        "ファイル「{file}」の非表示シート「{sheet}」に回答が記入されています。",
+        "シートを再表示し、回答欄を確認して提出してください。",
+    ),
+    "HIDDEN_ROW": (
+        "ファイル「{file}」のシート「{sheet}」の非表示行（セル{cell}）に回答が記入されています。",
+        "行を再表示し、回答を確認して提出してください。",
+    ),
+    "TARGET_UNPARSEABLE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の目標値「{value}」を数値として読み取れません。",
+        "「95.0」「95％以上」「前年度以上」「【未設定】」のいずれかの形で記入してください。",
+    ),
+    "TARGET_OUT_OF_RANGE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の目標値「{value}」が0～100％の範囲外です。",
+        "百分率（例：95.0）で記入してください。",
+    ),
+    "TEXT_TOO_LONG": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の記入内容が長すぎます（{detail}）。",
+        "要点を短く記入してください。",
+    ),
+    "VALIDATION_FAILED": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の値「{value}」が検証ルールに違反しています（{detail}）。",
+        "記入要領に沿って記入し直してください。",
+    ),
+    "TOO_MANY_PROBLEMS": (
+        "ファイル「{file}」は問題が多すぎるため、最初の{detail}件のみ表示しています。",
+        "配布した調査票に記入し直して提出してください。",
+    ),
+}
+
+
+def issue_message(code: str, **fields: object) -> str:
+    """The Japanese message for an issue code, with missing fields shown as blank."""
+    template = ISSUES[code][0]
+    values = {k: "" for k in ("file", "sheet", "cell", "value", "detail")}
+    values.update({k: "" if v is None else str(v) for k, v in fields.items()})
+    return template.format(**values)
+
+
+def issue_hint(code: str) -> str:
+    return ISSUES[code][1]

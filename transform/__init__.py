@@ -1,0 +1,1 @@
+"""Transform: extracted cells -> typed staging rows and file issues. No Prefect here."""
