@@ -32,7 +32,9 @@ def _fingerprint() -> str:
 
 def setup() -> None:
     if sys.version_info[:2] != (3, 11):
-        sys.exit(f"kokuho-survey needs Python 3.11 (this is {sys.version.split()[0]}): run it with python3.11")
+        sys.exit(
+            f"kokuho-survey needs Python 3.11 (this is {sys.version.split()[0]}): run it with python3.11"
+        )
     if STAMP.is_file() and STAMP.read_text() == _fingerprint():
         return
     if not (BIN / "python").exists():
@@ -63,7 +65,9 @@ def main() -> int:
     for lint in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
         code = run([str(BIN / "python"), "-m", *lint])
         if code:
-            print(f"[test] lint failed: {' '.join(lint)}  (fix with: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)")
+            print(
+                f"[test] lint failed: {' '.join(lint)}  (fix with: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
+            )
             return code
     return run([str(BIN / "python"), "-m", "pytest", *rest])
 

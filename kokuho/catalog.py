@@ -265,8 +265,18 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
             }
             leaves: list[tuple[dict[str, Any], dict[str, Any]]] = []
             if has_measures:
-                leaves.append(({**base, "group_code": None, "group_title": None,
-                                "subgroup_no": None, "subgroup_title": None}, ss_node))
+                leaves.append(
+                    (
+                        {
+                            **base,
+                            "group_code": None,
+                            "group_title": None,
+                            "subgroup_no": None,
+                            "subgroup_title": None,
+                        },
+                        ss_node,
+                    )
+                )
             else:
                 seen_groups: set[str] = set()
                 for g_node in ss_node["groups"]:
@@ -280,9 +290,18 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
                         raise _fail(path, g_node, "'subgroups' がありません")
                     for sg_index, sg_node in enumerate(subgroups, start=1):
                         sg_no = _int(path, sg_node, "no", sg_index)
-                        leaves.append(({**base, "group_code": g_code, "group_title": g_title,
-                                        "subgroup_no": sg_no,
-                                        "subgroup_title": _text(path, sg_node, "title")}, sg_node))
+                        leaves.append(
+                            (
+                                {
+                                    **base,
+                                    "group_code": g_code,
+                                    "group_title": g_title,
+                                    "subgroup_no": sg_no,
+                                    "subgroup_title": _text(path, sg_node, "title"),
+                                },
+                                sg_node,
+                            )
+                        )
             for info, node in leaves:
                 table_id = f"{s_no}-{ss_no}" + (
                     f"-{info['group_code']}-{info['subgroup_no']}" if info["group_code"] else ""
@@ -297,11 +316,23 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
                     m_id = _text(path, m_node, "id")
                     label = _text(path, m_node, "label")
                     if m_id in seen_ids:
-                        raise _fail(path, m_node, f"取組ID {m_id} が重複しています（{seen_ids[m_id]}行目にもあります）")
+                        raise _fail(
+                            path,
+                            m_node,
+                            f"取組ID {m_id} が重複しています（{seen_ids[m_id]}行目にもあります）",
+                        )
                     seen_ids[m_id] = m_node["__line__"]
                     position += 1
-                    measures.append(Measure(id=m_id, label=label, position=position, item_no=item_no,
-                                            table_id=table_id, **info))
+                    measures.append(
+                        Measure(
+                            id=m_id,
+                            label=label,
+                            position=position,
+                            item_no=item_no,
+                            table_id=table_id,
+                            **info,
+                        )
+                    )
                 tables.append(SurveyTable(table_id=table_id, measures=tuple(measures), **info))
 
     targets: list[NumericTargetItem] = []
@@ -314,14 +345,28 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
         offsets = t_node.get("year_offsets", [0])
         if not isinstance(offsets, list) or not all(isinstance(o, int) and 0 <= o <= 10 for o in offsets):
             raise _fail(path, t_node, f"year_offsets が不正です（{offsets!r}）")
-        targets.append(NumericTargetItem(
-            id=t_id, label=_text(path, t_node, "label"), unit=str(t_node.get("unit", "%")),
-            year_offsets=tuple(offsets), minimum=float(t_node.get("minimum", 0.0)),
-            maximum=float(t_node.get("maximum", 100.0)),
-        ))
+        targets.append(
+            NumericTargetItem(
+                id=t_id,
+                label=_text(path, t_node, "label"),
+                unit=str(t_node.get("unit", "%")),
+                year_offsets=tuple(offsets),
+                minimum=float(t_node.get("minimum", 0.0)),
+                maximum=float(t_node.get("maximum", 100.0)),
+            )
+        )
 
     previous = raw.get("previous_year_ids") or {}
     previous = {str(k): str(v) for k, v in previous.items() if k != "__line__"}
-    return Catalog(path=path, prefecture_code=pref, fiscal_year=fiscal_year, title=title,
-                   catalog_version=version, own_initiative_rows=own_rows, sections=tuple(sections),
-                   tables=tuple(tables), numeric_targets=tuple(targets), previous_year_ids=previous)
+    return Catalog(
+        path=path,
+        prefecture_code=pref,
+        fiscal_year=fiscal_year,
+        title=title,
+        catalog_version=version,
+        own_initiative_rows=own_rows,
+        sections=tuple(sections),
+        tables=tuple(tables),
+        numeric_targets=tuple(targets),
+        previous_year_ids=previous,
+    )

@@ -12,8 +12,14 @@ import sys
 from kokuho.config import apply_offline_env
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "template": ("kokuho.templates", "テンプレート（調査票）を市町村ごとに作成する / write one survey workbook per municipality"),
-    "check": ("flows.steps", "返送された調査票を検証する（取込なし） / validate returned workbooks without loading"),
+    "template": (
+        "kokuho.templates",
+        "テンプレート（調査票）を市町村ごとに作成する / write one survey workbook per municipality",
+    ),
+    "check": (
+        "flows.steps",
+        "返送された調査票を検証する（取込なし） / validate returned workbooks without loading",
+    ),
     "run": ("flows.ingest", "受信フォルダを取り込む（Prefectフロー） / ingest an inbox (Prefect flow)"),
     "demo": ("kokuho.demo", "デモデータを生成して一連の処理を実行 / generate demo data and run everything"),
     "sql": ("load.query", "DuckDBに読み取り専用でSQLを実行 / run read-only SQL on the warehouse"),

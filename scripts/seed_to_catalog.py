@@ -83,15 +83,20 @@ def main(seed: Path) -> None:
             mid = f"M{sum(len(t.get('measures', [])) for t in all_tables(sections)) + 1:03d}"
             table["measures"].append({"id": mid, "label": label})
             published.append(
-                {"measure_id": mid, "label": label, "implementing_count": count,
-                 "budget_lines": split_budget(budget)}
+                {
+                    "measure_id": mid,
+                    "label": label,
+                    "implementing_count": count,
+                    "budget_lines": split_budget(budget),
+                }
             )
         elif mode == "own" and "\t" in line:
             parts = [p.strip() for p in line.split("\t") if p.strip()]
             text = parts[0]
             budget = parts[1] if len(parts) > 1 else ""
-            own.append({"table_id": tid, "text": text,
-                        "budget_line": None if budget in ("", "—") else budget})
+            own.append(
+                {"table_id": tid, "text": text, "budget_line": None if budget in ("", "—") else budget}
+            )
         elif mode == "own":
             mode = None
     catalog = {
@@ -106,9 +111,20 @@ def main(seed: Path) -> None:
     with open(out / "catalogs" / "11_2024.yaml", "w", encoding="utf-8") as f:
         yaml.safe_dump(catalog, f, allow_unicode=True, sort_keys=False, width=200)
     with open(out / "demo" / "11_2024_published.yaml", "w", encoding="utf-8") as f:
-        yaml.safe_dump({"source": seed.name, "prefecture_code": "11", "fiscal_year": 2024,
-                        "municipality_total": 63, "measures": published, "own_initiatives": own},
-                       f, allow_unicode=True, sort_keys=False, width=200)
+        yaml.safe_dump(
+            {
+                "source": seed.name,
+                "prefecture_code": "11",
+                "fiscal_year": 2024,
+                "municipality_total": 63,
+                "measures": published,
+                "own_initiatives": own,
+            },
+            f,
+            allow_unicode=True,
+            sort_keys=False,
+            width=200,
+        )
     print(len(published), "measures,", len(own), "own initiatives")
 
 
