@@ -203,6 +203,12 @@ def _fail(path: Path, node: dict[str, Any] | None, message: str) -> CatalogError
     return CatalogError(f"{path}:{line}: {message}")
 
 
+def _mapping(path: Path, parent: dict[str, Any], node: object, what: str) -> dict[str, Any]:
+    if not isinstance(node, dict):
+        raise _fail(path, parent, f"{what} はマッピング（キー: 値）でなければなりません（{node!r}）")
+    return node
+
+
 def _text(path: Path, node: dict[str, Any], key: str) -> str:
     value = node.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -244,6 +250,7 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
     if not isinstance(raw_sections, list) or not raw_sections:
         raise _fail(path, raw, "'sections' がありません")
     for s_index, s_node in enumerate(raw_sections, start=1):
+        s_node = _mapping(path, raw, s_node, f"{s_index} 番目の大項目")
         s_no = _int(path, s_node, "no", s_index)
         s_title = _text(path, s_node, "title")
         sections.append(Section(s_no, s_title))
@@ -251,6 +258,7 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
         if not isinstance(subsections, list) or not subsections:
             raise _fail(path, s_node, "'subsections' がありません")
         for ss_index, ss_node in enumerate(subsections, start=1):
+            ss_node = _mapping(path, s_node, ss_node, f"大項目 {s_no} の {ss_index} 番目の小項目")
             ss_no = _int(path, ss_node, "no", ss_index)
             ss_title = _text(path, ss_node, "title")
             has_measures = "measures" in ss_node
@@ -279,7 +287,10 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
                 )
             else:
                 seen_groups: set[str] = set()
+                if not isinstance(ss_node["groups"], list) or not ss_node["groups"]:
+                    raise _fail(path, ss_node, "'groups' が空です")
                 for g_node in ss_node["groups"]:
+                    g_node = _mapping(path, ss_node, g_node, "グループ")
                     g_code = _text(path, g_node, "code")
                     if g_code in seen_groups:
                         raise _fail(path, g_node, f"グループ {g_code} が重複しています")
@@ -289,6 +300,7 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
                     if not isinstance(subgroups, list) or not subgroups:
                         raise _fail(path, g_node, "'subgroups' がありません")
                     for sg_index, sg_node in enumerate(subgroups, start=1):
+                        sg_node = _mapping(path, g_node, sg_node, "サブグループ")
                         sg_no = _int(path, sg_node, "no", sg_index)
                         leaves.append(
                             (
@@ -337,7 +349,11 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
 
     targets: list[NumericTargetItem] = []
     seen_targets: set[str] = set()
-    for t_node in raw.get("numeric_targets") or []:
+    raw_targets = raw.get("numeric_targets") or []
+    if not isinstance(raw_targets, list):
+        raise _fail(path, raw, "'numeric_targets' はリストでなければなりません")
+    for t_node in raw_targets:
+        t_node = _mapping(path, raw, t_node, "数値目標")
         t_id = _text(path, t_node, "id")
         if t_id in seen_targets:
             raise _fail(path, t_node, f"数値目標ID {t_id} が重複しています")

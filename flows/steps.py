@@ -1,0 +1,239 @@
+"""The pipeline's steps as plain functions (no Prefect here): the Prefect flow in flows/ingest.py
+wraps them in tasks, and `kokuho check` calls them directly.
+
+scan -> extract (isolated) -> stage (transform) -> validate (GX) -> quarantine -> load -> export
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from kokuho.config import Settings
+
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    path: Path
+    sha256: str
+    size: int
+    mtime: float
+
+
+@dataclass
+class FileOutcome:
+    """What became of one inbox file. Every file ends in exactly one status."""
+
+    file_name: str
+    path: Path
+    sha256: str
+    status: str  # accepted / superseded / quarantined / skipped
+    municipality_code: str | None = None
+    municipality_name: str | None = None
+    fiscal_year: int | None = None
+    issues: list[dict[str, object]] = field(default_factory=list)
+    quarantine_dir: Path | None = None
+
+    @property
+    def first_message(self) -> str:
+        return str(self.issues[0]["message"]) if self.issues else ""
+
+
+@dataclass
+class StageResult:
+    batch: object  # transform.batch.StagingBatch (all rows, failing files included)
+    failed: set[str]
+    outcomes: list[FileOutcome]
+    catalogs: list[object]  # kokuho.catalog.Catalog, one per survey seen
+    data_docs_index: Path | None = None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def scan_inbox(paths: Iterable[Path]) -> list[InboxFile]:
+    """Every candidate file under the given files/folders, sorted by name, with its sha256.
+
+    Every regular file counts (a CSV renamed .xlsx must be quarantined, not ignored); only Excel's
+    own lock files (~$name.xlsx) and hidden files are skipped.
+    """
+    found: dict[Path, None] = {}
+    for root in paths:
+        root = Path(root)
+        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in candidates:
+            name = path.name
+            if name.startswith(("~$", ".")) or name == "manifest.json":
+                continue
+            found[path.resolve()] = None
+    files = []
+    for path in sorted(found, key=lambda p: (p.name, str(p))):
+        stat = path.stat()
+        files.append(InboxFile(path=path, sha256=sha256_of(path), size=stat.st_size, mtime=stat.st_mtime))
+    return files
+
+
+def catalog_for(prefecture_code: str | None, fiscal_year: int | None, settings: Settings):
+    """The catalog a workbook claims; the run's own catalog when the claim names none we know
+    (staging then reports the mismatch as WRONG_SURVEY)."""
+    from kokuho.catalog import CatalogError, load_catalog_for
+
+    if prefecture_code == settings.prefecture_code and fiscal_year is not None:
+        try:
+            return load_catalog_for(prefecture_code, fiscal_year)
+        except CatalogError:
+            pass
+    return load_catalog_for(settings.prefecture_code, settings.fiscal_year)
+
+
+def stage_files(
+    files: list[InboxFile],
+    settings: Settings,
+    *,
+    workbooks: list[object] | None = None,
+    write_quarantine: bool = True,
+    validate: bool = True,
+) -> StageResult:
+    """Extract (unless `workbooks` are given), stage, validate and quarantine a set of files."""
+    from expectations.validate import validate_batch
+    from extract.sandbox import extract_files
+    from load.quarantine import write_quarantine as write_quarantine_dir
+    from transform.batch import StagingBatch
+    from transform.routing import claimed_survey
+    from transform.staging import build_staging
+
+    if workbooks is None:
+        workbooks = extract_files([f.path for f in files])
+    groups: dict[str, tuple[object, list[object]]] = {}
+    for workbook in workbooks:
+        catalog = catalog_for(*claimed_survey(workbook), settings)
+        groups.setdefault(catalog.survey_id, (catalog, []))[1].append(workbook)
+    batches = []
+    docs_index: Path | None = None
+    for catalog, group in groups.values():
+        staged = build_staging(group, catalog)
+        if validate:
+            outcome = validate_batch(staged, catalog, data_docs_dir=settings.data_docs_dir)
+            staged.issues = pd.concat([staged.issues, outcome.issues], ignore_index=True)
+            docs_index = outcome.data_docs_index or docs_index
+        batches.append(staged)
+    batch = StagingBatch.concat(batches)
+    issues = batch.issues
+    failed = set(issues["sha256"].dropna().unique())
+
+    submissions = batch.submissions.set_index("sha256") if len(batch.submissions) else None
+    outcomes: list[FileOutcome] = []
+    for file in files:
+        file_issues = issues[issues["sha256"] == file.sha256]
+        outcome = FileOutcome(
+            file_name=file.path.name,
+            path=file.path,
+            sha256=file.sha256,
+            status="quarantined" if file.sha256 in failed else "accepted",
+            issues=[_clean(row) for row in file_issues.to_dict("records")],
+        )
+        if submissions is not None and file.sha256 in submissions.index:
+            sub = submissions.loc[file.sha256]
+            if isinstance(sub, pd.DataFrame):  # the same bytes twice under two names
+                sub = sub.iloc[0]
+            outcome.municipality_code = _none(sub["municipality_code"])
+            outcome.municipality_name = _none(sub["municipality_name"])
+            year = _none(sub["fiscal_year"])
+            outcome.fiscal_year = int(year) if year is not None else None
+        if outcome.status == "quarantined" and write_quarantine:
+            record = write_quarantine_dir(file.path, file_issues, settings.quarantine_dir)
+            outcome.quarantine_dir = Path(getattr(record, "directory", settings.quarantine_dir))
+        outcomes.append(outcome)
+    return StageResult(
+        batch=batch,
+        failed=failed,
+        outcomes=outcomes,
+        catalogs=[c for c, _ in groups.values()],
+        data_docs_index=docs_index,
+    )
+
+
+def _none(value: object) -> object:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def _clean(row: dict[str, object]) -> dict[str, object]:
+    return {k: _none(v) for k, v in row.items()}
+
+
+def mark_superseded_within(outcomes: list[FileOutcome], received: dict[str, float]) -> None:
+    """Among accepted files of the same municipality and year, all but the latest are superseded."""
+    latest: dict[tuple[str, int], FileOutcome] = {}
+    for outcome in outcomes:
+        if outcome.status != "accepted" or outcome.municipality_code is None:
+            continue
+        key = (outcome.municipality_code, outcome.fiscal_year or 0)
+        current = latest.get(key)
+        if current is None or (received[outcome.sha256], outcome.file_name) > (
+            received[current.sha256],
+            current.file_name,
+        ):
+            if current is not None:
+                current.status = "superseded"
+            latest[key] = outcome
+        else:
+            outcome.status = "superseded"
+
+
+def format_outcomes(outcomes: list[FileOutcome]) -> str:
+    """A plain-text verdict per file (for the terminal)."""
+    labels = {"accepted": "受理", "quarantined": "差戻し", "superseded": "差替え済", "skipped": "処理済"}
+    lines = []
+    for o in outcomes:
+        who = f"{o.municipality_code or '------'} {o.municipality_name or ''}".strip()
+        lines.append(f"[{labels.get(o.status, o.status)}] {o.file_name}  ({who})")
+        for issue in o.issues[:5]:
+            lines.append(f"    {issue.get('code')}: {issue.get('message')}")
+        if len(o.issues) > 5:
+            lines.append(f"    …ほか {len(o.issues) - 5} 件")
+        if o.quarantine_dir:
+            lines.append(f"    → 保管先: {o.quarantine_dir}")
+    return "\n".join(lines)
+
+
+def check_main(argv: list[str]) -> int:
+    """`kokuho check PATH...`: validate returned workbooks without loading anything."""
+    parser = argparse.ArgumentParser(
+        prog="kokuho check",
+        description="返送された調査票を検証し、不備のあるファイルを理由付きで保管します（DBには取り込みません）。",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, help="file(s) or folder(s)")
+    parser.add_argument("--prefecture", help="prefecture code (default KOKUHO_PREFECTURE or 11)")
+    parser.add_argument("--year", type=int, help="survey fiscal year (default KOKUHO_YEAR or 2024)")
+    parser.add_argument("--home", help="KOKUHO_HOME: where quarantine/ and data_docs/ go")
+    args = parser.parse_args(argv)
+    settings = Settings.resolve(home=args.home, prefecture_code=args.prefecture, fiscal_year=args.year)
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        print(f"kokuho check: ファイルがありません: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    files = scan_inbox(args.paths)
+    result = stage_files(files, settings)
+    mark_superseded_within(result.outcomes, {f.sha256: f.mtime for f in files})
+    print(format_outcomes(result.outcomes))
+    counts = pd.Series([o.status for o in result.outcomes]).value_counts().to_dict()
+    print(
+        f"\n{len(files)} files: accepted {counts.get('accepted', 0)}, "
+        f"superseded {counts.get('superseded', 0)}, quarantined {counts.get('quarantined', 0)}"
+    )
+    if result.data_docs_index:
+        print(f"Data Docs: {result.data_docs_index}")
+    return 0

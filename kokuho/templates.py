@@ -1,0 +1,639 @@
+"""Per-municipality survey workbooks (調査票) written from a catalog.
+
+`kokuho template --prefecture 11 --year 2024 --out DIR` writes one .xlsx per municipality.
+The layout follows kokuho/layout.py exactly: a sheet key in A1 and a row key in hidden column A,
+so the extractor finds answers by key, never by position or label. Answer cells are unlocked and
+shaded; everything else is protected without a password. Nothing is merged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from copy import copy
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
+from openpyxl.utils import column_index_from_string
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.protection import SheetProtection
+from openpyxl.worksheet.worksheet import Worksheet
+
+from kokuho import layout
+from kokuho.catalog import (
+    SUBGROUP_MARKS,
+    Catalog,
+    CatalogError,
+    SurveyTable,
+    fiscal_year_label,
+    load_catalog,
+    load_catalog_for,
+)
+from kokuho.codelists import ANSWER_YES
+from kokuho.municipalities import (
+    Municipality,
+    MunicipalityCodeError,
+    lookup,
+    municipalities_of,
+    prefecture,
+)
+
+__all__ = ["template_main", "write_template", "write_templates"]
+
+# A Japanese UI font shipped with Windows 10+ and Office for Mac; charset 128 (SHIFTJIS) and
+# family 3 make Excel and LibreOffice fall back to another Japanese gothic font when it is missing.
+FONT_NAME = "BIZ UDPゴシック"
+OWN_HEADING = "<その他（独自の取組）>"
+TEXT_FORMAT = "@"  # keeps "1-2" or "0123" typed into answer cells as text
+MAX_SHEET_TITLE = 31  # Excel's limit
+_SHEET_TITLE_FORBIDDEN = str.maketrans({c: "＿" for c in "[]:*?/\\"})
+
+_KEY = layout.KEY_COLUMN
+_SEC = layout.SECTION_COLUMNS
+_TGT = layout.TARGET_COLUMNS
+_COVER_LABEL = layout.COVER_LABEL_COLUMN
+_COVER_VALUE = layout.COVER_VALUE_COLUMN
+
+
+# --------------------------------------------------------------------------------------------
+# Styles: one set of NamedStyles per workbook; each cell then takes one style assignment.
+# --------------------------------------------------------------------------------------------
+
+
+def _font(size: float = 11, *, bold: bool = False, color: str | None = None) -> Font:
+    return Font(name=FONT_NAME, size=size, bold=bold, color=color, charset=128, family=3)
+
+
+_THIN = Side(style="thin", color="808080")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_LOCKED = Protection(locked=True)
+_UNLOCKED = Protection(locked=False)
+_ANSWER_FILL = PatternFill("solid", fgColor="FFF2CC")  # light yellow: "write here"
+_HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+_NA_FILL = PatternFill("solid", fgColor="EDEDED")
+_WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+_CENTER = Alignment(horizontal="center", vertical="top", wrap_text=True)
+
+
+def _style(
+    name: str,
+    *,
+    font: Font | None = None,
+    fill: PatternFill | None = None,
+    border: Border | None = None,
+    alignment: Alignment | None = None,
+    protection: Protection = _LOCKED,
+    number_format: str = "General",
+) -> NamedStyle:
+    style = NamedStyle(name=f"kokuho_{name}")
+    style.font = font or _font()
+    if fill is not None:
+        style.fill = fill
+    if border is not None:
+        style.border = border
+    style.alignment = alignment or Alignment(vertical="top")
+    style.protection = protection
+    style.number_format = number_format
+    return style
+
+
+def _styles() -> dict[str, NamedStyle]:
+    """Fresh NamedStyle objects (a NamedStyle binds to one workbook, so one set per workbook)."""
+    return {
+        s.name.removeprefix("kokuho_"): s
+        for s in (
+            _style("key", font=_font(8, color="808080")),
+            _style("title", font=_font(14, bold=True)),
+            _style("subtitle", font=_font(11, bold=True)),
+            _style("plain"),
+            _style("wrap", alignment=_WRAP_TOP),
+            _style("heading", font=_font(11, bold=True)),
+            _style("header", font=_font(10, bold=True), fill=_HEADER_FILL, border=_BOX, alignment=_CENTER),
+            _style("number", border=_BOX, alignment=_CENTER),
+            _style("label", border=_BOX, alignment=_WRAP_TOP),
+            _style("label_text", border=_BOX, alignment=_WRAP_TOP, number_format=TEXT_FORMAT),
+            _style(
+                "answer",
+                font=_font(12),
+                fill=_ANSWER_FILL,
+                border=_BOX,
+                alignment=_CENTER,
+                protection=_UNLOCKED,
+                number_format=TEXT_FORMAT,
+            ),
+            _style(
+                "input",
+                fill=_ANSWER_FILL,
+                border=_BOX,
+                alignment=_WRAP_TOP,
+                protection=_UNLOCKED,
+                number_format=TEXT_FORMAT,
+            ),
+            _style("not_applicable", fill=_NA_FILL, border=_BOX),
+        )
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Sheet helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _display_width(text: str) -> int:
+    """Columns a string needs: full-width characters count twice."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
+
+
+class _Sheet:
+    """Writes rows of a worksheet and remembers content widths for column fitting."""
+
+    def __init__(self, ws: Worksheet, styles: dict[str, NamedStyle]) -> None:
+        self.ws = ws
+        # What `cell.style = name` copies (the bound NamedStyle's array), taken once: assigning
+        # by name looks the style up per cell and doubles the time to build a workbook.
+        self.arrays = {name: style.as_tuple() for name, style in styles.items()}
+        self.row = 0
+        self.widths: dict[str, int] = {}
+
+    def put(self, column: str, value: object, style: str, *, measure: bool = True) -> None:
+        cell = self.ws.cell(row=self.row, column=column_index_from_string(column))
+        cell._style = copy(self.arrays[style])
+        if value is not None:
+            cell.value = value
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # openpyxl would otherwise write it as a formula
+            if measure and column != _KEY:
+                width = _display_width(str(value))
+                if width > self.widths.get(column, 0):
+                    self.widths[column] = width
+
+    def next_row(self, key: str | None = None) -> int:
+        self.row += 1
+        if key is not None:
+            self.put(_KEY, key, "key")
+        return self.row
+
+    def fit_columns(self, limits: dict[str, tuple[int, int]]) -> None:
+        for column, (low, high) in limits.items():
+            width = min(max(self.widths.get(column, 0) + 2, low), high)
+            self.ws.column_dimensions[column].width = width
+        key_column = self.ws.column_dimensions[_KEY]
+        key_column.hidden = True
+        key_column.width = 12
+
+    def finish(self, *, landscape: bool, title_rows: str, freeze: str) -> None:
+        ws = self.ws
+        ws.freeze_panes = freeze
+        ws.print_title_rows = title_rows
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.orientation = "landscape" if landscape else "portrait"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0  # as many pages down as needed
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.horizontalCentered = True
+        ws.oddFooter.center.text = "&P / &N"
+        # Protected without a password; people may still resize rows and columns.
+        ws.protection = SheetProtection(
+            sheet=True,
+            formatColumns=False,
+            formatRows=False,
+            formatCells=True,
+            selectLockedCells=False,
+            selectUnlockedCells=False,
+        )
+
+
+def _safe_sheet_title(title: str) -> str:
+    return title.translate(_SHEET_TITLE_FORBIDDEN)[:MAX_SHEET_TITLE]
+
+
+def _short_era(fiscal_year: int) -> str:
+    """令和6年度 (the era part of 令和6年度（2024年度）)."""
+    return fiscal_year_label(fiscal_year).split("（", 1)[0]
+
+
+def _check_ready(catalog: Catalog, municipality: Municipality) -> None:
+    if municipality.prefecture_code != catalog.prefecture_code:
+        raise ValueError(
+            f"市町村 {municipality.code} {municipality.name} は都道府県 {catalog.prefecture_code} の"
+            f"市町村ではありません（カタログ {catalog.path}）"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Sheets
+# --------------------------------------------------------------------------------------------
+
+
+def _cover(ws: Worksheet, styles: dict[str, NamedStyle], catalog: Catalog, muni: Municipality) -> None:
+    s = _Sheet(ws, styles)
+    s.next_row()
+    s.put(_KEY, layout.SHEET_COVER, "key")
+    s.put(_COVER_LABEL, f"{catalog.title}　調査票", "title", measure=False)
+
+    pref_name = prefecture(catalog.prefecture_code).name
+    facts = [
+        (layout.META_FISCAL_YEAR, catalog.fiscal_year, "対象年度", catalog.era_label),
+        (layout.META_PREFECTURE, catalog.prefecture_code, "都道府県", pref_name),
+        (layout.META_CATALOG_VERSION, catalog.catalog_version, "調査票の版", catalog.catalog_version),
+        (layout.META_SURVEY_ID, catalog.survey_id, "調査ID", catalog.survey_id),
+    ]
+    s.next_row()
+    for name, value, label, shown in facts:
+        s.next_row(layout.meta_key(name, value))
+        s.put(_COVER_LABEL, label, "label")
+        s.put(_COVER_VALUE, shown, "label_text")
+
+    s.next_row()
+    s.next_row()
+    s.put(_COVER_LABEL, "回答する市町村（記入済み・変更しないでください）", "subtitle", measure=False)
+    s.next_row(layout.META_MUNICIPALITY_CODE)
+    s.put(_COVER_LABEL, "市町村コード", "label")
+    s.put(_COVER_VALUE, muni.code, "label_text")  # text, so a leading 0 (北海道 01…) survives
+    s.next_row(layout.META_MUNICIPALITY_NAME)
+    s.put(_COVER_LABEL, "市町村名", "label")
+    s.put(_COVER_VALUE, muni.name, "label_text")
+
+    s.next_row()
+    s.next_row()
+    s.put(_COVER_LABEL, "記入者（連絡先）：色付きのセルに記入してください", "subtitle", measure=False)
+    for key, label in layout.CONTACT_KEYS.items():
+        s.next_row(key)
+        s.put(_COVER_LABEL, label, "label")
+        s.put(_COVER_VALUE, None, "input")
+
+    s.next_row()
+    for line in (
+        "記入方法は「記入要領」シートをご覧ください。",
+        "回答は各シートの色付きのセルに記入してください。",
+    ):
+        s.next_row()
+        s.put(_COVER_LABEL, line, "plain", measure=False)
+
+    s.fit_columns({_COVER_LABEL: (16, 24), _COVER_VALUE: (40, 60)})
+    s.finish(landscape=False, title_rows="1:1", freeze="A2")
+
+
+def _instructions(catalog: Catalog) -> list[tuple[str, str]]:
+    """(style, text) lines of the 記入要領 sheet."""
+    pref_name = prefecture(catalog.prefecture_code).name
+    sections = "、".join(f"「{layout.section_sheet_title(s.no, s.title)}」" for s in catalog.sections)
+    lines: list[tuple[str, str]] = [
+        ("title", "記入要領"),
+        (
+            "wrap",
+            f"{pref_name}　{catalog.era_label}　{catalog.title}（調査票の版 {catalog.catalog_version}）",
+        ),
+        ("plain", ""),
+        ("heading", "1　表紙"),
+        ("wrap", "・市町村コードと市町村名は記入済みです。変更しないでください。"),
+        ("wrap", "・担当課、担当者名、電話番号、メールアドレスを色付きのセルに記入してください。"),
+        ("plain", ""),
+        ("heading", f"2　取組のシート（{sections}）"),
+        (
+            "wrap",
+            f"・{catalog.era_label}に実施する（実施を予定している）取組は、「実施」欄で"
+            f"「{ANSWER_YES}」を選んでください（セルを選ぶと一覧が出ます）。"
+            "実施しない取組は空欄のままにしてください。",
+        ),
+        (
+            "wrap",
+            "・「予算事業名」欄は、その取組を個別に予算化している場合だけ、予算事業名を記入してください。"
+            "複数ある場合は「、」で区切ってください。",
+        ),
+        ("wrap", "・補足があれば「備考」欄に記入してください。"),
+    ]
+    if catalog.own_initiative_rows:
+        lines.append(
+            (
+                "wrap",
+                f"・各表の下の「{OWN_HEADING}」の行には、表にない独自の取組を1行に1つずつ、"
+                "取組内容と（個別に予算化している場合は）予算事業名を記入してください。"
+                f"各表に{catalog.own_initiative_rows}行あります。足りない場合は県の担当者にご相談ください。",
+            )
+        )
+    lines.append(("plain", ""))
+    if catalog.numeric_targets:
+        lines += [
+            ("heading", f"3　{layout.TARGETS_TITLE}"),
+            ("wrap", "・各項目・各年度の目標値を百分率で「目標値」欄に記入してください。"),
+            (
+                "wrap",
+                "・記入例：「95.0」（95.0％）、「95％以上」、「前年度以上」。"
+                "目標を設定していない場合は「【未設定】」と記入し、理由などは「備考」欄に記入してください。",
+            ),
+            ("plain", ""),
+        ]
+    lines += [
+        ("heading", "記入上の注意"),
+        ("wrap", "・1つのセルには1つの値だけを記入してください。"),
+        ("wrap", "・セルを結合しないでください。"),
+        ("wrap", "・数式は使わず、値を直接入力してください。"),
+        ("wrap", "・ファイルやシートにパスワードを設定しないでください。"),
+        ("wrap", "・Excelブック（.xlsx）のまま提出してください（PDF・画像などに変換しないでください）。"),
+        ("plain", ""),
+        ("heading", "提出"),
+        ("wrap", "・県が指定する提出期限までに、このファイルを提出してください。"),
+        (
+            "wrap",
+            "・提出後に修正がある場合は、修正した調査票全体を再提出してください。"
+            "後から提出したものが、先に提出したものに置き換わります。",
+        ),
+    ]
+    return lines
+
+
+def _instructions_sheet(ws: Worksheet, styles: dict[str, NamedStyle], catalog: Catalog) -> None:
+    s = _Sheet(ws, styles)
+    for n, (style, text) in enumerate(_instructions(catalog)):
+        s.next_row()
+        if n == 0:
+            s.put(_KEY, layout.SHEET_INSTRUCTIONS, "key")
+        s.put("B", text or None, style, measure=False)
+    ws.column_dimensions["B"].width = 100
+    s.fit_columns({})
+    s.finish(landscape=False, title_rows="1:1", freeze="A2")
+
+
+def _heading_parts(table: SurveyTable, previous: SurveyTable | None) -> list[str]:
+    """The heading lines a table needs: only the levels that changed since the previous table."""
+    parts: list[str] = []
+    new_subsection = previous is None or previous.subsection_no != table.subsection_no
+    if new_subsection:
+        parts.append(f"({table.subsection_no}) {table.subsection_title}")
+    if table.group_code and (new_subsection or previous is None or previous.group_code != table.group_code):
+        parts.append(f"{table.group_code}　{table.group_title}")
+    if table.subgroup_no:
+        parts.append(f"{SUBGROUP_MARKS[table.subgroup_no - 1]}{table.subgroup_title}")
+    return parts
+
+
+_SECTION_WIDTHS = {
+    _SEC["no"]: (6, 8),
+    _SEC["label"]: (40, 80),
+    _SEC["answer"]: (8, 10),
+    _SEC["budget_line"]: (30, 40),
+    _SEC["note"]: (24, 30),
+}
+
+
+def _section_sheet(
+    ws: Worksheet,
+    styles: dict[str, NamedStyle],
+    catalog: Catalog,
+    muni: Municipality,
+    section_no: int,
+    section_title: str,
+) -> None:
+    s = _Sheet(ws, styles)
+    s.next_row()
+    s.put(_KEY, layout.section_sheet_key(section_no), "key")
+    s.put(_SEC["no"], layout.section_sheet_title(section_no, section_title), "title", measure=False)
+    s.next_row()
+    s.put(_SEC["no"], f"{muni.name}（{muni.code}）　{catalog.era_label}", "subtitle", measure=False)
+
+    validation = DataValidation(
+        type="list",
+        formula1=f'"{ANSWER_YES}"',
+        allow_blank=True,
+        showErrorMessage=True,
+        showInputMessage=True,
+        errorStyle="stop",
+        errorTitle="入力できない値です",
+        error=f"実施する場合は「{ANSWER_YES}」を選び、実施しない場合は空欄にしてください。",
+        promptTitle="実施",
+        prompt=f"実施する場合は「{ANSWER_YES}」を選択",
+    )
+    ws.add_data_validation(validation)
+
+    previous: SurveyTable | None = None
+    for table in catalog.tables_of(section_no):
+        s.next_row()
+        head_key = f"{layout.HEADING_PREFIX}{table.table_id}"
+        for part in _heading_parts(table, previous):
+            s.next_row(head_key)
+            s.put(_SEC["no"], part, "heading", measure=False)
+        previous = table
+
+        s.next_row(layout.COLUMN_HEADER_KEY)
+        for name, column in _SEC.items():
+            s.put(column, layout.SECTION_HEADERS[name], "header", measure=name != "budget_line")
+
+        first = s.row + 1
+        for measure in table.measures:
+            s.next_row(layout.measure_key(measure.id))
+            s.put(_SEC["no"], measure.item_no, "number")
+            s.put(_SEC["label"], measure.label, "label")
+            s.put(_SEC["answer"], None, "answer")
+            s.put(_SEC["budget_line"], None, "input")
+            s.put(_SEC["note"], None, "input")
+        validation.add(f"{_SEC['answer']}{first}:{_SEC['answer']}{s.row}")
+
+        if catalog.own_initiative_rows:
+            s.next_row(head_key)
+            s.put(_SEC["no"], OWN_HEADING, "heading", measure=False)
+        for n in range(1, catalog.own_initiative_rows + 1):
+            s.next_row(layout.own_key(table.table_id, n))
+            s.put(_SEC["no"], None, "number")
+            s.put(_SEC["label"], None, "input")
+            s.put(_SEC["answer"], None, "not_applicable")
+            s.put(_SEC["budget_line"], None, "input")
+            s.put(_SEC["note"], None, "input")
+
+    s.fit_columns(_SECTION_WIDTHS)
+    s.finish(landscape=True, title_rows="1:2", freeze="A3")
+
+
+def _targets_sheet(
+    ws: Worksheet, styles: dict[str, NamedStyle], catalog: Catalog, muni: Municipality
+) -> None:
+    s = _Sheet(ws, styles)
+    s.next_row()
+    s.put(_KEY, layout.SHEET_TARGETS, "key")
+    s.put(_TGT["label"], layout.TARGETS_TITLE, "title", measure=False)
+    s.next_row()
+    s.put(
+        _TGT["label"],
+        f"{muni.name}（{muni.code}）　記入例：95.0／95％以上／前年度以上／【未設定】",
+        "subtitle",
+        measure=False,
+    )
+    s.next_row(layout.COLUMN_HEADER_KEY)
+    for name, column in _TGT.items():
+        s.put(column, layout.TARGET_HEADERS[name], "header")
+
+    prompt = DataValidation(
+        showInputMessage=True,
+        allow_blank=True,
+        promptTitle="目標値",
+        prompt="百分率で記入（例：95.0、95％以上、前年度以上、【未設定】）",
+    )
+    ws.add_data_validation(prompt)
+    first = s.row + 1
+    for item in catalog.numeric_targets:
+        for year in item.years(catalog.fiscal_year):
+            s.next_row(layout.target_key(item.id, year))
+            s.put(_TGT["label"], item.label, "label")
+            s.put(_TGT["year"], _short_era(year), "number")
+            s.put(_TGT["value"], None, "answer")
+            s.put(_TGT["note"], None, "input")
+    if s.row >= first:
+        prompt.add(f"{_TGT['value']}{first}:{_TGT['value']}{s.row}")
+
+    s.fit_columns(
+        {_TGT["label"]: (24, 40), _TGT["year"]: (12, 14), _TGT["value"]: (14, 16), _TGT["note"]: (40, 60)}
+    )
+    s.finish(landscape=False, title_rows="1:3", freeze="A4")
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def write_template(catalog: Catalog, municipality: Municipality, path: Path) -> Path:
+    """Write one municipality's survey workbook to `path` (replaced if present); return the path."""
+    _check_ready(catalog, municipality)
+    path = Path(path)
+    wb = Workbook()
+    styles = _styles()
+    for style in styles.values():
+        wb.add_named_style(style)
+    wb.properties.title = f"{catalog.era_label} {catalog.title}"
+    wb.properties.creator = "kokuho-survey"
+    wb.properties.subject = catalog.survey_id
+
+    cover = wb.active
+    cover.title = layout.COVER_TITLE
+    _cover(cover, styles, catalog, municipality)
+    _instructions_sheet(wb.create_sheet(layout.INSTRUCTIONS_TITLE), styles, catalog)
+    for section in catalog.sections:
+        title = _safe_sheet_title(layout.section_sheet_title(section.no, section.title))
+        _section_sheet(wb.create_sheet(title), styles, catalog, municipality, section.no, section.title)
+    if catalog.numeric_targets:
+        _targets_sheet(wb.create_sheet(layout.TARGETS_TITLE), styles, catalog, municipality)
+    wb.active = 0
+
+    # Save beside the target and rename, so a crash never leaves a half-written workbook.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp_", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp_name)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_templates(
+    catalog: Catalog, out_dir: Path, municipalities: list[Municipality] | None = None
+) -> list[Path]:
+    """Write one workbook per municipality (default: all of the catalog's prefecture)."""
+    chosen = municipalities_of(catalog.prefecture_code) if municipalities is None else list(municipalities)
+    for muni in chosen:
+        _check_ready(catalog, muni)
+    out_dir = Path(out_dir)
+    return [
+        write_template(
+            catalog,
+            muni,
+            out_dir / layout.template_file_name(muni.code, muni.name, catalog.fiscal_year),
+        )
+        for muni in chosen
+    ]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kokuho template",
+        description="市町村ごとの調査票（.xlsx）を作成します / write one survey workbook per municipality.",
+    )
+    parser.add_argument(
+        "--prefecture", help="都道府県コード / prefecture code, e.g. 11 (default: KOKUHO_PREFECTURE or 11)"
+    )
+    parser.add_argument(
+        "--year", type=int, help="年度 / fiscal year, e.g. 2024 (default: KOKUHO_YEAR or 2024)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="出力先フォルダ / output folder (default: KOKUHO_HOME/templates)"
+    )
+    parser.add_argument(
+        "--municipality",
+        nargs="+",
+        action="extend",
+        metavar="CODE",
+        help="この市町村だけ作成 / only these municipalities (5- or 6-digit codes)",
+    )
+    parser.add_argument("--catalog", type=Path, help="カタログファイルを直接指定 / use this catalog file")
+    return parser
+
+
+def _error(message_ja: str, message_en: str) -> int:
+    print(f"エラー: {message_ja}\nerror: {message_en}", file=sys.stderr)
+    return 2
+
+
+def _resolve_municipalities(codes: Iterable[str], catalog: Catalog) -> list[Municipality] | str:
+    chosen: list[Municipality] = []
+    for raw in codes:
+        try:
+            muni = lookup(raw)
+        except (MunicipalityCodeError, KeyError) as exc:
+            return f"市町村コード {raw!r}: {exc}"
+        if muni.prefecture_code != catalog.prefecture_code:
+            return f"市町村コード {muni.code}（{muni.name}）は都道府県 {catalog.prefecture_code} の市町村ではありません"
+        if muni not in chosen:
+            chosen.append(muni)
+    return chosen
+
+
+def template_main(argv: list[str]) -> int:
+    """CLI: kokuho template --prefecture 11 --year 2024 --out DIR [--municipality CODE ...]."""
+    from kokuho.config import Settings
+
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help or a usage error: return its code instead of exiting
+        return int(exc.code or 0)
+
+    settings = Settings.resolve(prefecture_code=args.prefecture, fiscal_year=args.year)
+    try:
+        if args.catalog is not None:
+            catalog = load_catalog(args.catalog)
+        else:
+            catalog = load_catalog_for(settings.prefecture_code, settings.fiscal_year)
+    except CatalogError as exc:
+        return _error(
+            str(exc),
+            f"no usable survey catalog for prefecture {settings.prefecture_code}, "
+            f"fiscal year {settings.fiscal_year}",
+        )
+    except OSError as exc:
+        return _error(f"カタログを読めません: {exc}", f"cannot read catalog: {exc}")
+
+    municipalities: list[Municipality] | None = None
+    if args.municipality:
+        resolved = _resolve_municipalities(args.municipality, catalog)
+        if isinstance(resolved, str):
+            return _error(resolved, "unknown municipality code or one outside the catalog's prefecture")
+        municipalities = resolved
+
+    out_dir = (args.out or settings.home / "templates").expanduser().resolve()
+    try:
+        paths = write_templates(catalog, out_dir, municipalities)
+    except OSError as exc:
+        return _error(f"調査票を書き込めません: {exc}", f"cannot write templates: {exc}")
+
+    pref_name = prefecture(catalog.prefecture_code).name
+    print(
+        f"{pref_name} {catalog.era_label} 調査票（版 {catalog.catalog_version}）を {len(paths)} 件作成しました: {out_dir}\n"
+        f"wrote {len(paths)} workbooks to {out_dir}"
+    )
+    return 0
