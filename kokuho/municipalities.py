@@ -103,8 +103,14 @@ def all_prefectures() -> tuple[Prefecture, ...]:
     return _prefectures(data_dir() / "prefectures.csv")
 
 
+# A nationwide survey (e.g. the benchmark's 1,741 workbooks) uses the pseudo-prefecture "00".
+NATIONAL = Prefecture(code="00", lg_code="000000", name="全国", kana="ゼンコク")
+
+
 def prefecture(code: str) -> Prefecture:
     key = str(code).zfill(2)
+    if key == NATIONAL.code:
+        return NATIONAL
     for pref in all_prefectures():
         if pref.code == key:
             return pref
@@ -114,6 +120,8 @@ def prefecture(code: str) -> Prefecture:
 def municipalities_of(prefecture_code: str) -> list[Municipality]:
     """The municipalities of one prefecture, in code order."""
     key = str(prefecture_code).zfill(2)
+    if key == NATIONAL.code:
+        return sorted(all_municipalities(), key=lambda m: m.code)
     return sorted((m for m in all_municipalities() if m.prefecture_code == key), key=lambda m: m.code)
 
 

@@ -1,0 +1,191 @@
+"""`kokuho export`: the prefecture's publication workbook, and view exports for BI tools.
+
+    kokuho export --year 2024 --out summary.xlsx [--db PATH] [--prefecture 11]
+    kokuho export --view measure_summary --format csv|parquet --out FILE [--db PATH]
+
+Reads only the published views, through a read-only DuckDB connection. No Prefect, no Great
+Expectations: this command must answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from kokuho.catalog import fiscal_year_label
+from load import export_sheets as sheets
+from load.export_data import LOCAL_TZ, ExportError, SummaryData, read_summary
+
+DEFAULT_SURVEY_TITLE = "国民健康保険運営方針で目標設定した事業の取組状況調査"
+NO_RUN = "（記録なし）"
+
+__all__ = ["ExportError", "export_main", "export_summary"]
+
+
+def export_summary(
+    db_path: Path,
+    fiscal_year: int,
+    out: Path,
+    *,
+    prefecture_code: str | None = None,
+    run_info: dict[str, Any] | None = None,
+) -> Path:
+    """Write the summary workbook for one fiscal year and return its path.
+
+    run_info (all optional): run_id, data_as_of (datetime or text), survey_title, generated_at.
+    Without data_as_of the latest receipt time in submission_status is used.
+    """
+    data = read_summary(Path(db_path), int(fiscal_year), prefecture_code)
+    ctx = _context(data, run_info or {})
+    workbook = build_workbook(ctx)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target and renamed: a reader never sees half a workbook.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".xlsx", dir=out.parent)
+    os.close(fd)
+    try:
+        workbook.save(tmp_name)
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes it private; publish it like any file
+        os.replace(tmp_name, out)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def build_workbook(ctx: sheets.Context) -> Workbook:
+    data = ctx.data
+    workbook = Workbook()
+    notes = workbook.active
+    notes.title = "注記"
+    listing: list[tuple[str, str]] = [("注記", "調査・データ時点・実行ID・凡例（このシート）")]
+    section_sheets = []
+    for no, title in data.sections():
+        ws = workbook.create_sheet(sheets.sheet_title(f"{no} {title}"))
+        sheets.write_section(ws, ctx, no, title)
+        section_sheets.append(ws.title)
+        listing.append((ws.title, f"{no} {title}：取組ごとの実施予定市町村数・主な予算事業名・独自の取組"))
+    ws = workbook.create_sheet("取組状況")
+    sheets.write_status(ws, ctx)
+    listing.append((ws.title, "取組ごとの n/N市町村（p%）と前年度比（増・減・新）"))
+    ws = workbook.create_sheet("市町村別実施状況")
+    sheets.write_matrix(ws, ctx)
+    listing.append((ws.title, "市町村×取組の実施状況（○）と合計"))
+    ws = workbook.create_sheet("数値目標")
+    sheets.write_targets(ws, ctx)
+    listing.append((ws.title, "市町村別・年度別の数値目標（収納率等）と備考"))
+    ws = workbook.create_sheet("提出状況")
+    sheets.write_submissions(ws, ctx)
+    listing.append((ws.title, "未提出・差戻し（理由）・再提出・受理の市町村"))
+    for index, (no, title) in enumerate(data.sections(), start=1):
+        ws = workbook.create_sheet(sheets.sheet_title(f"図{index} {title}"))
+        sheets.write_chart_sheet(ws, ctx, no, title)
+        listing.append(
+            (
+                ws.title,
+                f"{no} {title}：実施予定市町村数のグラフ"
+                + ("・前年度比較" if data.has_previous_year else ""),
+            )
+        )
+    ws = workbook.create_sheet("data_measure_summary")
+    sheets.write_machine_measures(ws, ctx)
+    listing.append((ws.title, "機械処理用：measure_summary ビュー（予算事業名の一覧を除く）"))
+    ws = workbook.create_sheet("data_budget_lines")
+    sheets.write_machine_budget_lines(ws, ctx)
+    listing.append((ws.title, "機械処理用：取組ごとの予算事業名（多い順の順位つき）"))
+    sheets.write_notes(notes, ctx, listing)
+    workbook.properties.title = f"{ctx.survey_title} {ctx.year_label} {data.prefecture_name}"
+    workbook.properties.creator = "kokuho-survey"
+    return workbook
+
+
+def _context(data: SummaryData, run_info: dict[str, Any]) -> sheets.Context:
+    as_of = run_info.get("data_as_of") or data.data_as_of
+    generated = run_info.get("generated_at") or dt.datetime.now(LOCAL_TZ)
+    return sheets.Context(
+        data=data,
+        survey_title=str(run_info.get("survey_title") or _catalog_title(data) or DEFAULT_SURVEY_TITLE),
+        run_id=str(run_info.get("run_id") or NO_RUN),
+        data_as_of=_when(as_of) if as_of else NO_RUN,
+        generated_at=_when(generated),
+    )
+
+
+def _catalog_title(data: SummaryData) -> str | None:
+    from kokuho.catalog import CatalogError, load_catalog_for
+
+    try:
+        return load_catalog_for(data.prefecture_code, data.fiscal_year).title
+    except (CatalogError, OSError):
+        return None
+
+
+def _when(value: object) -> str:
+    """2024年6月1日 10:00 現在 (Japan time)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(LOCAL_TZ)
+        return f"{value.year}年{value.month}月{value.day}日 {value:%H:%M} 現在"
+    if isinstance(value, dt.date):
+        return f"{value.year}年{value.month}月{value.day}日 現在"
+    return str(value)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kokuho export",
+        description="集計表をExcelに、またはビューをCSV/Parquetに出力する / export summary tables",
+    )
+    parser.add_argument("--year", type=int, help="調査年度（西暦、例 2024 = 令和6年度）")
+    parser.add_argument("--prefecture", help="都道府県コード（例 11）。省略時はデータから判定")
+    parser.add_argument("--db", help="DuckDBファイル（省略時は KOKUHO_DB / KOKUHO_HOME から）")
+    parser.add_argument("--out", help="出力ファイル")
+    parser.add_argument("--view", help="ビュー名（CSV/Parquet出力）")
+    parser.add_argument("--format", choices=("csv", "parquet"), help="--view の出力形式")
+    parser.add_argument("--run-id", help="注記に記載する実行ID")
+    return parser
+
+
+def export_main(argv: list[str]) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from kokuho.config import Settings
+
+    settings = Settings.resolve(db_path=args.db, fiscal_year=args.year, prefecture_code=args.prefecture)
+    try:
+        if args.view:
+            from load.export_views import export_view
+
+            if not args.format or not args.out:
+                parser.error("--view には --format csv|parquet と --out が必要です")
+            path = export_view(settings.db_path, args.view, args.format, Path(args.out))
+            print(f"ビュー {args.view} を {path} に出力しました")
+            return 0
+        if args.format:
+            parser.error("--format は --view と一緒に指定してください")
+        year = args.year or settings.fiscal_year
+        out = (
+            Path(args.out)
+            if args.out
+            else settings.export_dir / f"kokuho_summary_{settings.prefecture_code}_{year}.xlsx"
+        )
+        run_info = {"run_id": args.run_id} if args.run_id else None
+        path = export_summary(settings.db_path, year, out, prefecture_code=args.prefecture, run_info=run_info)
+    except ExportError as exc:
+        print(f"kokuho export: {exc}", file=sys.stderr)
+        return 1
+    print(f"{fiscal_year_label(year)}の集計表を {path} に出力しました")
+    return 0

@@ -1,0 +1,817 @@
+"""Sheet writers of the summary workbook (seed 001 / seed 004 layouts) and their shared styling.
+
+Every value goes through `put`, which stores strings as text: openpyxl turns any string starting
+with "=" into a formula, and budget lines, initiatives, notes and file names come from
+municipalities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from openpyxl.cell.cell import Cell
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.worksheet import Worksheet
+
+from kokuho.catalog import SUBGROUP_MARKS, fiscal_year_label, short_year_label
+from kokuho.codelists import MARKER_DOWN, MARKER_NEW, MARKER_UP, MUNICIPALITY_STATUS_LABELS
+from load.export_data import MeasureRow, OwnInitiative, SummaryData
+
+NONE_MARK = "—"
+CHECK_MARK = "○"
+OWN_HEADING = "<その他（独自の取組）>"
+NO_OWN = "（記入なし）"
+FORMULA_TRIGGERS = ("=", "+", "-", "@")
+MAX_CELL_CHARS = 32_767
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+FONT_NAME = "游ゴシック"
+BASE = Font(name=FONT_NAME, size=10)
+BOLD = Font(name=FONT_NAME, size=10, bold=True)
+TITLE = Font(name=FONT_NAME, size=14, bold=True)
+SUBTITLE = Font(name=FONT_NAME, size=12, bold=True)
+NOTE = Font(name=FONT_NAME, size=9, color="444444")
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+HEADING_FILL = PatternFill("solid", fgColor="EDEDED")
+TOTAL_FILL = PatternFill("solid", fgColor="FFF2CC")
+THIN = Side(style="thin", color="808080")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WRAP = Alignment(wrap_text=True, vertical="top")
+WRAP_INDENT = Alignment(wrap_text=True, vertical="top", indent=1)
+CENTER = Alignment(horizontal="center", vertical="top", wrap_text=True)
+HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+NO_WRAP = Alignment(vertical="center", wrap_text=False)
+LINE_HEIGHT = 15.0  # points per wrapped line of 10 pt Japanese text
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every sheet says about where its numbers come from."""
+
+    data: SummaryData
+    survey_title: str
+    run_id: str
+    data_as_of: str
+    generated_at: str
+
+    @property
+    def year_label(self) -> str:
+        return fiscal_year_label(self.data.fiscal_year)
+
+    @property
+    def source_note(self) -> str:
+        return (
+            f"出典：{self.survey_title}（{self.data.prefecture_name}、{self.year_label}）"
+            f"　データ時点：{self.data_as_of}　実行ID：{self.run_id}"
+        )
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+
+def safe_text(value: str) -> str:
+    """Drop characters the xlsx format cannot hold and cut at Excel's cell limit."""
+    text = _ILLEGAL.sub("", value)
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
+def put(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    value: object,
+    *,
+    font: Font = BASE,
+    align: Alignment | None = None,
+    fill: PatternFill | None = None,
+    border: Border | None = None,
+    number_format: str | None = None,
+) -> Cell:
+    """Write one value; strings are always stored as text, never as a formula."""
+    cell = ws.cell(row=row, column=col)
+    if isinstance(value, str):
+        text = safe_text(value)
+        cell.value = text
+        cell.data_type = "s"  # openpyxl guessed "f" for "=..."; user text must stay text
+        if text.startswith(FORMULA_TRIGGERS):
+            cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
+    else:
+        cell.value = value  # type: ignore[assignment]
+    cell.font = font
+    if align is not None:
+        cell.alignment = align
+    if fill is not None:
+        cell.fill = fill
+    if border is not None:
+        cell.border = border
+    if number_format is not None:
+        cell.number_format = number_format
+    return cell
+
+
+def text_width(text: str) -> int:
+    """Display width in Excel column units: full-width characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
+
+
+def wrapped_height(texts: Iterable[tuple[str, float]], minimum_lines: int = 1) -> float:
+    """Row height for texts wrapped in columns of the given widths (openpyxl cannot autofit)."""
+    lines = minimum_lines
+    for text, width in texts:
+        usable = max(width - 1.5, 1.0)
+        count = sum(max(1, math.ceil(text_width(part) / usable)) for part in text.split("\n"))
+        lines = max(lines, count)
+    return lines * LINE_HEIGHT + 3
+
+
+def set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def setup_print(
+    ws: Worksheet,
+    title_rows: str,
+    *,
+    fit_width: int = 1,
+    title_cols: str | None = None,
+) -> None:
+    """A4 landscape, fit to the page width, header rows repeated on every page, page numbers."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth = fit_width
+    ws.page_setup.fitToHeight = 0  # as many pages down as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = title_rows
+    if title_cols:
+        ws.print_title_cols = title_cols
+    ws.print_options.horizontalCentered = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.6, header=0.2, footer=0.3)
+    ws.oddFooter.center.text = "&P / &N"
+    ws.oddFooter.right.text = "&A"
+
+
+def header_row(ws: Worksheet, row: int, labels: Sequence[str], height: float | None = None) -> None:
+    for col, label in enumerate(labels, start=1):
+        put(ws, row, col, label, font=BOLD, align=HEADER_ALIGN, fill=HEADER_FILL, border=BOX)
+    if height:
+        ws.row_dimensions[row].height = height
+
+
+def title_block(
+    ws: Worksheet, ctx: Context, title: str, subtitle: str | None, note: str | None = None
+) -> None:
+    """Rows 1-3: title, subtitle (section or legend) and the source note."""
+    put(ws, 1, 1, title, font=TITLE, align=NO_WRAP)
+    ws.row_dimensions[1].height = 22
+    if subtitle:
+        put(ws, 2, 1, subtitle, font=SUBTITLE, align=NO_WRAP)
+        ws.row_dimensions[2].height = 18
+    put(ws, 3, 1, ctx.source_note + (f"　{note}" if note else ""), font=NOTE, align=NO_WRAP)
+
+
+def finish_table(ws: Worksheet, header: int, last_row: int, last_col: int, freeze: str) -> None:
+    ws.freeze_panes = freeze
+    ws.auto_filter.ref = f"A{header}:{get_column_letter(last_col)}{max(last_row, header)}"
+
+
+# --- texts shared with tests -------------------------------------------------------------------
+
+
+def percent(count: int, total: int) -> int | None:
+    """Whole percent, rounded half up (25/27 -> 93, 13/15 -> 87), from the exact fraction."""
+    if total <= 0:
+        return None
+    return (200 * count + total) // (2 * total)
+
+
+def ratio_text(count: int, total: int) -> str:
+    """25/27市町村（93%）"""
+    p = percent(count, total)
+    return f"{count}/{total}市町村（{NONE_MARK if p is None else p}%）"
+
+
+def change_text(m: MeasureRow) -> str:
+    """1市町村（増） / 2市町村（減） / （新） / '' against the previous year (seed 004)."""
+    if m.change_marker == MARKER_NEW:
+        return f"（{MARKER_NEW}）"
+    if m.change_marker in (MARKER_UP, MARKER_DOWN):
+        if m.prev_year_count is None:
+            return f"（{m.change_marker}）"
+        return f"{abs(m.implementing_count - m.prev_year_count)}市町村（{m.change_marker}）"
+    return ""
+
+
+def budget_text(lines: Sequence[str]) -> str:
+    """Budget lines joined by a space as in seed 001; — when none."""
+    return " ".join(lines) if lines else NONE_MARK
+
+
+def status_label(status: str) -> str:
+    return MUNICIPALITY_STATUS_LABELS.get(status, status)
+
+
+STATUS_ORDER = {"未提出": 0, "差戻し": 1, "再提出": 2, "受理": 3}
+
+
+def heading_texts(m: MeasureRow) -> tuple[str, str | None, str | None]:
+    """(1) 納期内納付の促進 / ア 特定健康診査受診率向上の取組 / ①受診勧奨の強化"""
+    sub = f"({m.subsection_no}) {m.subsection}"
+    group = f"{m.group_code} {m.group_title or ''}".strip() if m.group_code else None
+    subgroup = None
+    if m.subgroup_no:
+        mark = (
+            SUBGROUP_MARKS[m.subgroup_no - 1]
+            if m.subgroup_no <= len(SUBGROUP_MARKS)
+            else f"({m.subgroup_no})"
+        )
+        subgroup = f"{mark}{m.subgroup_title or ''}"
+    return sub, group, subgroup
+
+
+def own_rows_by_table(rows: Iterable[OwnInitiative]) -> dict[str, list[tuple[str, str]]]:
+    """Distinct (text, budget line or —) per table, in municipality-code order."""
+    result: dict[str, list[tuple[str, str]]] = {}
+    for r in rows:
+        item = (r.text, r.budget_line or NONE_MARK)
+        bucket = result.setdefault(r.table_id, [])
+        if item not in bucket:
+            bucket.append(item)
+    return result
+
+
+def sheet_title(text: str) -> str:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", "・", text)[:31]
+
+
+def era_year(fiscal_year: int) -> str:
+    """令和6年度 (without the western year, as in the seed's column header)."""
+    return fiscal_year_label(fiscal_year).split("（")[0]
+
+
+# --- sheets ------------------------------------------------------------------------------------
+
+SECTION_WIDTHS = (62.0, 12.0, 62.0)
+SECTION_HEADER_ROW = 4
+
+
+def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) -> None:
+    """Seed 001: headings, measure rows (count, budget lines) and own initiatives per table."""
+    data = ctx.data
+    measures = [m for m in data.measures if m.section_no == section_no]
+    total = max((m.municipality_total for m in measures), default=0)
+    title_block(
+        ws,
+        ctx,
+        f"国民健康保険運営方針で目標設定した事業の取組状況　{ctx.year_label}　{data.prefecture_name}",
+        f"{section_no} {section}",
+        f"単位：市町村（対象 {total}市町村）",
+    )
+    set_widths(ws, SECTION_WIDTHS)
+    header_row(
+        ws,
+        SECTION_HEADER_ROW,
+        (
+            f"【{era_year(data.fiscal_year)}の具体的な取組内容（予定）】",
+            "実施予定市町村数",
+            "個別に予算化している市町村における主な予算事業名",
+        ),
+        height=32,
+    )
+    own = own_rows_by_table(data.own_initiatives)
+    row = SECTION_HEADER_ROW + 1
+    previous: tuple[int, str | None, int | None] | None = None
+    written_tables: list[str] = []
+    for m in measures:
+        key = (m.subsection_no, m.group_code, m.subgroup_no)
+        if key != previous:
+            if written_tables:
+                row = _own_block(ws, row, own.get(written_tables[-1], []))
+            sub, group, subgroup = heading_texts(m)
+            changed = previous is None or previous[0] != key[0]
+            if changed:
+                row = _heading(ws, row, sub, 0)
+            changed = changed or previous is None or previous[1] != key[1]
+            if group and changed:
+                row = _heading(ws, row, group, 1)
+            if subgroup:
+                row = _heading(ws, row, subgroup, 2)
+            previous = key
+            written_tables.append(m.table_id)
+        budget = budget_text(m.budget_lines)
+        put(ws, row, 1, m.label, align=WRAP_INDENT, border=BOX)
+        put(ws, row, 2, m.implementing_count, align=CENTER, border=BOX, number_format="0")
+        put(ws, row, 3, budget, align=WRAP, border=BOX)
+        ws.row_dimensions[row].height = wrapped_height(
+            ((m.label, SECTION_WIDTHS[0] - 2), (budget, SECTION_WIDTHS[2]))
+        )
+        row += 1
+    if written_tables:
+        row = _own_block(ws, row, own.get(written_tables[-1], []))
+    # Own initiatives filed under a table this year's measures do not have: shown, not dropped.
+    prefix = f"{section_no}-"
+    for orphan in sorted(t for t in own if t.startswith(prefix) and t not in written_tables):
+        row = _heading(ws, row, f"（表 {orphan}）", 0)
+        row = _own_block(ws, row, own[orphan])
+    finish_table(ws, SECTION_HEADER_ROW, row - 1, 3, f"A{SECTION_HEADER_ROW + 1}")
+    setup_print(ws, f"1:{SECTION_HEADER_ROW}")
+
+
+def _heading(ws: Worksheet, row: int, text: str, level: int) -> int:
+    font = SUBTITLE if level == 0 else BOLD
+    put(ws, row, 1, text, font=font, align=Alignment(vertical="center", indent=level), fill=HEADING_FILL)
+    for col in (2, 3):
+        put(ws, row, col, None, fill=HEADING_FILL)
+    ws.row_dimensions[row].height = 20 if level == 0 else 18
+    return row + 1
+
+
+def _own_block(ws: Worksheet, row: int, items: list[tuple[str, str]]) -> int:
+    put(ws, row, 1, OWN_HEADING, font=BOLD, align=NO_WRAP)
+    row += 1
+    for text, budget in items or [(NO_OWN, NONE_MARK)]:
+        put(ws, row, 1, text, align=WRAP_INDENT, border=BOX)
+        put(ws, row, 2, None, border=BOX)
+        put(ws, row, 3, budget, align=WRAP, border=BOX)
+        ws.row_dimensions[row].height = wrapped_height(
+            ((text, SECTION_WIDTHS[0] - 2), (budget, SECTION_WIDTHS[2]))
+        )
+        row += 1
+    return row
+
+
+STATUS_WIDTHS = (14.0, 12.0, 56.0, 10.0, 12.0, 22.0, 12.0, 16.0)
+STATUS_HEADER_ROW = 4
+
+
+def status_headers(fiscal_year: int) -> tuple[str, ...]:
+    now, prev = short_year_label(fiscal_year), short_year_label(fiscal_year - 1)
+    return (
+        "分野",
+        "区分",
+        "取組内容",
+        "対象市町村数（市町村）",
+        f"{now}実施市町村数（市町村）",
+        f"取組状況（{now}）",
+        f"{prev}実施市町村数（市町村）",
+        f"前年度比（{prev}→{now}）",
+    )
+
+
+def write_status(ws: Worksheet, ctx: Context) -> None:
+    """Seed 004: n/N市町村（p%） and k市町村（増）/（減）/（新） per measure."""
+    data = ctx.data
+    title_block(
+        ws,
+        ctx,
+        f"運営方針に係る{ctx.year_label}の取組状況　{data.prefecture_name}",
+        f"（{MARKER_NEW}）{era_year(data.fiscal_year)}の新たな取組　（{MARKER_UP}）昨年度より実施市町村が増加"
+        f"　（{MARKER_DOWN}）昨年度より実施市町村が減少",
+        "単位：市町村、%（四捨五入）",
+    )
+    set_widths(ws, STATUS_WIDTHS)
+    header_row(ws, STATUS_HEADER_ROW, status_headers(data.fiscal_year), height=32)
+    row = STATUS_HEADER_ROW + 1
+    for m in data.measures:
+        values: list[object] = [
+            f"{m.section_no} {m.section}",
+            m.place,
+            m.label,
+            m.municipality_total,
+            m.implementing_count,
+            ratio_text(m.implementing_count, m.municipality_total),
+            m.prev_year_count,
+            change_text(m),
+        ]
+        for col, value in enumerate(values, start=1):
+            align = WRAP if col in (1, 3) else CENTER
+            put(ws, row, col, value, align=align, border=BOX, number_format="0" if col in (4, 5, 7) else None)
+        ws.row_dimensions[row].height = wrapped_height(
+            ((m.label, STATUS_WIDTHS[2]), (values[0], STATUS_WIDTHS[0]))
+        )  # type: ignore[arg-type]
+        row += 1
+    finish_table(ws, STATUS_HEADER_ROW, row - 1, len(STATUS_WIDTHS), f"D{STATUS_HEADER_ROW + 1}")
+    setup_print(ws, f"1:{STATUS_HEADER_ROW}")
+
+
+MATRIX_ID_ROW = 4
+MATRIX_LABEL_ROW = 5
+MATRIX_FIRST_COL = 4  # code, name, answered, then one column per measure
+TOTAL_LABEL = "合計（実施市町村数）"
+
+
+def write_matrix(ws: Worksheet, ctx: Context) -> None:
+    """Municipality × measure (○), sorted by code, with a totals row equal to the counts."""
+    data = ctx.data
+    title_block(
+        ws,
+        ctx,
+        f"市町村別の取組実施状況　{ctx.year_label}　{data.prefecture_name}",
+        "○：実施（予定）　空欄：未実施または未回答",
+        "単位：市町村",
+    )
+    measures = data.measures
+    first = MATRIX_FIRST_COL
+    set_widths(ws, (10.0, 14.0, 8.0, *([4.6] * len(measures))))
+    for col, (top, bottom) in enumerate(
+        (("取組ID", "市町村コード"), ("", "市町村名"), ("", "回答")), start=1
+    ):
+        put(ws, MATRIX_ID_ROW, col, top, font=BOLD, align=HEADER_ALIGN, fill=HEADER_FILL, border=BOX)
+        put(ws, MATRIX_LABEL_ROW, col, bottom, font=BOLD, align=HEADER_ALIGN, fill=HEADER_FILL, border=BOX)
+    vertical = Alignment(horizontal="center", vertical="bottom", text_rotation=90, wrap_text=True)
+    small = Font(name=FONT_NAME, size=8)
+    for index, m in enumerate(measures, start=first):
+        put(ws, MATRIX_ID_ROW, index, m.measure_id, font=small, align=vertical, fill=HEADER_FILL, border=BOX)
+        put(ws, MATRIX_LABEL_ROW, index, m.label, font=small, align=vertical, fill=HEADER_FILL, border=BOX)
+    ws.row_dimensions[MATRIX_ID_ROW].height = 36
+    ws.row_dimensions[MATRIX_LABEL_ROW].height = 230
+    row = MATRIX_LABEL_ROW + 1
+    totals = [0] * len(measures)
+    for code, name in data.matrix_municipalities:
+        answered = code in data.matrix_answered
+        put(ws, row, 1, code, align=CENTER, border=BOX)
+        put(ws, row, 2, name, align=NO_WRAP, border=BOX)
+        put(
+            ws,
+            row,
+            3,
+            "回答あり" if answered else "未回答",
+            font=BASE if answered else BOLD,
+            align=CENTER,
+            border=BOX,
+        )
+        for index, m in enumerate(measures):
+            mark = (code, m.measure_id) in data.matrix
+            totals[index] += mark
+            put(ws, row, index + first, CHECK_MARK if mark else None, align=CENTER, border=BOX)
+        row += 1
+    put(ws, row, 1, TOTAL_LABEL, font=BOLD, align=NO_WRAP, fill=TOTAL_FILL, border=BOX)
+    for col in (2, 3):
+        put(ws, row, col, None, fill=TOTAL_FILL, border=BOX)
+    for index, count in enumerate(totals):
+        put(
+            ws,
+            row,
+            index + first,
+            count,
+            font=BOLD,
+            align=CENTER,
+            fill=TOTAL_FILL,
+            border=BOX,
+            number_format="0",
+        )
+    ws.freeze_panes = f"{get_column_letter(first)}{MATRIX_LABEL_ROW + 1}"
+    ws.auto_filter.ref = f"A{MATRIX_LABEL_ROW}:{get_column_letter(len(measures) + first - 1)}{row - 1}"
+    # ~40 measure columns per A4 landscape page keeps the ○ legible; codes/names repeat on each.
+    setup_print(
+        ws,
+        f"{MATRIX_ID_ROW}:{MATRIX_LABEL_ROW}",
+        fit_width=max(1, math.ceil(len(measures) / 40)),
+        title_cols="A:C",
+    )
+
+
+TARGET_HEADER_ROW = 4
+
+
+def target_years(ctx: Context) -> list[int]:
+    return sorted({t.target_year for t in ctx.data.targets})
+
+
+def target_order(ctx: Context) -> list[str]:
+    from load.export_data import catalog_target_labels
+
+    catalog = list(catalog_target_labels(ctx.data.prefecture_code, ctx.data.fiscal_year))
+    seen = [t.target_id for t in ctx.data.targets]
+    ordered = [t for t in catalog if t in seen]
+    return ordered + [t for t in dict.fromkeys(seen) if t not in ordered]
+
+
+def target_cell(value: float | None, qualifier: str | None, raw_text: str | None) -> object:
+    """A plain number stays a number (unit in the header); anything else is the text as written."""
+    if value is not None and qualifier is None:
+        return value
+    return raw_text if raw_text is not None else (qualifier or "")
+
+
+def write_targets(ws: Worksheet, ctx: Context) -> None:
+    """Seed 004's 収納率 table: per municipality and fiscal year, raw text where not a number."""
+    data = ctx.data
+    years = target_years(ctx)
+    title_block(
+        ws,
+        ctx,
+        f"市町村別の数値目標（収納率等）　{ctx.year_label}調査　{data.prefecture_name}",
+        "数値は%（百分率）。数値でない記入（「95％以上」「前年度以上」「【未設定】」等）は原文のまま表示",
+        "単位：%",
+    )
+    widths = (12.0, 14.0, 26.0, *([10.0] * len(years)), 50.0)
+    set_widths(ws, widths)
+    labels = (
+        "市町村コード",
+        "市町村名",
+        "目標項目",
+        *[f"{short_year_label(y)}年度（%）" for y in years],
+        "備考",
+    )
+    header_row(ws, TARGET_HEADER_ROW, labels, height=32)
+    grouped: dict[tuple[str, str], dict[int, object]] = {}
+    notes: dict[tuple[str, str], list[str]] = {}
+    names: dict[str, str] = {}
+    label_of: dict[str, str] = {}
+    for t in data.targets:
+        key = (t.target_id, t.municipality_code)
+        names[t.municipality_code] = t.municipality_name
+        label_of[t.target_id] = t.target_label
+        grouped.setdefault(key, {})[t.target_year] = target_cell(t.value, t.qualifier, t.raw_text)
+        if t.note and t.note not in notes.setdefault(key, []):
+            notes[key].append(t.note)
+    row = TARGET_HEADER_ROW + 1
+    for target_id in target_order(ctx):
+        for code in sorted(c for (tid, c) in grouped if tid == target_id):
+            key = (target_id, code)
+            note = "／".join(notes.get(key, []))
+            put(ws, row, 1, code, align=CENTER, border=BOX)
+            put(ws, row, 2, names[code], align=WRAP, border=BOX)
+            put(ws, row, 3, label_of[target_id], align=WRAP, border=BOX)
+            for offset, year in enumerate(years):
+                value = grouped[key].get(year)
+                number = isinstance(value, float)
+                put(
+                    ws,
+                    row,
+                    4 + offset,
+                    value,
+                    align=Alignment(
+                        horizontal="right" if number else "center", vertical="top", wrap_text=True
+                    ),
+                    border=BOX,
+                    number_format="0.0#" if number else None,
+                )
+            put(ws, row, 4 + len(years), note, align=WRAP, border=BOX)
+            ws.row_dimensions[row].height = wrapped_height(
+                ((note, widths[-1]), (label_of[target_id], widths[2]))
+            )
+            row += 1
+    finish_table(ws, TARGET_HEADER_ROW, row - 1, len(widths), f"D{TARGET_HEADER_ROW + 1}")
+    setup_print(ws, f"1:{TARGET_HEADER_ROW}")
+
+
+SUBMISSION_HEADER_ROW = 4
+SUBMISSION_WIDTHS = (10.0, 12.0, 14.0, 40.0, 18.0, 60.0)
+
+
+def submission_rows(ctx: Context) -> list[tuple[str, str, str, str | None, dt.datetime | None, str | None]]:
+    """未提出 first, then 差戻し (with the reason), then 再提出 and 受理; by code within each."""
+    rows = [
+        (
+            status_label(s.status),
+            s.municipality_code,
+            s.municipality_name,
+            s.file_name,
+            s.received_at,
+            s.reason,
+        )
+        for s in ctx.data.submissions
+    ]
+    return sorted(rows, key=lambda r: (STATUS_ORDER.get(r[0], len(STATUS_ORDER)), r[1]))
+
+
+def write_submissions(ws: Worksheet, ctx: Context) -> None:
+    rows = submission_rows(ctx)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r[0]] = counts.get(r[0], 0) + 1
+    summary = "　".join(
+        f"{label} {counts[label]}市町村" for label in sorted(counts, key=lambda s: STATUS_ORDER.get(s, 9))
+    )
+    title_block(
+        ws,
+        ctx,
+        f"調査票の提出状況　{ctx.year_label}　{ctx.data.prefecture_name}",
+        f"{summary}（計 {len(rows)}市町村）",
+    )
+    set_widths(ws, SUBMISSION_WIDTHS)
+    header_row(
+        ws,
+        SUBMISSION_HEADER_ROW,
+        ("状況", "市町村コード", "市町村名", "最新の提出ファイル", "受信日時", "差戻し理由"),
+    )
+    row = SUBMISSION_HEADER_ROW + 1
+    for status, code, name, file_name, received_at, reason in rows:
+        reason_text = reason if status == "差戻し" else (reason or "")
+        values = (status, code, name, file_name or NONE_MARK, received_at, reason_text)
+        for col, value in enumerate(values, start=1):
+            put(
+                ws,
+                row,
+                col,
+                value,
+                font=BOLD if col == 1 and status in ("未提出", "差戻し") else BASE,
+                align=CENTER if col in (1, 2) else WRAP,
+                border=BOX,
+                number_format="yyyy/mm/dd hh:mm" if col == 5 else None,
+            )
+        ws.row_dimensions[row].height = wrapped_height(
+            ((file_name or "", SUBMISSION_WIDTHS[3]), (reason_text or "", SUBMISSION_WIDTHS[5]))
+        )
+        row += 1
+    finish_table(ws, SUBMISSION_HEADER_ROW, row - 1, len(SUBMISSION_WIDTHS), f"A{SUBMISSION_HEADER_ROW + 1}")
+    setup_print(ws, f"1:{SUBMISSION_HEADER_ROW}")
+
+
+CHART_HEADER_ROW = 4
+
+
+def chart_label(m: MeasureRow, limit: int = 22) -> str:
+    label = m.label if len(m.label) <= limit else m.label[: limit - 1] + "…"
+    return f"{m.place} {label}"
+
+
+def write_chart_sheet(ws: Worksheet, ctx: Context, section_no: int, section: str) -> None:
+    """Counts per measure of one section as a bar chart; R(n-1) vs R(n) where two years exist."""
+    data = ctx.data
+    measures = [m for m in data.measures if m.section_no == section_no]
+    yoy = data.has_previous_year
+    now, prev = short_year_label(data.fiscal_year), short_year_label(data.fiscal_year - 1)
+    title_block(
+        ws, ctx, f"実施予定市町村数（{section_no} {section}）　{ctx.year_label}", None, "単位：市町村"
+    )
+    set_widths(ws, (46.0, 12.0, 12.0))
+    labels = ["区分・取組内容（略）", f"{now}（市町村）"] + ([f"{prev}（市町村）"] if yoy else [])
+    header_row(ws, CHART_HEADER_ROW, labels, height=30)
+    row = CHART_HEADER_ROW + 1
+    for m in measures:
+        put(ws, row, 1, chart_label(m), align=NO_WRAP, border=BOX)
+        put(ws, row, 2, m.implementing_count, align=CENTER, border=BOX, number_format="0")
+        if yoy:
+            put(ws, row, 3, m.prev_year_count, align=CENTER, border=BOX, number_format="0")
+        row += 1
+    last = row - 1
+    total = max((m.municipality_total for m in measures), default=0)
+    height = max(8.0, 0.75 * len(measures) + 3.0)  # room for every category label
+    cats = Reference(ws, min_col=1, min_row=CHART_HEADER_ROW + 1, max_row=last)
+    chart = _bar_chart(f"実施予定市町村数（{section_no} {section}、{now}）", total, height)
+    chart.add_data(Reference(ws, min_col=2, min_row=CHART_HEADER_ROW, max_row=last), titles_from_data=True)
+    _text_categories(chart, cats)
+    chart.legend = None
+    ws.add_chart(chart, "E4")
+    if yoy:
+        both = _bar_chart(f"前年度との比較（{section_no} {section}、{prev}→{now}）", total, height)
+        both.add_data(Reference(ws, min_col=3, min_row=CHART_HEADER_ROW, max_row=last), titles_from_data=True)
+        both.add_data(Reference(ws, min_col=2, min_row=CHART_HEADER_ROW, max_row=last), titles_from_data=True)
+        _text_categories(both, cats)
+        both.legend.position = "b"
+        ws.add_chart(both, "S4")
+    finish_table(ws, CHART_HEADER_ROW, last, len(labels), f"A{CHART_HEADER_ROW + 1}")
+    setup_print(ws, f"1:{CHART_HEADER_ROW}")
+
+
+def _text_categories(chart: BarChart, cats: Reference) -> None:
+    """Category labels as a string reference (openpyxl writes numRef, which some readers show as 1, 2…)."""
+    for series in chart.series:
+        series.cat = AxDataSource(strRef=StrRef(f=str(cats)))
+
+
+def _bar_chart(title: str, total: int, height: float) -> BarChart:
+    chart = BarChart()
+    chart.type = "bar"  # horizontal: long Japanese labels read better on the category axis
+    chart.style = 10
+    chart.title = title
+    chart.y_axis.title = "市町村数"
+    chart.y_axis.scaling.min = 0
+    if total:
+        chart.y_axis.scaling.max = total
+    chart.x_axis.scaling.orientation = "maxMin"  # first measure on top, as in the table
+    chart.y_axis.crosses = "max"  # ... and the value axis at the bottom
+    chart.y_axis.axPos = "b"
+    chart.x_axis.delete = False  # openpyxl 3.1 hides axes unless told otherwise
+    chart.y_axis.delete = False
+    chart.y_axis.majorGridlines = None
+    chart.gapWidth = 40
+    chart.width = 26.0
+    chart.height = height
+    return chart
+
+
+def write_notes(ws: Worksheet, ctx: Context, sheets: Sequence[tuple[str, str]]) -> None:
+    """Cover sheet: the survey, data as of, run, units and what each sheet holds."""
+    data = ctx.data
+    set_widths(ws, (26.0, 90.0))
+    put(ws, 1, 1, f"{ctx.survey_title}　集計表", font=TITLE, align=NO_WRAP)
+    put(ws, 2, 1, f"{data.prefecture_name}　{ctx.year_label}", font=SUBTITLE, align=NO_WRAP)
+    prev = (
+        fiscal_year_label(data.fiscal_year - 1)
+        if data.has_previous_year
+        else "なし（前年度の調査データなし）"
+    )
+    facts = [
+        ("調査", ctx.survey_title),
+        ("都道府県", f"{data.prefecture_name}（都道府県コード {data.prefecture_code}）"),
+        ("年度", ctx.year_label),
+        ("前年度比較", prev),
+        ("データ時点", ctx.data_as_of),
+        ("実行ID", ctx.run_id),
+        ("作成日時", ctx.generated_at),
+        ("取組数", f"{len(data.measures)}項目"),
+        ("対象市町村数", f"{max((m.municipality_total for m in data.measures), default=0)}市町村"),
+    ]
+    header_row(ws, 4, ("項目", "内容"))
+    row = 5
+    for key, value in facts:
+        put(ws, row, 1, key, font=BOLD, align=WRAP, border=BOX)
+        put(ws, row, 2, value, align=WRAP, border=BOX)
+        row += 1
+    row += 1
+    put(ws, row, 1, "シート一覧", font=SUBTITLE, align=NO_WRAP)
+    row += 1
+    header_row(ws, row, ("シート名", "内容"))
+    row += 1
+    for name, description in sheets:
+        put(ws, row, 1, name, align=WRAP, border=BOX)
+        put(ws, row, 2, description, align=WRAP, border=BOX)
+        row += 1
+    row += 1
+    put(ws, row, 1, "凡例・単位", font=SUBTITLE, align=NO_WRAP)
+    row += 1
+    legend = [
+        "実施予定市町村数の単位は市町村。割合（%）は小数点以下を四捨五入。",
+        f"（{MARKER_UP}）昨年度より実施市町村が増加、（{MARKER_DOWN}）減少、（{MARKER_NEW}）{era_year(data.fiscal_year)}の新たな取組。",
+        f"「{NONE_MARK}」は個別に予算化している市町村がないことを示す。",
+        "数値目標の単位は%。数値でない記入は市町村の記入どおり表示。",
+        "data_ で始まるシートは機械処理用（1セル1データ、セル結合なし）。",
+    ]
+    for text in legend:
+        put(ws, row, 1, "・", align=NO_WRAP)
+        put(ws, row, 2, text, align=WRAP)
+        row += 1
+    setup_print(ws, "1:2")
+
+
+def write_machine_measures(ws: Worksheet, ctx: Context) -> None:
+    """measure_summary as the view has it, one datum per cell; list columns go to data_budget_lines."""
+    data = ctx.data
+    columns = [c for c in data.measure_columns if not isinstance(_first(data, c), list | tuple)]
+    columns = [c for c in columns if c != "budget_lines"]
+    for col, name in enumerate(columns, start=1):
+        put(ws, 1, col, name, font=BOLD, fill=HEADER_FILL)
+        ws.column_dimensions[get_column_letter(col)].width = max(10, min(50, text_width(name) + 2))
+    for row, record in enumerate(data.measure_records, start=2):
+        for col, name in enumerate(columns, start=1):
+            put(ws, row, col, _plain(record.get(name)))
+    last = len(data.measure_records) + 1
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
+    setup_print(ws, "1:1")
+
+
+BUDGET_COLUMNS = ("fiscal_year", "prefecture_code", "measure_id", "rank", "budget_line")
+
+
+def write_machine_budget_lines(ws: Worksheet, ctx: Context) -> None:
+    for col, name in enumerate(BUDGET_COLUMNS, start=1):
+        put(ws, 1, col, name, font=BOLD, fill=HEADER_FILL)
+    set_widths(ws, (12.0, 16.0, 12.0, 8.0, 60.0))
+    row = 2
+    for m in ctx.data.measures:
+        for rank, line in enumerate(m.budget_lines, start=1):
+            for col, value in enumerate(
+                (m.fiscal_year, m.prefecture_code, m.measure_id, rank, line), start=1
+            ):
+                put(ws, row, col, value)
+            row += 1
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:E{max(row - 1, 1)}"
+    setup_print(ws, "1:1")
+
+
+def _first(data: SummaryData, column: str) -> object:
+    for record in data.measure_records:
+        if record.get(column) is not None:
+            return record[column]
+    return None
+
+
+def _plain(value: object) -> object:
+    """Cell-safe scalar: Decimal to float, aware timestamps to Japan time, others as text."""
+    from decimal import Decimal
+
+    from load.export_data import local_time
+
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return local_time(value)
+    return str(value)
