@@ -170,9 +170,27 @@ ISSUES: dict[str, tuple[str, str]] = {
         "ファイル「{file}」のシート「{sheet}」セル{cell}の値「{value}」が検証ルールに違反しています（{detail}）。",
         "記入要領に沿って記入し直してください。",
     ),
+    # Added by extract (container checks).
+    "FILE_TOO_LARGE": (
+        "ファイル「{file}」の大きさが上限を超えています（{detail}）。",
+        "配布した調査票に記入したものを再提出してください（画像などを貼り付けないでください）。",
+    ),
+    "UNSUPPORTED_FORMAT": (
+        "ファイル「{file}」の形式（{detail}）は受け付けていません。",
+        "Excelで「Excel ブック（.xlsx）」形式に保存し直して再提出してください。",
+    ),
     "TOO_MANY_PROBLEMS": (
         "ファイル「{file}」は問題が多すぎるため、最初の{detail}件のみ表示しています。",
         "配布した調査票に記入し直して提出してください。",
+    ),
+    # Added by transform (staging).
+    "UNKNOWN_TARGET": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の目標項目「{value}」は調査項目にありません。",
+        "数値目標シートの行を追加・変更せずに記入してください。",
+    ),
+    "OWN_TEXT_MISSING": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}：独自の取組の予算事業名・備考が記入されていますが、取組内容が空欄です（記入内容「{value}」）。",
+        "取組内容欄に独自の取組の内容を記入してください。",
     ),
 }
 

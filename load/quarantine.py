@@ -1,0 +1,455 @@
+"""Quarantine: set a returned file aside with its reasons, for the analyst to send back.
+
+quarantine_dir/<YYYYmmdd>_<sha8>_<original name>/
+    <original name>            the file byte-for-byte (copied; the inbox file is never touched)
+    reasons.csv                UTF-8 with BOM: file, sheet, cell, value, code, rule, message, hint
+    理由一覧.xlsx               the same in Japanese columns, filterable
+    返却用_<stem>.xlsx|.xlsm    annotated copy: offending cells filled red with a comment saying
+                               what is wrong and what to write instead (only for readable workbooks)
+
+Idempotent: the same file (same sha256 and name) always lands in the same folder, whose
+contents are rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kokuho import layout
+
+if TYPE_CHECKING:
+    from kokuho.catalog import Catalog
+
+__all__ = ["QuarantineRecord", "write_quarantine"]
+
+REASONS_CSV = "reasons.csv"
+REASONS_XLSX = "理由一覧.xlsx"
+ANNOTATED_PREFIX = "返却用_"
+CSV_COLUMNS = ["file", "sheet", "cell", "value", "code", "rule", "message", "hint"]
+# Japanese header, source column, width (characters).
+XLSX_COLUMNS: list[tuple[str, str, int]] = [
+    ("ファイル", "file", 36),
+    ("シート", "sheet", 18),
+    ("セル", "cell", 10),
+    ("値", "value", 22),
+    ("エラーコード", "code", 26),
+    ("ルール", "rule", 26),
+    ("内容", "message", 80),
+    ("修正方法", "hint", 50),
+]
+ANNOTATION_FILL = "FFFF7C80"  # red: "fix this cell"
+COMMENT_AUTHOR = "kokuho-survey"
+# Issues that mean openpyxl must not (or cannot) open the file.
+UNREADABLE_CODES = frozenset(
+    {
+        "EMPTY_FILE",
+        "NOT_WORKBOOK",
+        "CORRUPT_WORKBOOK",
+        "PASSWORD_PROTECTED",
+        "ZIP_BOMB",
+        "XML_ENTITY",
+        "SHEET_TOO_LARGE",
+        "PARSE_FAILED",
+        "PARSE_TIMEOUT",
+        "LEGACY_UNREADABLE",
+    }
+)
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # before openpyxl touches a zip
+MAX_COMPRESSION_RATIO = 200
+_MAX_DIR_NAME_BYTES = 200  # file systems allow 255 bytes per name; keep room for the prefix
+_ILLEGAL_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FIRST_ADDRESS_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)")
+
+
+@dataclass
+class QuarantineRecord:
+    directory: Path
+    original_copy: Path
+    sha256: str
+    reasons_csv: Path
+    reasons_xlsx: Path
+    annotated: Path | None  # None when no annotated copy could be made
+    annotated_note: str | None  # why there is no annotated copy (Japanese), else None
+    issue_count: int
+    annotated_cells: int = 0
+
+
+def write_quarantine(
+    original: Path, issues: pd.DataFrame, quarantine_dir: Path, *, catalog: Catalog | None = None
+) -> QuarantineRecord:
+    """Copy `original` into its quarantine folder and write the reasons and the annotated copy.
+
+    `issues` are the file_issues rows of this file (any stage). `catalog`, when given, lets the
+    comments name the measure or target of the offending row.
+    """
+    original = Path(original)
+    quarantine_dir = Path(quarantine_dir)
+    sha = _sha256(original)
+    directory = _folder(quarantine_dir, original.name, sha)
+    directory.mkdir(parents=True, exist_ok=True)
+
+    copy = directory / original.name
+    if not (copy.is_file() and _sha256(copy) == sha):
+        _atomic(copy, lambda tmp: shutil.copy2(original, tmp))
+        if _sha256(copy) != sha:  # never keep a copy that is not the original
+            copy.unlink(missing_ok=True)
+            raise OSError(f"隔離用の写しが元のファイルと一致しません: {original}")
+
+    rows = _rows(issues, original.name)
+    reasons_csv = directory / REASONS_CSV
+    _atomic(reasons_csv, lambda tmp: _write_csv(tmp, rows))
+    reasons_xlsx = directory / REASONS_XLSX
+    _atomic(reasons_xlsx, lambda tmp: _write_reasons_xlsx(tmp, rows))
+
+    annotated, note, count = _annotate(copy, rows, directory, catalog)
+    return QuarantineRecord(
+        directory=directory,
+        original_copy=copy,
+        sha256=sha,
+        reasons_csv=reasons_csv,
+        reasons_xlsx=reasons_xlsx,
+        annotated=annotated,
+        annotated_note=note,
+        issue_count=len(rows),
+        annotated_cells=count,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Folder and files
+# --------------------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _folder(quarantine_dir: Path, name: str, sha: str) -> Path:
+    """The file's folder: an existing one for the same sha and name, else today's."""
+    tail = f"_{sha[:8]}_{_short_name(name)}"
+    if quarantine_dir.is_dir():
+        for existing in sorted(quarantine_dir.iterdir()):
+            candidate = existing / name
+            if existing.name.endswith(tail) and candidate.is_file() and _sha256(candidate) == sha:
+                return existing
+    return quarantine_dir / f"{datetime.now():%Y%m%d}{tail}"
+
+
+def _short_name(name: str) -> str:
+    if len(name.encode()) <= _MAX_DIR_NAME_BYTES - 20:
+        return name
+    encoded = name.encode()[: _MAX_DIR_NAME_BYTES - 20]
+    return encoded.decode(errors="ignore")
+
+
+def _atomic(path: Path, write: Callable[[str], object]) -> None:
+    """Write through a temporary file in the same folder, then rename: never a half file."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _rows(issues: pd.DataFrame, file_name: str) -> list[dict[str, str]]:
+    rows = []
+    for record in issues.to_dict("records"):
+        row = {
+            "file": _text(record.get("file_name")) or file_name,
+            **{c: _text(record.get(c)) for c in CSV_COLUMNS if c != "file"},
+        }
+        rows.append(row)
+    return rows
+
+
+def _csv_safe(text: str) -> str:
+    """Defuse spreadsheet formula injection when the CSV is opened in Excel: a leading
+    = + @ (or - not starting a plain number) gets an apostrophe, Excel's text marker."""
+    if not text:
+        return text
+    if text[0] in "=+@\t\r" or (text[0] == "-" and len(text) > 1 and not _is_number(text)):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _write_csv(path: str, rows: list[dict[str, str]]) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+
+
+def _set_text(cell: Any, text: str) -> None:
+    """Store text as a string cell, never a formula (openpyxl reads a leading "=" as one)."""
+    text = _ILLEGAL_XML_RE.sub("", text)
+    if not text:
+        cell.value = None
+        return
+    cell.value = text
+    cell.data_type = "s"
+
+
+def _write_reasons_xlsx(path: str, rows: list[dict[str, str]]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "理由一覧"
+    header_font = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="FFD9E1F2")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for col, (header, _, width) in enumerate(XLSX_COLUMNS, start=1):
+        cell = ws.cell(row=1, column=col)
+        _set_text(cell, header)
+        cell.font = header_font
+        cell.fill = header_fill
+        ws.column_dimensions[cell.column_letter].width = width
+    for r, row in enumerate(rows, start=2):
+        for col, (_, source, _) in enumerate(XLSX_COLUMNS, start=1):
+            cell = ws.cell(row=r, column=col)
+            _set_text(cell, row[source])
+            if source in ("message", "hint"):
+                cell.alignment = wrap
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{ws.cell(row=1, column=len(XLSX_COLUMNS)).column_letter}{max(len(rows) + 1, 1)}"
+    wb.save(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Annotated copy
+# --------------------------------------------------------------------------------------------
+
+
+def _readable(copy: Path, rows: list[dict[str, str]]) -> tuple[bool, str | None, bool]:
+    """(can openpyxl open it, why not, has macros) — decided before parsing anything."""
+    blocking = sorted({r["code"] for r in rows} & UNREADABLE_CODES)
+    if blocking:
+        return (
+            False,
+            f"ブックとして安全に開けないため、注釈付きの写しは作成していません（{', '.join(blocking)}）。",
+            False,
+        )
+    if not zipfile.is_zipfile(copy):
+        kind = "旧形式（.xls）のブック" if copy.suffix.lower() == ".xls" else "Excelブック（.xlsx）ではない"
+        return False, f"{kind}ため、注釈付きの写しは作成していません。", False
+    try:
+        with zipfile.ZipFile(copy) as archive:
+            infos = archive.infolist()
+            names = {i.filename for i in infos}
+            total = sum(i.file_size for i in infos)
+            packed = sum(i.compress_size for i in infos) or 1
+    except (zipfile.BadZipFile, OSError) as exc:
+        return False, f"ファイルが壊れているため、注釈付きの写しは作成していません（{exc}）。", False
+    if "xl/workbook.xml" not in names:
+        return False, "Excelブックの構成になっていないため、注釈付きの写しは作成していません。", False
+    if total > MAX_UNCOMPRESSED_BYTES or total / packed > MAX_COMPRESSION_RATIO:
+        return False, "展開後の大きさが上限を超えるため、注釈付きの写しは作成していません。", False
+    return True, None, "xl/vbaProject.bin" in names
+
+
+def _annotate(
+    copy: Path, rows: list[dict[str, str]], directory: Path, catalog: Catalog | None
+) -> tuple[Path | None, str | None, int]:
+    readable, note, has_vba = _readable(copy, rows)
+    suffix = ".xlsm" if has_vba else ".xlsx"
+    target = directory / f"{ANNOTATED_PREFIX}{Path(copy.name).stem}{suffix}"
+    if not readable:
+        target.unlink(missing_ok=True)
+        return None, note, 0
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unsupported extensions are dropped from the copy
+            wb = load_workbook(copy, keep_vba=has_vba, keep_links=False, rich_text=False)
+    except Exception as exc:  # any parser failure: the quarantine itself must still succeed
+        target.unlink(missing_ok=True)
+        return (
+            None,
+            f"ブックを開けないため、注釈付きの写しは作成していません（{type(exc).__name__}: {exc}）。",
+            0,
+        )
+
+    count = _mark_cells(wb, rows, catalog)
+    _add_summary_sheet(wb, rows)
+    try:
+        _atomic(target, wb.save)
+    except Exception as exc:  # a workbook openpyxl reads but cannot write back
+        return None, f"注釈付きの写しを保存できませんでした（{type(exc).__name__}: {exc}）。", 0
+    return target, None, count
+
+
+def _first_address(cell: str) -> str | None:
+    match = _FIRST_ADDRESS_RE.match(cell.strip()) if cell else None
+    return f"{match[1].upper()}{match[2]}" if match else None
+
+
+def _grouped(rows: list[dict[str, str]]) -> Iterator[tuple[str, str, list[dict[str, str]]]]:
+    """(sheet, address, issues) per annotated cell, in first-seen order."""
+    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for row in rows:
+        if not row["sheet"]:
+            continue
+        address = _first_address(row["cell"]) or "B1"  # a sheet-level issue: note it at the top
+        groups.setdefault((row["sheet"], address), []).append(row)
+    for (sheet, address), items in groups.items():
+        yield sheet, address, items
+
+
+def _mark_cells(wb: Any, rows: list[dict[str, str]], catalog: Catalog | None) -> int:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    fill = PatternFill("solid", fgColor=ANNOTATION_FILL)
+    count = 0
+    for sheet_name, address, items in _grouped(rows):
+        if sheet_name not in wb.sheetnames:
+            continue
+        ws = wb[sheet_name]
+        codes = {i["code"] for i in items}
+        if "HIDDEN_SHEET" in codes:
+            ws.sheet_state = "visible"
+        cell = _writable_cell(ws, address)
+        if "HIDDEN_ROW" in codes:
+            ws.row_dimensions[cell.row].hidden = False
+        lines = []
+        context = _row_context(ws, cell.row, catalog)
+        if context:
+            lines.append(context)
+        for item in items:
+            lines.append(f"【{item['code']}】{item['message']}")
+            lines.append(f"→ {item['hint']}")
+        text = _ILLEGAL_XML_RE.sub("", "\n".join(lines))
+        if cell.comment is not None and cell.comment.text:
+            text = f"{cell.comment.text}\n---\n{text}"
+        comment = Comment(text, COMMENT_AUTHOR)
+        comment.width = 360
+        comment.height = min(60 + 40 * len(items), 400)
+        cell.comment = comment
+        cell.fill = fill
+        count += 1
+    return count
+
+
+def _writable_cell(ws: Any, address: str) -> Any:
+    """The cell itself, or the top-left cell of the merged range that covers it."""
+    cell = ws[address]
+    if type(cell).__name__ == "MergedCell":
+        for merged in ws.merged_cells.ranges:
+            if address in merged:
+                return ws.cell(row=merged.min_row, column=merged.min_col)
+    return cell
+
+
+def _row_context(ws: Any, row: int, catalog: Catalog | None) -> str | None:
+    """'取組：コンビニ収納（M002）' from the row key and the catalog, when both are there."""
+    if catalog is None:
+        return None
+    key = ws[f"{layout.KEY_COLUMN}{row}"].value
+    if not isinstance(key, str):
+        return None
+    key = key.strip()
+    if key.startswith(layout.MEASURE_PREFIX):
+        measure_id = key[len(layout.MEASURE_PREFIX) :]
+        try:
+            measure = catalog.measure(measure_id)
+        except KeyError:
+            return f"取組ID {measure_id} は今年度の調査項目にありません。"
+        return f"取組：{measure.label}（{measure.id}）"
+    parsed_target = layout.parse_target_key(key)
+    if parsed_target:
+        for item in catalog.numeric_targets:
+            if item.id == parsed_target[0]:
+                return (
+                    f"目標：{item.label}（{parsed_target[1]}年度）。{item.minimum:g}～{item.maximum:g}の"
+                    "百分率、「95％以上」「前年度以上」「【未設定】」のいずれかで記入してください。"
+                )
+    parsed_own = layout.parse_own_key(key)
+    if parsed_own:
+        return f"その他（独自の取組）表 {parsed_own[0]}：取組内容と予算事業名を記入してください。"
+    return None
+
+
+SUMMARY_TITLE = "確認事項"
+
+
+def _add_summary_sheet(wb: Any, rows: list[dict[str, str]]) -> None:
+    """A first sheet listing every issue, file-level ones included, for whoever opens the copy."""
+    from openpyxl.styles import Alignment, Font
+
+    title = SUMMARY_TITLE
+    if title in wb.sheetnames:
+        with contextlib.suppress(Exception):
+            wb.remove(wb[title])
+    ws = wb.create_sheet(title, 0)
+    ws.sheet_properties.tabColor = "FF0000"
+    headers = [
+        ("シート", "sheet", 18),
+        ("セル", "cell", 10),
+        ("値", "value", 20),
+        ("内容", "message", 80),
+        ("修正方法", "hint", 50),
+    ]
+    _set_text(
+        ws.cell(row=1, column=1),
+        "この調査票には次の不備があります。赤色のセルのコメントも確認し、修正して再提出してください。",
+    )
+    ws.cell(row=1, column=1).font = Font(bold=True, color="C00000")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for col, (header, _, width) in enumerate(headers, start=1):
+        cell = ws.cell(row=3, column=col)
+        _set_text(cell, header)
+        cell.font = Font(bold=True)
+        ws.column_dimensions[cell.column_letter].width = width
+    for r, row in enumerate(rows, start=4):
+        for col, (_, source, _) in enumerate(headers, start=1):
+            cell = ws.cell(row=r, column=col)
+            _set_text(cell, row[source])
+            cell.alignment = wrap
+    ws.freeze_panes = "A4"
+    for sheet in wb.worksheets:  # only the summary is selected, so Excel opens on it
+        sheet.sheet_view.tabSelected = sheet is ws
+    wb.active = 0
