@@ -41,6 +41,10 @@ class RawSheet:
     # Cells whose value calamine cannot give: formulas with no cached value, error values.
     formula_without_value: list[str] = field(default_factory=list)  # cell addresses
     error_cells: dict[str, str] = field(default_factory=dict)  # address -> "#REF!"
+    # Added by extract: the formula text of each cell in `formula_without_value` (address -> "1+1",
+    # no leading "="), and the numeric cells whose number format is a percentage (0.95 shown 95%).
+    formula_text: dict[str, str] = field(default_factory=dict)
+    percent_cells: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from kokuho.config import Settings, apply_offline_env
 CHUNK_SIZE = 200  # files per extraction task: few tasks (5 ms each), each worth a worker's time
 
 
-def _build_flow():  # noqa: C901 - the flow reads top to bottom on purpose
+def _build_flow():
     """Build the Prefect flow lazily: importing prefect costs seconds, and the CLI's other
     commands must not pay it."""
     from prefect import flow, get_run_logger, task
@@ -39,12 +39,20 @@ def _build_flow():  # noqa: C901 - the flow reads top to bottom on purpose
         return extract_files(paths)
 
     @task(name="stage-and-validate")
-    def stage_task(files: list[steps.InboxFile], workbooks: list[Any], settings: Settings) -> steps.StageResult:
+    def stage_task(
+        files: list[steps.InboxFile], workbooks: list[Any], settings: Settings
+    ) -> steps.StageResult:
         return steps.stage_files(files, settings, workbooks=workbooks)
 
     @task(name="load-and-publish", retries=2, retry_delay_seconds=5)
-    def load_task(result: steps.StageResult, files: list[steps.InboxFile], settings: Settings, run_id: str) -> None:
-        steps.load_and_publish(result, files, settings, run_id)
+    def load_task(
+        result: steps.StageResult, skipped: int, settings: Settings, run_id: str, started: float
+    ) -> Any:
+        return steps.load_and_publish(result, skipped, settings, run_id, started)
+
+    @task(name="record-run", retries=2, retry_delay_seconds=5)
+    def record_task(settings: Settings, run_id: str, skipped: int, started: float) -> None:
+        steps.record_empty_run(settings, run_id, skipped, started)
 
     @task(name="export", retries=1, retry_delay_seconds=2)
     def export_task(settings: Settings, run_id: str) -> list[Path]:
@@ -60,40 +68,74 @@ def _build_flow():  # noqa: C901 - the flow reads top to bottom on purpose
         export: bool = True,
     ) -> dict[str, Any]:
         logger = get_run_logger()
-        settings = Settings.resolve(home=home, db_path=db, inbox=inbox, prefecture_code=prefecture, fiscal_year=year)
+        settings = Settings.resolve(
+            home=home, db_path=db, inbox=inbox, prefecture_code=prefecture, fiscal_year=year
+        )
         run_id = f"run-{time.strftime('%Y%m%dT%H%M%S')}-{str(flow_run.id)[:8]}"
         started = time.time()
         files = scan_task(settings.inbox)
         known = known_task(settings)
         new_files = [f for f in files if f.sha256 not in known]
         skipped = [f for f in files if f.sha256 in known]
-        logger.info("inbox %s: %d files, %d new, %d already processed", settings.inbox, len(files), len(new_files), len(skipped))
+        logger.info(
+            "inbox %s: %d files, %d new, %d already processed",
+            settings.inbox,
+            len(files),
+            len(new_files),
+            len(skipped),
+        )
         chunks = [new_files[i : i + CHUNK_SIZE] for i in range(0, len(new_files), CHUNK_SIZE)]
         futures = [extract_task.submit([f.path for f in chunk]) for chunk in chunks]
         workbooks = [wb for future in futures for wb in future.result()]
-        result = stage_task(new_files, workbooks, settings) if new_files else None
-        if result is not None:
-            load_task(result, new_files, settings, run_id)
-        exports = export_task(settings, run_id) if export and (result is not None or not settings.db_path.exists()) else []
-        summary = steps.summarise_run(settings, run_id, files, skipped, result, exports, time.time() - started)
-        create_markdown_artifact(markdown=summary.markdown, key="kokuho-run-summary", description="取込結果")
-        return {"flow_run_id": str(flow_run.id), "task_runs": 3 + len(chunks) + (2 if result else 0) + (1 if exports else 0), **summary.as_dict()}
+        task_runs = 2 + len(chunks)
+        result = loaded = None
+        if new_files:
+            result = stage_task(new_files, workbooks, settings)
+            loaded = load_task(result, len(skipped), settings, run_id, started)
+            task_runs += 2
+        else:
+            record_task(settings, run_id, len(skipped), started)
+            task_runs += 1
+        exports: list[Path] = []
+        if export and (new_files or not steps.export_path(settings).exists()):
+            exports = export_task(settings, run_id)
+            task_runs += 1
+        summary = steps.summarise_run(
+            settings, run_id, files, skipped, result, loaded, exports, time.time() - started
+        )
+        create_markdown_artifact(
+            markdown=summary.markdown, key="kokuho-run-summary", description="取込結果 / run summary"
+        )
+        logger.info(
+            "run %s: accepted %d, superseded %d, quarantined %d, missing %d",
+            run_id,
+            len(summary.accepted),
+            len(summary.superseded),
+            len(summary.quarantined),
+            len(summary.missing),
+        )
+        return {"flow_run_id": str(flow_run.id), "task_runs": task_runs, **summary.as_dict()}
 
     return ingest_flow
 
 
-def run_ingest(settings: Settings, *, runner: str = "default", address: str | None = None, export: bool = True) -> dict[str, Any]:
+def run_ingest(
+    settings: Settings, *, runner: str = "default", address: str | None = None, export: bool = True
+) -> dict[str, Any]:
     """Run the flow once (ephemeral Prefect server unless PREFECT_API_URL points at one)."""
     apply_offline_env()
     flow = _build_flow()
     if runner == "dask":
-        from prefect_dask import DaskTaskRunner
-
         # Workers must be allowed children: extraction isolates each parse in a subprocess.
         import dask
+        from prefect_dask import DaskTaskRunner
 
         dask.config.set({"distributed.worker.daemon": False})
-        task_runner = DaskTaskRunner(address=address) if address else DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+        task_runner = (
+            DaskTaskRunner(address=address)
+            if address
+            else DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
+        )
         flow = flow.with_options(task_runner=task_runner)
     state = flow(
         inbox=str(settings.inbox),
@@ -122,7 +164,9 @@ def _wait_for_task_run_records(flow_run_id: str, expected: int, timeout: float =
     deadline = time.time() + timeout
     with get_client(sync_client=True) as client:
         while time.time() < deadline:
-            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)])))
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)]))
+            )
             if len(runs) >= expected and all(r.state is not None and r.state.is_final() for r in runs):
                 return
             time.sleep(0.1)
@@ -130,17 +174,27 @@ def _wait_for_task_run_records(flow_run_id: str, expected: int, timeout: float =
 
 def run_main(argv: list[str]) -> int:
     """`kokuho run --inbox DIR`: ingest an inbox now; prints the run summary."""
-    parser = argparse.ArgumentParser(prog="kokuho run", description="受信フォルダの調査票を取り込みます（Prefectフロー）。")
+    parser = argparse.ArgumentParser(
+        prog="kokuho run", description="受信フォルダの調査票を取り込みます（Prefectフロー）。"
+    )
     parser.add_argument("--inbox", help="folder of returned workbooks (KOKUHO_INBOX)")
     parser.add_argument("--home", help="KOKUHO_HOME (database, quarantine, exports, Data Docs)")
     parser.add_argument("--db", help="published DuckDB file (KOKUHO_DB)")
     parser.add_argument("--prefecture", help="prefecture code (KOKUHO_PREFECTURE)")
     parser.add_argument("--year", type=int, help="survey fiscal year (KOKUHO_YEAR)")
-    parser.add_argument("--runner", choices=["default", "dask"], default="default", help="task runner for extraction")
+    parser.add_argument(
+        "--runner", choices=["default", "dask"], default="default", help="task runner for extraction"
+    )
     parser.add_argument("--address", help="Dask scheduler address tcp://HOST:PORT (with --runner dask)")
     parser.add_argument("--no-export", action="store_true", help="skip the Excel export")
     args = parser.parse_args(argv)
-    settings = Settings.resolve(home=args.home, db_path=args.db, inbox=args.inbox, prefecture_code=args.prefecture, fiscal_year=args.year)
+    settings = Settings.resolve(
+        home=args.home,
+        db_path=args.db,
+        inbox=args.inbox,
+        prefecture_code=args.prefecture,
+        fiscal_year=args.year,
+    )
     if not settings.inbox.is_dir():
         print(f"kokuho run: 受信フォルダがありません: {settings.inbox}", file=sys.stderr)
         return 2

@@ -237,3 +237,200 @@ def check_main(argv: list[str]) -> int:
     if result.data_docs_index:
         print(f"Data Docs: {result.data_docs_index}")
     return 0
+
+
+def known_files(settings: Settings) -> set[str]:
+    """sha256 of every file the published warehouse already holds (for incremental runs)."""
+    from load.warehouse import known_sha256
+
+    return known_sha256(settings.db_path) if settings.db_path.exists() else set()
+
+
+def load_and_publish(
+    result: StageResult, skipped: int, settings: Settings, run_id: str, started_at: float
+) -> object:
+    """Load the staged batch into a working copy and publish it atomically (load.publish)."""
+    from datetime import UTC, datetime
+
+    from load.publish import open_for_write
+    from load.warehouse import finish_run, load_batch, start_run
+
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    with open_for_write(settings.db_path, run_id=run_id) as con:
+        start_run(con, run_id, started_at=datetime.fromtimestamp(started_at, UTC))
+        loaded = load_batch(
+            con, result.batch, failed_sha256=result.failed, catalogs=result.catalogs, run_id=run_id
+        )
+        finish_run(con, run_id, skipped=skipped)
+    return loaded
+
+
+def record_empty_run(settings: Settings, run_id: str, skipped: int, started_at: float) -> None:
+    """A run that found nothing new is still recorded (runs table), so analysts see it ran."""
+    from datetime import UTC, datetime
+
+    from load.publish import open_for_write
+    from load.warehouse import finish_run, start_run
+
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    with open_for_write(settings.db_path, run_id=run_id) as con:
+        start_run(con, run_id, started_at=datetime.fromtimestamp(started_at, UTC))
+        finish_run(con, run_id, skipped=skipped)
+
+
+def export_path(settings: Settings, fiscal_year: int | None = None) -> Path:
+    year = fiscal_year or settings.fiscal_year
+    return settings.export_dir / f"集計表_{settings.prefecture_code}_{year}.xlsx"
+
+
+def export_all(settings: Settings, run_id: str) -> list[Path]:
+    """The publication workbook for the run's fiscal year (read from the published views)."""
+    from load.export_excel import export_summary
+
+    settings.export_dir.mkdir(parents=True, exist_ok=True)
+    out = export_summary(
+        settings.db_path,
+        settings.fiscal_year,
+        export_path(settings),
+        prefecture_code=settings.prefecture_code,
+        run_info={"run_id": run_id},
+    )
+    return [out]
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    files: int
+    new: int
+    skipped: int
+    accepted: list[str]
+    superseded: list[str]
+    quarantined: list[tuple[str, str]]  # (file name, first reason)
+    missing: list[str]  # "111007 さいたま市"
+    exports: list[Path]
+    db_path: Path
+    quarantine_dir: Path
+    data_docs_index: Path | None
+    seconds: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "files": self.files,
+            "new": self.new,
+            "skipped": self.skipped,
+            "accepted": len(self.accepted),
+            "superseded": len(self.superseded),
+            "quarantined": len(self.quarantined),
+            "missing": len(self.missing),
+            "text": self.text,
+            "markdown": self.markdown,
+            "exports": [str(p) for p in self.exports],
+            "db_path": str(self.db_path),
+            "seconds": round(self.seconds, 2),
+        }
+
+    @property
+    def text(self) -> str:
+        lines = [
+            f"取込結果 / run {self.run_id} ({self.seconds:.1f} s)",
+            f"  files in inbox: {self.files}  (new {self.new}, already processed {self.skipped})",
+            f"  受理 accepted: {len(self.accepted)}   差替え superseded: {len(self.superseded)}   "
+            f"差戻し quarantined: {len(self.quarantined)}   未提出 missing: {len(self.missing)}",
+        ]
+        for name, reason in self.quarantined:
+            lines.append(f"  [差戻し] {name}: {reason}")
+        for name in self.superseded:
+            lines.append(f"  [差替え] {name}")
+        if self.missing:
+            shown = ", ".join(self.missing[:10]) + (" …" if len(self.missing) > 10 else "")
+            lines.append(f"  [未提出] {shown}")
+        lines.append(f"  database:   {self.db_path}")
+        lines.append(f"  quarantine: {self.quarantine_dir}")
+        for path in self.exports:
+            lines.append(f"  export:     {path}")
+        if self.data_docs_index:
+            lines.append(f"  Data Docs:  {self.data_docs_index}")
+        return "\n".join(lines)
+
+    @property
+    def markdown(self) -> str:
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|").replace("\n", " ")
+
+        rows = [
+            f"# 取込結果 {self.run_id}",
+            "",
+            "| 区分 | 件数 |",
+            "|---|---:|",
+            f"| 受信ファイル | {self.files} |",
+            f"| 処理済（スキップ） | {self.skipped} |",
+            f"| 受理 | {len(self.accepted)} |",
+            f"| 差替え（再提出により） | {len(self.superseded)} |",
+            f"| 差戻し | {len(self.quarantined)} |",
+            f"| 未提出の市町村 | {len(self.missing)} |",
+        ]
+        if self.quarantined:
+            rows += ["", "## 差戻し", "", "| ファイル | 理由 |", "|---|---|"]
+            rows += [f"| {cell(n)} | {cell(r)} |" for n, r in self.quarantined]
+        if self.superseded:
+            rows += ["", "## 差替え", ""] + [f"- {cell(n)}" for n in self.superseded]
+        if self.missing:
+            rows += ["", "## 未提出", ""] + [f"- {cell(m)}" for m in self.missing]
+        return "\n".join(rows)
+
+
+def summarise_run(
+    settings: Settings,
+    run_id: str,
+    files: list[InboxFile],
+    skipped: list[InboxFile],
+    result: StageResult | None,
+    loaded: object | None,
+    exports: list[Path],
+    seconds: float,
+) -> RunSummary:
+    """The run summary: what happened to each new file, and who is still missing."""
+    names = {f.sha256: f.path.name for f in files}
+    accepted: list[str] = []
+    superseded: list[str] = []
+    quarantined: list[tuple[str, str]] = []
+    missing: list[str] = []
+    if settings.db_path.exists():
+        from load.publish import connect_readonly
+        from load.reports import files_by_sha, missing_municipalities
+
+        con = connect_readonly(settings.db_path)
+        try:
+            if loaded is not None:
+                accepted = [names.get(s, s) for s in getattr(loaded, "accepted", [])]
+                superseded = sorted(
+                    name for name, _, _ in files_by_sha(con, list(getattr(loaded, "superseded", []))).values()
+                )
+                quarantined = [
+                    (name, reason or "")
+                    for name, _, reason in files_by_sha(
+                        con, list(getattr(loaded, "quarantined", []))
+                    ).values()
+                ]
+            missing = missing_municipalities(con, settings.fiscal_year, settings.prefecture_code)
+        finally:
+            con.close()
+    if result is not None and loaded is None:
+        quarantined = [(o.file_name, o.first_message) for o in result.outcomes if o.status == "quarantined"]
+    return RunSummary(
+        run_id=run_id,
+        files=len(files),
+        new=len(files) - len(skipped),
+        skipped=len(skipped),
+        accepted=sorted(accepted),
+        superseded=superseded,
+        quarantined=sorted(quarantined),
+        missing=missing,
+        exports=exports,
+        db_path=settings.db_path,
+        quarantine_dir=settings.quarantine_dir,
+        data_docs_index=result.data_docs_index if result else None,
+        seconds=seconds,
+    )

@@ -1,0 +1,405 @@
+"""Validate a StagingBatch with the committed Great Expectations suites, once per suite per batch,
+and turn every failing row into a file issue naming file, sheet and cell.
+
+Great Expectations is imported inside functions only: `kokuho sql/export/status/template` must
+never pay for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from expectations.contracts import STAGING_TABLES
+from kokuho import codelists
+from kokuho.config import apply_offline_env
+from transform.batch import StagingBatch, conform
+
+if TYPE_CHECKING:
+    from kokuho.catalog import Catalog
+
+STAGE = "validate"
+ROW_ID = "row_id"  # position of the row in the validated frame, to read any column of a failing row
+# sha256 is read through row_id: as an index column it would repeat a domain column of the
+# compound-unique expectations (GX then warns and drops it). Each index column costs GX a
+# per-row lookup for every failing row.
+INDEX_COLUMNS = ["file_name", "sheet", "cell", ROW_ID]
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": INDEX_COLUMNS,
+    "partial_unexpected_count": 20,
+}
+DEFAULT_MAX_ROWS_PER_FILE = 2000
+DEFAULT_MAX_ISSUES_PER_FILE = 50
+DEFAULT_KEEP_RUNS = 30
+RESULTS_SUBDIR = "_validation_results"  # inside data_docs_dir: the GX validation results store
+
+# StagingBatch attribute -> suite (= staging table), in reporting order (file-level facts first).
+SUITE_OF: dict[str, str] = {
+    attr: table for attr, table in StagingBatch.TABLES.items() if table in STAGING_TABLES
+}
+
+
+class ExpectationError(RuntimeError):
+    """An expectation could not be evaluated (a bug or a contract change, not bad data)."""
+
+
+@dataclass(frozen=True)
+class SuiteSummary:
+    suite: str
+    success: bool
+    rows: int
+    evaluated_expectations: int
+    successful_expectations: int
+    unexpected_count: int  # failing rows summed over expectations
+
+
+@dataclass
+class ValidationOutcome:
+    issues: pd.DataFrame  # file_issues contract, stage "validate"
+    failed_files: set[str]  # sha256 of every file with a failing row (or cut for size)
+    results: dict[str, SuiteSummary] = field(default_factory=dict)
+    data_docs_index: Path | None = None
+
+    @property
+    def success(self) -> bool:
+        return not self.failed_files
+
+
+def suite_parameters(catalog: Catalog) -> dict[str, Any]:
+    """Values of the suites' $PARAMETERs for a run against this catalog."""
+    from kokuho.municipalities import municipalities_of
+
+    return {
+        "municipality_codes": [m.code for m in municipalities_of(catalog.prefecture_code)],
+        "prefecture_codes": [catalog.prefecture_code],
+        "fiscal_years": [catalog.fiscal_year],
+        "survey_ids": [catalog.survey_id],
+        "measure_ids": [m.id for m in catalog.measures],
+        "table_ids": [t.table_id for t in catalog.tables],
+        "target_ids": [t.id for t in catalog.numeric_targets],
+        "target_year_min": catalog.fiscal_year,
+        "target_year_max": catalog.fiscal_year + 10,
+    }
+
+
+def validate_batch(
+    batch: StagingBatch,
+    catalog: Catalog,
+    *,
+    data_docs_dir: Path | None = None,
+    max_rows_per_file: int = DEFAULT_MAX_ROWS_PER_FILE,
+    max_issues_per_file: int = DEFAULT_MAX_ISSUES_PER_FILE,
+    keep_runs: int = DEFAULT_KEEP_RUNS,
+) -> ValidationOutcome:
+    """Run every staging suite once over the whole batch; report failing rows as file issues.
+
+    A file with more than `max_rows_per_file` rows in one table is cut to that many before GX
+    (GX's complete results cost ~0.25 ms per failing row) and fails with TOO_MANY_PROBLEMS; at
+    most `max_issues_per_file` issues are reported per expectation and file. Issues already in
+    `batch.issues` (same file, code, sheet and cell) are not repeated. With `data_docs_dir`, the
+    results are stored there and static Data Docs rebuilt, keeping the last `keep_runs` runs.
+    """
+    apply_offline_env()
+    params = suite_parameters(catalog)
+    builder = _IssueBuilder(params, catalog, max_issues_per_file, conform(batch.issues, "file_issues"))
+    frames: dict[str, pd.DataFrame] = {}
+    for attr, suite in SUITE_OF.items():
+        frame = conform(getattr(batch, attr), suite)
+        frame = builder.cap_rows(frame, suite, max_rows_per_file)
+        frame[ROW_ID] = np.arange(len(frame), dtype="int64")
+        frames[suite] = frame
+
+    runner = _runner(data_docs_dir)
+    with runner.lock:
+        run_id = runner.run_id(catalog.survey_id)
+        results: dict[str, SuiteSummary] = {}
+        for suite, frame in frames.items():
+            result = runner.validate(suite, frame, params, run_id)
+            results[suite] = _summary(suite, frame, result)
+            builder.add_result(suite, frame, result)
+        docs_index = None
+        if data_docs_dir is not None:
+            from expectations.data_docs import build_data_docs
+
+            docs_index = build_data_docs(
+                runner.context, Path(data_docs_dir), keep_runs=keep_runs, run_time=run_id.run_time
+            )
+
+    issues = builder.frame(existing=batch.issues)
+    return ValidationOutcome(
+        issues=issues,
+        failed_files=builder.failed_files,
+        results=results,
+        data_docs_index=docs_index,
+    )
+
+
+# --- GX -------------------------------------------------------------------------------------
+
+
+class _Runner:
+    """A GX context on the committed suites, with the suites and batch definitions looked up once."""
+
+    def __init__(self, data_docs_dir: Path | None) -> None:
+        from expectations.context import BATCH_DEFINITION, DATASOURCE, open_context
+
+        results_dir = Path(data_docs_dir) / RESULTS_SUBDIR if data_docs_dir is not None else None
+        self.store_results = results_dir is not None
+        self.context = open_context(results_dir=results_dir, docs_dir=data_docs_dir)
+        self.lock = threading.Lock()
+        source = self.context.data_sources.get(DATASOURCE)
+        self.suites = {name: self.context.suites.get(name) for name in SUITE_OF.values()}
+        self.batch_definitions = {
+            name: source.get_asset(name).get_batch_definition(BATCH_DEFINITION) for name in SUITE_OF.values()
+        }
+        self.validation_definitions: dict[str, Any] = {}
+
+    def run_id(self, run_name: str) -> Any:
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        return RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
+
+    def validate(self, suite: str, frame: pd.DataFrame, params: dict[str, Any], run_id: Any) -> Any:
+        if not self.store_results:
+            batch = self.batch_definitions[suite].get_batch(batch_parameters={"dataframe": frame})
+            return batch.validate(
+                self.suites[suite], result_format=RESULT_FORMAT, expectation_parameters=params
+            )
+        definition = self.validation_definitions.get(suite)
+        if definition is None:
+            import great_expectations as gx
+
+            definition = self.context.validation_definitions.add(
+                gx.ValidationDefinition(
+                    name=suite, data=self.batch_definitions[suite], suite=self.suites[suite]
+                )
+            )
+            self.validation_definitions[suite] = definition
+        return definition.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=params,
+            result_format=RESULT_FORMAT,
+            run_id=run_id,
+        )
+
+
+_RUNNERS: OrderedDict[str, _Runner] = OrderedDict()
+_RUNNERS_LOCK = threading.Lock()
+_MAX_RUNNERS = 4
+
+
+def _runner(data_docs_dir: Path | None) -> _Runner:
+    """One runner per Data Docs directory per process (opening a context costs ~0.5 s)."""
+    key = str(Path(data_docs_dir).resolve()) if data_docs_dir is not None else ""
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(key)
+        if runner is None:
+            runner = _Runner(data_docs_dir)
+            _RUNNERS[key] = runner
+            while len(_RUNNERS) > _MAX_RUNNERS:
+                _RUNNERS.popitem(last=False)
+        _RUNNERS.move_to_end(key)
+        return runner
+
+
+def warm_up() -> None:
+    """Import GX and open the in-memory runner (for tests and long-lived workers)."""
+    apply_offline_env()
+    _runner(None)
+
+
+def _summary(suite: str, frame: pd.DataFrame, result: Any) -> SuiteSummary:
+    stats = result.statistics
+    unexpected = sum(int((r.result or {}).get("unexpected_count") or 0) for r in result.results)
+    return SuiteSummary(
+        suite=suite,
+        success=bool(result.success),
+        rows=len(frame),
+        evaluated_expectations=int(stats.get("evaluated_expectations") or 0),
+        successful_expectations=int(stats.get("successful_expectations") or 0),
+        unexpected_count=unexpected,
+    )
+
+
+# --- issues ---------------------------------------------------------------------------------
+
+
+class _Fields(dict):
+    """str.format_map fields where a missing name reads as blank."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _text(value: object) -> str | None:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating):
+        if np.isnan(value):
+            return None
+        return f"{value:g}"
+    return str(value)
+
+
+class _IssueBuilder:
+    def __init__(
+        self, params: dict[str, Any], catalog: Catalog, max_issues_per_file: int, existing: pd.DataFrame
+    ) -> None:
+        from kokuho.municipalities import prefecture
+
+        self.max_issues_per_file = max(1, max_issues_per_file)
+        self.rows: list[dict[str, Any]] = []
+        self.failed_files: set[str] = set()
+        self._file_level: set[tuple[str, str]] = set()  # (sha256, code) already reported
+        if len(existing):
+            self._file_level.update(map(tuple, _keys(existing, ["sha256", "code"])))
+        self._truncated: dict[str, str] = {}  # sha256 -> file name
+        self._master: dict[str, Any] | None = None
+        self.fields = _Fields(
+            {k: v for k, v in params.items() if not isinstance(v, list)},
+            prefecture_code=catalog.prefecture_code,
+            prefecture_name=prefecture(catalog.prefecture_code).name,
+            fiscal_year=catalog.fiscal_year,
+            survey_id=catalog.survey_id,
+        )
+
+    def cap_rows(self, frame: pd.DataFrame, suite: str, max_rows: int) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        position = frame.groupby("sha256", sort=False, dropna=False).cumcount()
+        if int(position.max()) < max_rows:
+            return frame
+        totals = frame.groupby("sha256", sort=False, dropna=False).size()
+        for sha256, total in totals[totals > max_rows].items():
+            first = frame[frame["sha256"] == sha256].iloc[0]
+            self._truncate(sha256, first["file_name"], value=f"{suite}: {total}行", limit=max_rows)
+        return frame[(position < max_rows).to_numpy()].reset_index(drop=True)
+
+    def _truncate(self, sha256: object, file_name: object, *, value: str | None, limit: int) -> None:
+        sha = _text(sha256) or ""
+        self.failed_files.add(sha)
+        if sha in self._truncated:
+            return
+        self._truncated[sha] = _text(file_name) or ""
+        self._add(
+            code="TOO_MANY_PROBLEMS",
+            file_name=_text(file_name),
+            sha256=sha,
+            sheet=None,
+            cell=None,
+            value=value,
+            rule="validate.max_rows_per_file" if value else "validate.max_issues_per_file",
+            detail=str(limit),
+        )
+
+    def add_result(self, suite: str, frame: pd.DataFrame, result: Any) -> None:
+        for expectation in result.results:
+            config = expectation.expectation_config
+            info = expectation.exception_info or {}
+            if info.get("raised_exception"):
+                raise ExpectationError(
+                    f"{suite}: {config.type} {config.kwargs} を評価できません: {info.get('exception_message')}"
+                )
+            if expectation.success:
+                continue
+            self._add_failures(
+                suite, frame, config, (expectation.result or {}).get("unexpected_index_list") or []
+            )
+
+    def _add_failures(self, suite: str, frame: pd.DataFrame, config: Any, failures: list[dict]) -> None:
+        meta = config.meta or {}
+        kwargs = config.kwargs
+        column = kwargs.get("column") or kwargs["column_list"][-1]
+        value_column = meta.get("value_column") or column
+        cell_column = meta.get("cell_column")
+        code = meta.get("issue_code") or "VALIDATION_FAILED"
+        once = bool(meta.get("once_per_file"))
+        no_cell = bool(meta.get("no_cell"))
+        rule = f"{suite}.{config.type}({kwargs.get('column') or ','.join(kwargs.get('column_list', []))})"
+        needed = {
+            column,
+            value_column,
+            "sha256",
+            "file_name",
+            "sheet",
+            "cell",
+            *(["row_no"] if cell_column else []),
+        }
+        values = {c: frame[c].to_numpy(dtype=object, na_value=None) for c in needed}
+        counts: dict[str, int] = {}
+        for failure in failures:
+            row = int(failure[ROW_ID])
+            sha = _text(values["sha256"][row]) or ""
+            self.failed_files.add(sha)
+            seen = counts.get(sha, 0)
+            if seen >= self.max_issues_per_file:
+                self._truncate(sha, values["file_name"][row], value=None, limit=self.max_issues_per_file)
+                continue
+            checked = _text(values[column][row])
+            row_code, detail_extra = self._refine(code, checked)
+            if once and (sha, row_code) in self._file_level:
+                continue
+            counts[sha] = seen + 1
+            cell = None if no_cell else _text(values["cell"][row])
+            if cell_column and values["row_no"][row] is not None:
+                cell = f"{cell_column}{int(values['row_no'][row])}"
+            fields = _Fields(self.fields, value=checked or "", length=len(checked or ""))
+            detail = detail_extra or (meta.get("detail") or "").format_map(fields)
+            self._add(
+                code=row_code,
+                file_name=_text(values["file_name"][row]),
+                sha256=sha,
+                sheet=_text(values["sheet"][row]),
+                cell=cell,
+                value=_text(values[value_column][row]),
+                rule=rule,
+                detail=detail,
+            )
+
+    def _refine(self, code: str, value: str | None) -> tuple[str, str | None]:
+        """A code outside the prefecture: another prefecture's municipality, or no municipality."""
+        if code != "MUNICIPALITY_OTHER_PREFECTURE" or value is None:
+            return code, None
+        if self._master is None:
+            from kokuho.municipalities import by_code
+
+            self._master = by_code()
+        found = self._master.get(value)
+        if found is None:
+            return "MUNICIPALITY_UNKNOWN", None
+        return code, f"{found.prefecture_name}{found.name}のコードです"
+
+    def _add(self, *, code: str, detail: str | None, **fields: Any) -> None:
+        message = codelists.issue_message(
+            code,
+            file=fields["file_name"],
+            sheet=fields["sheet"],
+            cell=fields["cell"],
+            value=fields["value"],
+            detail=detail,
+        )
+        self._file_level.add((fields["sha256"], code))
+        self.rows.append(
+            {**fields, "code": code, "message": message, "hint": codelists.issue_hint(code), "stage": STAGE}
+        )
+
+    def frame(self, existing: pd.DataFrame | None) -> pd.DataFrame:
+        issues = conform(pd.DataFrame(self.rows), "file_issues")
+        grain = ["sha256", "code", "sheet", "cell"]
+        issues = issues.drop_duplicates(subset=grain).reset_index(drop=True)
+        if existing is not None and len(existing):
+            known = set(map(tuple, _keys(conform(existing, "file_issues"), grain)))
+            issues = issues[[tuple(k) not in known for k in _keys(issues, grain)]].reset_index(drop=True)
+        return issues
+
+
+def _keys(frame: pd.DataFrame, columns: list[str]) -> list[list[str]]:
+    return frame[columns].astype(object).fillna("").astype(str).to_numpy().tolist()

@@ -1,0 +1,296 @@
+"""Extract many untrusted files in long-lived child processes, so that one bad file costs only itself.
+
+Each worker (extract.worker) is a fresh interpreter with an address-space limit (RLIMIT_AS), no
+core dumps and no file descriptor of ours but its two pipes. The parent hands each worker a few
+files at a time and gets one result per file back, so it always knows which file a worker was
+on: when a worker dies (a parser abort, SIGKILL, the OOM killer) that file is re-run once alone
+to confirm it is the culprit, then reported as PARSE_FAILED; when a file runs past the time limit
+its worker is killed and the file reported as PARSE_TIMEOUT. The other files of the batch go on,
+and results come back in the order given.
+
+Results travel as plain tuples unpickled with an allow-list (extract.wire), so even a parser
+exploited by a crafted file
+cannot make the parent run code. Workers are started with subprocess (not multiprocessing), so
+they never re-import the caller's __main__ and need no `if __name__ == "__main__"` guard there.
+
+Test hooks: see extract.worker (TEST_CRASH_ENV, TEST_HANG_ENV; read by the worker from the
+environment it inherits when `extract_files` is called).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from extract.container import MIB, FileFacts, Limits, file_facts
+from extract.model import ExtractedWorkbook, RawIssue
+from extract.wire import decode
+from extract.worker import READY, TEST_CRASH_ENV, TEST_HANG_ENV
+
+_PREFETCH = 4  # files queued per worker: keeps it busy while the parent reads its last result
+_STARTUP_SECONDS = 60.0
+_MAX_STARTUP_FAILURES = 3
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+# A fresh, isolated interpreter (-I: no PYTHON* variables, no user site, no cwd on sys.path)
+# that finds this source tree whether or not the project is installed.
+_WORKER_CODE = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from extract.worker import main; main()"
+
+__all__ = ["TEST_CRASH_ENV", "TEST_HANG_ENV", "Limits", "extract_files"]
+
+
+def extract_files(
+    paths: list[Path], *, workers: int | None = None, limits: Limits | None = None
+) -> list[ExtractedWorkbook]:
+    """One ExtractedWorkbook per path, in the same order. Never raises for a bad file; raises
+    RuntimeError only when worker processes cannot be started at all."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        return []
+    limits = limits or Limits()
+    count = max(1, min(workers or _default_workers(), len(paths)))
+    return _Batch(paths, limits, count).run()
+
+
+def _default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+# --- parent ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen[bytes]
+    requests: Connection  # parent -> worker
+    replies: Connection  # worker -> parent
+    spawned: float
+    ready: bool = False
+    alone: bool = False  # re-running one suspect file: nothing else is queued on it
+    started: float = 0.0  # when the file at inflight[0] started
+    inflight: deque[int] = field(default_factory=deque)
+
+
+class _Batch:
+    def __init__(self, paths: list[Path], limits: Limits, count: int) -> None:
+        self.paths = paths
+        self.limits = limits
+        self.count = count
+        self.results: list[ExtractedWorkbook | None] = [None] * len(paths)
+        self.remaining = len(paths)
+        self.pending: deque[int] = deque(range(len(paths)))
+        self.suspects: deque[int] = deque()  # files whose worker died: re-run one by one
+        self.crashed_once: set[int] = set()
+        self.startup_failures = 0
+        # A result is bounded by what the file may expand to; anything bigger is not ours.
+        self.max_message = 4 * limits.max_uncompressed_bytes + 64 * MIB
+        self.workers: list[_Worker] = []
+
+    def run(self) -> list[ExtractedWorkbook]:
+        # Results hold millions of small objects and no cycles: collecting while they pile up
+        # only rescans them over and over.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.workers = [self._spawn() for _ in range(self.count)]
+            while self.remaining:
+                self._assign()
+                self._wait()
+        finally:
+            for worker in self.workers:
+                self._stop(worker, graceful=True)
+            if collecting:
+                gc.enable()
+        return [result for result in self.results if result is not None]
+
+    # workers
+
+    def _spawn(self) -> _Worker:
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-c", _WORKER_CODE],
+                stdin=to_worker_r,
+                stdout=from_worker_w,
+                close_fds=True,
+            )
+        except BaseException:
+            for fd in (to_worker_w, from_worker_r):
+                os.close(fd)
+            raise
+        finally:
+            # The child has its copies; closing ours lets the parent see EOF when the child dies.
+            os.close(to_worker_r)
+            os.close(from_worker_w)
+        worker = _Worker(
+            process=process,
+            requests=Connection(to_worker_w, readable=False),
+            replies=Connection(from_worker_r, writable=False),
+            spawned=time.monotonic(),
+        )
+        with contextlib.suppress(OSError):  # a failed send shows up as a startup failure
+            worker.requests.send(self.limits)
+        return worker
+
+    def _stop(self, worker: _Worker, *, graceful: bool) -> None:
+        if graceful and worker.process.poll() is None:
+            try:
+                worker.requests.send(None)
+                worker.process.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if worker.process.poll() is None:
+            worker.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.process.wait(timeout=5)
+        worker.requests.close()
+        worker.replies.close()
+
+    def _replace(self, worker: _Worker) -> None:
+        self._stop(worker, graceful=False)
+        position = self.workers.index(worker)
+        if self.remaining:
+            self.workers[position] = self._spawn()
+        else:
+            del self.workers[position]
+
+    # scheduling
+
+    def _assign(self) -> None:
+        for worker in self.workers:
+            if not worker.ready or worker.alone:
+                continue
+            if self.suspects:
+                # Let workers drain; an idle one takes the next suspect on its own.
+                if not worker.inflight:
+                    worker.alone = True
+                    self._send(worker, self.suspects.popleft())
+                continue
+            while self.pending and len(worker.inflight) < _PREFETCH:
+                if not self._send(worker, self.pending.popleft()):
+                    break
+
+    def _send(self, worker: _Worker, index: int) -> bool:
+        if not worker.inflight:
+            worker.started = time.monotonic()
+        worker.inflight.append(index)
+        try:
+            worker.requests.send((index, str(self.paths[index])))
+        except OSError:
+            return False  # the worker is gone; _wait sees its pipe close and re-queues
+        return True
+
+    def _wait(self) -> None:
+        now = time.monotonic()
+        deadlines = [
+            w.started + self.limits.timeout_seconds if w.ready else w.spawned + _STARTUP_SECONDS
+            for w in self.workers
+            if w.inflight or not w.ready
+        ]
+        timeout = max(0.0, min(deadlines) - now) if deadlines else None
+        ready = set(wait([w.replies for w in self.workers], timeout))
+        for worker in list(self.workers):
+            if worker.replies in ready and not self._drain(worker):
+                self._lost(worker, timed_out=False)
+                continue
+            now = time.monotonic()
+            if worker.ready and worker.inflight and now - worker.started > self.limits.timeout_seconds:
+                self._lost(worker, timed_out=True)
+            elif not worker.ready and now - worker.spawned > _STARTUP_SECONDS:
+                self._lost(worker, timed_out=False)
+
+    def _drain(self, worker: _Worker) -> bool:
+        """Read every message the worker has sent; False when it is gone or misbehaving."""
+        try:
+            while worker.replies.poll():
+                payload = worker.replies.recv_bytes(self.max_message)
+                if not worker.ready:
+                    if payload != READY:
+                        return False
+                    worker.ready = True
+                    self.startup_failures = 0
+                    continue
+                index, workbook = decode(payload)
+                if not worker.inflight or index != worker.inflight[0]:
+                    return False
+                worker.inflight.popleft()
+                worker.started = time.monotonic()
+                self._done(index, workbook)
+                if not worker.inflight:
+                    worker.alone = False
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, KeyError):
+            return False
+        return True
+
+    def _done(self, index: int, workbook: ExtractedWorkbook) -> None:
+        if self.results[index] is None:
+            self.remaining -= 1
+        self.results[index] = workbook
+
+    def _lost(self, worker: _Worker, *, timed_out: bool) -> None:
+        if worker.process.poll() is None:
+            worker.process.kill()
+        try:
+            exitcode: int | None = worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            exitcode = None
+        if not worker.ready:
+            self.startup_failures += 1
+            if self.startup_failures > _MAX_STARTUP_FAILURES:
+                raise RuntimeError(f"extract workers cannot start (exit code {exitcode})")
+        if worker.inflight:
+            culprit = worker.inflight.popleft()
+            # The files queued behind the culprit never started: back to the front of the queue.
+            self.pending.extendleft(reversed(worker.inflight))
+            worker.inflight.clear()
+            if timed_out:
+                detail = f"制限時間 {self.limits.timeout_seconds:g}秒"
+                self._done(culprit, self._failed(culprit, "PARSE_TIMEOUT", detail, "timeout_seconds"))
+            elif worker.alone or culprit in self.crashed_once:
+                detail = _exit_detail(exitcode, self.limits)
+                self._done(culprit, self._failed(culprit, "PARSE_FAILED", detail, "worker_crash"))
+            else:
+                self.crashed_once.add(culprit)
+                self.suspects.append(culprit)
+        self._replace(worker)
+
+    def _failed(self, index: int, code: str, detail: str, rule: str) -> ExtractedWorkbook:
+        path = self.paths[index]
+        try:
+            facts = file_facts(path)
+        except OSError:
+            facts = FileFacts("", 0, 0.0)
+        return ExtractedWorkbook(
+            file_name=path.name,
+            file_path=str(path),
+            sha256=facts.sha256,
+            file_size=facts.size,
+            received_at=facts.mtime,
+            file_kind=None,
+            issues=[RawIssue(code, detail=detail, rule=rule)],
+        )
+
+
+def _exit_detail(exitcode: int | None, limits: Limits) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"シグナル {-exitcode}"
+        if name in ("SIGKILL", "SIGABRT", "SIGSEGV", "SIGBUS"):
+            return f"{name}、メモリ上限 {limits.memory_bytes // MIB:,}MB 超過または解析器の異常"
+        return name
+    return f"終了コード {exitcode}"

@@ -1,0 +1,93 @@
+"""The extraction worker: a child process started by extract.sandbox, one per core.
+
+It runs in a fresh interpreter (`python -I`), with no file descriptors of the parent but its two
+pipes, an address-space limit and no core dumps. It reads (index, path) requests and answers
+each with one pickled (index, ExtractedWorkbook). Its stdout is pointed at stderr so that nothing
+a library prints can corrupt the protocol.
+
+Test hooks, read from the environment here: KOKUHO_EXTRACT_TEST_CRASH=<file name> makes the
+worker SIGKILL itself on that file, KOKUHO_EXTRACT_TEST_HANG=<file name> makes it sleep on it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+TEST_CRASH_ENV = "KOKUHO_EXTRACT_TEST_CRASH"
+TEST_HANG_ENV = "KOKUHO_EXTRACT_TEST_HANG"
+READY = b"ready"
+MIB = 1024 * 1024
+
+
+def confine(memory_bytes: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not POSIX: the time limit and crash isolation still apply
+        return
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # The protocol owns the original stdin/stdout; stray prints go to stderr.
+    requests = Connection(os.dup(0), writable=False)
+    replies = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+
+    limits = requests.recv()
+    confine(limits.memory_bytes)
+    from extract.model import ExtractedWorkbook, RawIssue
+    from extract.reader import extract_file
+    from extract.wire import encode
+
+    crash_on = os.environ.get(TEST_CRASH_ENV) or None
+    hang_on = os.environ.get(TEST_HANG_ENV) or None
+
+    def failure(index: int, path: Path, detail: str) -> bytes:
+        workbook = ExtractedWorkbook(
+            file_name=path.name,
+            file_path=str(path),
+            sha256="",
+            file_size=0,
+            received_at=0.0,
+            file_kind=None,
+            issues=[RawIssue("PARSE_FAILED", detail=detail, rule="parser")],
+        )
+        return encode(index, workbook)
+
+    replies.send_bytes(READY)
+    while True:
+        try:
+            message = requests.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        index, path_text = message
+        path = Path(path_text)
+        if path.name == crash_on:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if path.name == hang_on:
+            time.sleep(24 * 3600)
+        try:
+            payload = encode(index, extract_file(path, limits))
+        except MemoryError:
+            payload = failure(index, path, f"メモリ上限 {limits.memory_bytes // MIB:,}MB を超えました")
+        except Exception as exc:  # reported for this file; the worker carries on
+            payload = failure(index, path, f"予期しないエラー {type(exc).__name__}")
+        replies.send_bytes(payload)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""`kokuho demo`: generate the demo inbox (63 Saitama municipalities, FY2023 and FY2024, with broken
+files and re-submissions), run the ingest flow over it, export, and say where everything is."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from kokuho.config import Settings
+
+DEMO_MARKER = ".kokuho-demo"
+
+
+def prepare_demo_home(home: Path) -> None:
+    """Start from an empty demo folder; refuse to wipe a folder that is not a demo's."""
+    if home.exists() and any(home.iterdir()) and not (home / DEMO_MARKER).exists():
+        raise SystemExit(
+            f"kokuho demo: {home} は空ではなく、デモ用フォルダでもありません。別の --home を指定してください。"
+        )
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / DEMO_MARKER).write_text("created by kokuho demo; safe to delete\n", encoding="utf-8")
+
+
+def demo_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kokuho demo",
+        description="デモ用の返送調査票（埼玉県63市町村、令和5・6年度）を生成し、取込・検証・集計・出力まで実行します。",
+    )
+    parser.add_argument(
+        "--home", default="kokuho_demo", help="demo folder (wiped and rebuilt), default ./kokuho_demo"
+    )
+    parser.add_argument("--runner", choices=["default", "dask"], default="default")
+    args = parser.parse_args(argv)
+
+    from flows.ingest import run_ingest
+    from kokuho.demo_data import generate_demo_inbox
+
+    home = Path(args.home).expanduser().resolve()
+    prepare_demo_home(home)
+    settings = Settings.resolve(
+        home=home,
+        db_path=home / "kokuho.duckdb",
+        inbox=home / "inbox",
+        prefecture_code="11",
+        fiscal_year=2024,
+    )
+    print(f"[demo] generating returned workbooks in {settings.inbox} …", flush=True)
+    manifest = generate_demo_inbox(
+        settings.inbox, prefecture_code="11", fiscal_years=(2023, 2024), overwrite=True
+    )
+    # The manifest describes what the demo expects; it is not a returned file.
+    (settings.inbox / "manifest.json").replace(home / "demo_manifest.json")
+    print(f"[demo] {len(manifest.files)} files written; running the ingest flow …", flush=True)
+    summary = run_ingest(settings, runner=args.runner)
+    print(summary["text"])
+    print(
+        "\n[demo] done. Try:\n"
+        f'  .venv/bin/kokuho sql --db {settings.db_path} "SELECT label, implementing_count, budget_lines '
+        'FROM measure_summary WHERE fiscal_year = 2024 ORDER BY position LIMIT 5"\n'
+        f"  .venv/bin/kokuho status --db {settings.db_path}\n"
+        f"  demo manifest (what each file is meant to test): {home / 'demo_manifest.json'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(demo_main(sys.argv[1:]))

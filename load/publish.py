@@ -1,0 +1,191 @@
+"""Crash-safe, reader-safe writes to the published DuckDB file.
+
+A run never writes the published file in place. Under an exclusive writer lock (<db>.lock) it copies
+the published file to a private working copy (<db>.work-<run_id>), loads into the copy, CHECKPOINTs
+and closes it, then renames it onto the published path with os.replace (atomic on POSIX):
+
+- a reader that has the old file open keeps reading its snapshot (the old inode), and a new
+  connection sees the new data; an analyst's open connection never makes the run fail;
+- a process killed mid-load (even kill -9) leaves the published file untouched; its working copy is
+  removed by the next writer (which holds the lock, so no other writer can be using it).
+
+Imports only duckdb and the standard library: `kokuho sql` and `kokuho status` use connect_readonly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+if TYPE_CHECKING:
+    from kokuho.config import Settings
+
+# Timestamps shown to analysts are in Japan time.
+DISPLAY_TIMEZONE = "Asia/Tokyo"
+
+# Test hook: when KOKUHO_TEST_PAUSE_AT names a stage, the writer touches KOKUHO_TEST_PAUSE_MARKER and
+# sleeps there, so that a test can kill the process at that exact point.
+PAUSE_ENV = "KOKUHO_TEST_PAUSE_AT"
+PAUSE_MARKER_ENV = "KOKUHO_TEST_PAUSE_MARKER"
+PAUSE_STAGES = ("in_transaction", "before_publish")
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be opened or written; the message is for the analyst (Japanese)."""
+
+
+class WarehouseBusy(WarehouseError):
+    """Another run holds the writer lock."""
+
+
+def resolve_db_path(target: Settings | str | os.PathLike[str]) -> Path:
+    db_path = getattr(target, "db_path", None)
+    return Path(db_path if db_path is not None else target)  # type: ignore[arg-type]
+
+
+def lock_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".lock")
+
+
+def work_path(db_path: Path, run_id: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id) or "run"
+    return db_path.with_name(f"{db_path.name}.work-{safe}")
+
+
+def stale_work_files(db_path: Path) -> list[Path]:
+    """Working copies (and their .wal/.tmp) left behind by runs that did not finish."""
+    if not db_path.parent.is_dir():
+        return []
+    return sorted(db_path.parent.glob(f"{glob_escape(db_path.name)}.work-*"))
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def pause_for_tests(stage: str) -> None:
+    """Sleep at `stage` when the test hook asks for it (see PAUSE_ENV); a no-op otherwise."""
+    if os.environ.get(PAUSE_ENV) != stage:
+        return
+    marker = os.environ.get(PAUSE_MARKER_ENV)
+    if marker:
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(float(os.environ.get("KOKUHO_TEST_PAUSE_SECONDS", "120")))
+
+
+@contextlib.contextmanager
+def writer_lock(db_path: Path, timeout: float | None = 3600.0) -> Iterator[None]:
+    """Exclusive lock between writers (flock: released by the kernel if the process dies)."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = lock_path(db_path).open("a+")
+    try:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"データベース {db_path} は別の取込処理が更新中です（{lock_path(db_path)}）。"
+                        "終了を待ってから再実行してください。"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem allows fsync on a directory
+        _fsync_file(path)
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+@contextlib.contextmanager
+def open_for_write(
+    target: Settings | str | os.PathLike[str],
+    *,
+    run_id: str | None = None,
+    lock_timeout: float | None = 3600.0,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-write connection to a private working copy of the warehouse; publish it atomically
+    when the block ends without an exception (discard it otherwise).
+
+    The schema (tables and views of load/sql) is created or refreshed on the copy before yielding.
+    """
+    from load.warehouse import ensure_schema  # warehouse imports pandas; keep this module light
+
+    db_path = resolve_db_path(target).expanduser().absolute()
+    run_id = run_id or uuid.uuid4().hex
+    with writer_lock(db_path, lock_timeout):
+        _remove(stale_work_files(db_path))
+        work = work_path(db_path, run_id)
+        if db_path.exists():
+            shutil.copyfile(db_path, work)
+        con = duckdb.connect(str(work))
+        try:
+            ensure_schema(con)
+            yield con
+            con.execute("CHECKPOINT")
+        except BaseException:
+            con.close()
+            _remove([work, *stale_work_files(db_path)])
+            raise
+        con.close()
+        _fsync_file(work)
+        pause_for_tests("before_publish")
+        os.replace(work, db_path)
+        _fsync_dir(db_path.parent)
+        # A write-ahead log left by someone who opened the published file read-write belongs to the
+        # old file; replayed onto the new one it would corrupt it.
+        _remove([db_path.with_name(db_path.name + ".wal"), *stale_work_files(db_path)])
+
+
+def connect_readonly(target: Settings | str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published warehouse (what analysts and exports use).
+
+    The connection sees the data as of when it was opened; reconnect to see a later run's data.
+    Raises WarehouseError (Japanese message) when the file is missing or cannot be opened.
+    """
+    db_path = resolve_db_path(target).expanduser()
+    if not db_path.is_file():
+        raise WarehouseError(
+            f"データベース {db_path} がありません。先に kokuho run（または kokuho demo）を実行してください。"
+        )
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"データベース {db_path} を開けません: {exc}") from exc
+    with contextlib.suppress(duckdb.Error):
+        con.execute(f"SET TimeZone = '{DISPLAY_TIMEZONE}'")
+    return con

@@ -1,0 +1,23 @@
+-- Load step (not an object): the answers of the batch's new valid files. Municipality and survey come from
+-- the submission row. A budget line written as a dash or blank is no budget line.
+INSERT INTO responses
+SELECT
+    r.sha256,
+    sub.municipality_code,
+    sub.survey_id,
+    r.measure_id,
+    r.implemented,
+    r.answer,
+    r.answer_raw,
+    CASE WHEN trim(r.budget_line) IN ('', '—', '―', '－', '-', 'ー', '‐', '–') THEN NULL ELSE trim(r.budget_line) END,
+    r.budget_line_raw,
+    r.note,
+    r.label,
+    r.file_name,
+    r.sheet,
+    r.cell,
+    r.row_no
+FROM stg_responses AS r
+JOIN load_files AS lf ON lf.sha256 = r.sha256 AND NOT lf.quarantined
+JOIN submissions AS sub ON sub.sha256 = r.sha256
+QUALIFY row_number() OVER (PARTITION BY r.sha256, r.measure_id ORDER BY r.file_name, r.row_no) = 1;

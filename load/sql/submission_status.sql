@@ -1,0 +1,78 @@
+-- Every municipality of the prefecture for each survey, with its status:
+--   未提出 (missing)     no file received;
+--   差戻し (returned)    the latest file was quarantined (reasons given; an earlier accepted file,
+--                        if any, still counts in the other views);
+--   再提出 (resubmitted) the latest file is accepted and an earlier file was superseded or quarantined;
+--   受理   (accepted)    one file, accepted.
+-- status_order sorts 未提出 first, then 差戻し, 再提出, 受理.
+CREATE OR REPLACE VIEW submission_status AS
+WITH files AS (
+    SELECT
+        sub.*,
+        row_number() OVER (
+            PARTITION BY sub.survey_id, sub.municipality_code
+            ORDER BY sub.received_at DESC NULLS LAST, sub.processed_at DESC, sub.sha256 DESC
+        ) AS recency,
+        count(*) OVER (PARTITION BY sub.survey_id, sub.municipality_code) AS file_count
+    FROM submissions AS sub
+    WHERE sub.survey_id IS NOT NULL AND sub.municipality_code IS NOT NULL
+),
+latest AS (
+    SELECT * FROM files WHERE recency = 1
+),
+current AS (
+    SELECT survey_id, municipality_code, file_name, received_at
+    FROM submissions
+    WHERE status = 'accepted'
+),
+classified AS (
+    SELECT
+        s.fiscal_year,
+        s.prefecture_code,
+        s.survey_id,
+        mu.code AS municipality_code,
+        mu.name AS municipality_name,
+        CASE
+            WHEN l.sha256 IS NULL THEN 'missing'
+            WHEN l.status = 'quarantined' THEN 'returned'
+            WHEN l.file_count > 1 THEN 'resubmitted'
+            ELSE 'accepted'
+        END AS status_code,
+        l.file_name AS latest_file_name,
+        l.received_at AS latest_received_at,
+        l.status AS latest_file_status,
+        CASE WHEN l.status = 'quarantined' THEN l.reason_codes END AS reason_codes,
+        CASE WHEN l.status = 'quarantined' THEN l.reasons END AS reasons,
+        CAST(coalesce(l.file_count, 0) AS INTEGER) AS file_count,
+        c.file_name AS accepted_file_name,
+        c.received_at AS accepted_received_at
+    FROM surveys AS s
+    JOIN municipalities AS mu ON mu.prefecture_code = s.prefecture_code
+    LEFT JOIN latest AS l ON l.survey_id = s.survey_id AND l.municipality_code = mu.code
+    LEFT JOIN current AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
+)
+SELECT
+    fiscal_year,
+    prefecture_code,
+    municipality_code,
+    municipality_name,
+    CASE status_code
+        WHEN 'missing' THEN '未提出'
+        WHEN 'returned' THEN '差戻し'
+        WHEN 'resubmitted' THEN '再提出'
+        ELSE '受理'
+    END AS status,
+    status_code,
+    CASE status_code WHEN 'missing' THEN 1 WHEN 'returned' THEN 2 WHEN 'resubmitted' THEN 3 ELSE 4 END
+        AS status_order,
+    latest_file_name,
+    latest_received_at,
+    latest_file_status,
+    reason_codes,
+    reasons,
+    file_count,
+    accepted_file_name,
+    accepted_received_at,
+    survey_id
+FROM classified
+ORDER BY fiscal_year, prefecture_code, survey_id, status_order, municipality_code;

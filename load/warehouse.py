@@ -1,0 +1,492 @@
+"""The DuckDB warehouse: schema, catalog sync and idempotent loads of staging batches.
+
+Every table and view is one file in load/sql/ named after it; the load steps are the dml_*.sql files
+there. A load runs in one transaction; `load_batch` given a path also publishes atomically (see
+load.publish), so readers never see half a load and a killed run changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from kokuho.catalog import Catalog
+from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED, STATUS_SUPERSEDED, issue_hint, issue_message
+from load.publish import connect_readonly, open_for_write, pause_for_tests, resolve_db_path
+from transform.batch import StagingBatch, conform
+
+if TYPE_CHECKING:
+    from kokuho.config import Settings
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+# Creation order: tables, then views (a view after the views it reads).
+TABLES: tuple[str, ...] = (
+    "municipalities",
+    "surveys",
+    "measures",
+    "survey_tables",
+    "numeric_target_items",
+    "submissions",
+    "responses",
+    "own_initiative_responses",
+    "numeric_target_responses",
+    "file_issues",
+    "runs",
+)
+VIEWS: tuple[str, ...] = (
+    "budget_lines",
+    "measure_summary",
+    "own_initiatives",
+    "submission_status",
+    "numeric_targets",
+    "numeric_targets_wide",
+    "municipality_matrix",
+)
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of load/sql/<name>.sql."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables and (re)create every view, so views always match this code."""
+    for name in (*TABLES, *VIEWS):
+        con.execute(sql(name))
+
+
+@dataclass
+class LoadResult:
+    run_id: str
+    files_seen: int = 0  # distinct files in the batch (by sha256, plus unreadable ones)
+    accepted: list[str] = field(default_factory=list)  # sha256 of new files now current
+    superseded: list[str] = field(default_factory=list)  # sha256 of files superseded by this load
+    quarantined: list[str] = field(default_factory=list)  # sha256 of new files set aside
+    skipped: list[str] = field(default_factory=list)  # sha256 already in the warehouse
+    unreadable: list[str] = field(default_factory=list)  # file names of files without a sha256
+    db_path: Path | None = None  # the published file, when load_batch published
+
+    def summary(self) -> dict[str, int]:
+        """The counts recorded in the runs table."""
+        return {
+            "files_seen": self.files_seen,
+            "accepted": len(self.accepted),
+            "quarantined": len(self.quarantined) + len(self.unreadable),
+            "superseded": len(self.superseded),
+            "skipped": len(self.skipped),
+        }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- reference data -----------------------------------------------------------------------------
+
+
+def sync_municipalities(con: duckdb.DuckDBPyConnection) -> None:
+    """Refresh the municipality master from data/municipalities.csv."""
+    from kokuho.municipalities import all_municipalities
+
+    frame = pd.DataFrame(
+        [
+            {
+                "code": m.code,
+                "prefecture_code": m.prefecture_code,
+                "prefecture_name": m.prefecture_name,
+                "name": m.name,
+                "kana": m.kana,
+                "kind": m.kind,
+            }
+            for m in all_municipalities()
+        ]
+    )
+    _run_with_frames(con, "dml_sync_municipalities", {"master_municipalities": frame})
+
+
+def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataFrame]:
+    survey_id = catalog.survey_id
+    surveys = pd.DataFrame(
+        [
+            {
+                "survey_id": survey_id,
+                "prefecture_code": catalog.prefecture_code,
+                "fiscal_year": catalog.fiscal_year,
+                "catalog_version": catalog.catalog_version,
+                "title": catalog.title,
+                "own_initiative_rows": catalog.own_initiative_rows,
+                "catalog_file": Path(catalog.path).name,
+                "loaded_at": pd.Timestamp(loaded_at),
+            }
+        ]
+    )
+    measures = pd.DataFrame(
+        [
+            {
+                "survey_id": survey_id,
+                "measure_id": m.id,
+                "position": m.position,
+                "section_no": m.section_no,
+                "section": m.section_title,
+                "subsection_no": m.subsection_no,
+                "subsection": m.subsection_title,
+                "group_code": m.group_code,
+                "group_title": m.group_title,
+                "subgroup_no": m.subgroup_no,
+                "subgroup_title": m.subgroup_title,
+                "item_no": m.item_no,
+                "table_id": m.table_id,
+                "label": m.label,
+                "previous_measure_id": catalog.previous_year_ids.get(m.id, m.id),
+            }
+            for m in catalog.measures
+        ]
+    ).astype(
+        {"subgroup_no": "Int64", "group_code": "string", "group_title": "string", "subgroup_title": "string"}
+    )
+    tables = pd.DataFrame(
+        [
+            {
+                "survey_id": survey_id,
+                "table_id": t.table_id,
+                "table_no": no,
+                "section_no": t.section_no,
+                "section": t.section_title,
+                "subsection_no": t.subsection_no,
+                "subsection": t.subsection_title,
+                "group_code": t.group_code,
+                "group_title": t.group_title,
+                "subgroup_no": t.subgroup_no,
+                "subgroup_title": t.subgroup_title,
+                "heading": t.heading,
+            }
+            for no, t in enumerate(catalog.tables, start=1)
+        ]
+    ).astype(
+        {"subgroup_no": "Int64", "group_code": "string", "group_title": "string", "subgroup_title": "string"}
+    )
+    targets = pd.DataFrame(
+        [
+            {
+                "survey_id": survey_id,
+                "target_id": t.id,
+                "position": no,
+                "label": t.label,
+                "unit": t.unit,
+                "year_offsets": ",".join(str(o) for o in t.year_offsets),
+                "minimum": t.minimum,
+                "maximum": t.maximum,
+            }
+            for no, t in enumerate(catalog.numeric_targets, start=1)
+        ],
+        columns=["survey_id", "target_id", "position", "label", "unit", "year_offsets", "minimum", "maximum"],
+    ).astype({"survey_id": "string", "target_id": "string", "label": "string", "unit": "string"})
+    targets["year_offsets"] = targets["year_offsets"].astype("string")
+    return {
+        "catalog_surveys": surveys,
+        "catalog_measures": measures,
+        "catalog_tables": tables,
+        "catalog_targets": targets,
+    }
+
+
+def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
+    """Make the warehouse's survey, measures, tables and numeric target items equal the catalog.
+
+    Idempotent: syncing the same catalog again changes nothing (loaded_at keeps the first load).
+    """
+    frames = _catalog_frames(catalog, _now())
+    fingerprint = hashlib.sha256(
+        "\n".join(
+            frame.drop(columns=["loaded_at"], errors="ignore").to_csv(index=False)
+            for frame in frames.values()
+        ).encode()
+    ).hexdigest()
+    stored = con.execute(
+        "SELECT catalog_hash FROM surveys WHERE survey_id = ?", [catalog.survey_id]
+    ).fetchone()
+    if stored is not None and stored[0] == fingerprint:
+        return  # unchanged since the last sync
+    frames["catalog_surveys"]["catalog_hash"] = fingerprint
+    _run_with_frames(
+        con,
+        ("dml_sync_surveys", "dml_sync_measures", "dml_sync_survey_tables", "dml_sync_numeric_target_items"),
+        frames,
+    )
+
+
+def _run_with_frames(
+    con: duckdb.DuckDBPyConnection,
+    steps: str | tuple[str, ...],
+    frames: dict[str, pd.DataFrame],
+    params: dict[str, object] | None = None,
+) -> None:
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        for step in (steps,) if isinstance(steps, str) else steps:
+            _execute(con, sql(step), params)
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
+def _execute(con: duckdb.DuckDBPyConnection, text: str, params: dict[str, object] | None = None) -> None:
+    """Execute with the named parameters the statement uses (DuckDB rejects unused ones)."""
+    used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", text)}
+    if used:
+        con.execute(text, used)
+    else:
+        con.execute(text)
+
+
+# --- loads --------------------------------------------------------------------------------------
+
+
+def _is_connection(target: object) -> bool:
+    return isinstance(target, duckdb.DuckDBPyConnection)
+
+
+def known_sha256(target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConnection) -> set[str]:
+    """sha256 of every file already in the warehouse (any status); empty when there is no warehouse."""
+    if _is_connection(target):
+        return _known(target)  # type: ignore[arg-type]
+    db_path = resolve_db_path(target)  # type: ignore[arg-type]
+    if not db_path.is_file():
+        return set()
+    con = connect_readonly(db_path)
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        return _known(con) if "submissions" in tables else set()
+    finally:
+        con.close()
+
+
+def _known(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT sha256 FROM submissions").fetchall()}
+
+
+@dataclass(frozen=True)
+class _SurveyInfo:
+    prefecture_code: str
+    measure_ids: frozenset[str]
+
+
+def _surveys(con: duckdb.DuckDBPyConnection) -> dict[str, _SurveyInfo]:
+    rows = con.execute(
+        "SELECT s.survey_id, s.prefecture_code, list(m.measure_id) FILTER (WHERE m.measure_id IS NOT NULL) "
+        "FROM surveys AS s LEFT JOIN measures AS m USING (survey_id) GROUP BY s.survey_id, s.prefecture_code"
+    ).fetchall()
+    return {survey_id: _SurveyInfo(pref, frozenset(ids or ())) for survey_id, pref, ids in rows}
+
+
+def _guard_issues(
+    batch: StagingBatch, quarantined: set[str], surveys: dict[str, _SurveyInfo]
+) -> pd.DataFrame:
+    """Issues for valid-looking files that would break the warehouse's invariants (no or unknown
+    municipality, one of another prefecture, a survey without catalog, an unknown answer or measure).
+    Transform and validation should have caught them; quarantining here keeps one bad file from
+    failing the whole run."""
+    from kokuho.municipalities import by_code
+
+    municipalities = by_code()
+    rows: list[dict[str, object]] = []
+
+    def add(code: str, file: str, sha: str, sheet: object, cell: object, value: object, detail: str) -> None:
+        sheet, cell, value = (None if pd.isna(v) else v for v in (sheet, cell, value))
+        rows.append(
+            {
+                "file_name": file,
+                "sha256": sha,
+                "sheet": sheet,
+                "cell": cell,
+                "value": value,
+                "code": code,
+                "rule": "load_guard",
+                "message": issue_message(code, file=file, sheet=sheet, cell=cell, value=value, detail=detail),
+                "hint": issue_hint(code),
+                "stage": "load",
+            }
+        )
+
+    for sub in batch.submissions.itertuples(index=False):
+        if sub.sha256 in quarantined:
+            continue
+        code = None if pd.isna(sub.municipality_code) else str(sub.municipality_code)
+        survey = None if pd.isna(sub.survey_id) else str(sub.survey_id)
+        where = (sub.file_name, sub.sha256, sub.sheet, sub.cell)
+        if code is None:
+            add("MUNICIPALITY_CODE_INVALID", *where, None, "コードなし")
+        elif code not in municipalities:
+            add("MUNICIPALITY_UNKNOWN", *where, code, "")
+        elif survey is None or survey not in surveys:
+            add("WRONG_SURVEY", *where, survey, f"調査 {survey} のカタログが読み込まれていません")
+        elif municipalities[code].prefecture_code != surveys[survey].prefecture_code:
+            add("MUNICIPALITY_OTHER_PREFECTURE", *where, code, f"調査 {survey}")
+
+    # Answers: vectorised, since a national batch has hundreds of thousands of rows.
+    guarded = quarantined | {str(r["sha256"]) for r in rows}
+    survey_of = dict(zip(batch.submissions["sha256"], batch.submissions["survey_id"], strict=True))
+    responses = batch.responses
+    candidates = responses[responses["sha256"].isin(set(survey_of) - guarded)]
+    unknown_answer = candidates["implemented"].isna().to_numpy(dtype=bool)
+    known_measure = np.array(
+        [
+            survey_of[sha] in surveys and measure in surveys[survey_of[sha]].measure_ids
+            for sha, measure in zip(candidates["sha256"], candidates["measure_id"], strict=True)
+        ],
+        dtype=bool,
+    )
+    bad = unknown_answer | ~known_measure
+    for resp, unknown in zip(candidates[bad].itertuples(index=False), unknown_answer[bad], strict=True):
+        if unknown:
+            add("UNKNOWN_ANSWER", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.answer_raw, "")
+        else:
+            add("UNKNOWN_MEASURE", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.measure_id, "")
+    return conform(pd.DataFrame(rows), "file_issues")
+
+
+def load_batch(
+    target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConnection,
+    batch: StagingBatch,
+    *,
+    failed_sha256: set[str] | frozenset[str] = frozenset(),
+    catalogs: list[Catalog],
+    run_id: str,
+) -> LoadResult:
+    """Load one staging batch in one transaction.
+
+    - A file (sha256) already in the warehouse is skipped: loading the same files again changes nothing.
+    - A file in `failed_sha256` or with any row in batch.issues is quarantined: a submission row with
+      its reasons and its issues, no answers.
+    - Other files get their answers loaded; then, per municipality and survey, the latest received
+      valid file is 'accepted' and earlier ones 'superseded' (views count only accepted files).
+    - `catalogs` are synced first (surveys, measures, tables, numeric target items). A valid file of a
+      survey the warehouse has no catalog for, without municipality, or with an unknown answer or
+      measure is quarantined too (stage 'load').
+
+    `target` is a connection from load.publish.open_for_write, or the published database path (or
+    Settings), in which case the load runs on a working copy that is published atomically.
+    """
+    if not _is_connection(target):
+        with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
+            result = load_batch(con, batch, failed_sha256=failed_sha256, catalogs=catalogs, run_id=run_id)
+        result.db_path = resolve_db_path(target)  # type: ignore[arg-type]
+        return result
+
+    con: duckdb.DuckDBPyConnection = target  # type: ignore[assignment]
+    now = _now()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ensure_schema(con)
+        sync_municipalities(con)
+        for catalog in catalogs:
+            sync_catalog(con, catalog)
+
+        issues = batch.issues
+        quarantined = set(failed_sha256) | set(issues["sha256"].dropna())
+        guard = _guard_issues(batch, quarantined, _surveys(con))
+        if len(guard):
+            issues = conform(pd.concat([issues, guard], ignore_index=True), "file_issues")
+            quarantined |= set(guard["sha256"].dropna())
+        issues = issues.assign(issue_no=range(len(issues)))
+
+        batch_sha = set(batch.submissions["sha256"].dropna()) | set(issues["sha256"].dropna())
+        known = _known(con) & batch_sha
+        new = sorted(batch_sha - known)
+        load_files = pd.DataFrame(
+            {"sha256": pd.array(new, dtype="string"), "quarantined": [s in quarantined for s in new]}
+        )
+        superseded_before = _with_status(con, STATUS_SUPERSEDED)
+        _run_with_frames(
+            con,
+            (
+                "dml_insert_submissions",
+                "dml_insert_file_issues",
+                "dml_insert_responses",
+                "dml_insert_own_initiatives",
+                "dml_insert_numeric_targets",
+            ),
+            {
+                "load_files": load_files,
+                "stg_submissions": batch.submissions,
+                "stg_responses": batch.responses,
+                "stg_own_initiatives": batch.own_initiatives,
+                "stg_numeric_targets": batch.numeric_targets,
+                "stg_file_issues": issues,
+            },
+            {"run_id": run_id, "processed_at": now},
+        )
+        con.execute(sql("dml_resolve_resubmissions"))
+        unreadable = sorted(set(issues.loc[issues["sha256"].isna(), "file_name"].dropna()))
+        result = LoadResult(
+            run_id=run_id,
+            files_seen=len(batch_sha) + len(unreadable),
+            accepted=sorted(_with_status(con, STATUS_ACCEPTED) & set(new)),
+            superseded=sorted(_with_status(con, STATUS_SUPERSEDED) - superseded_before),
+            quarantined=sorted(_with_status(con, STATUS_QUARANTINED) & set(new)),
+            skipped=sorted(known),
+            unreadable=unreadable,
+        )
+        _execute(con, sql("dml_record_run_load"), {"run_id": run_id, "now": now, **result.summary()})
+        pause_for_tests("in_transaction")
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # keep the original error
+            con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _with_status(con: duckdb.DuckDBPyConnection, status: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT sha256 FROM submissions WHERE status = ?", [status]).fetchall()}
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+
+def start_run(
+    target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    started_at: datetime | None = None,
+) -> None:
+    """Record that a run started (status 'running'). Given a path, publishes at once."""
+    if not _is_connection(target):
+        with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
+            start_run(con, run_id, started_at=started_at)
+        return
+    target.execute(sql("dml_start_run"), {"run_id": run_id, "now": started_at or _now()})  # type: ignore[union-attr]
+
+
+def finish_run(
+    target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    status: str = "succeeded",
+    skipped: int = 0,
+    finished_at: datetime | None = None,
+) -> None:
+    """Record the end of a run ('succeeded' or 'failed'); `skipped` adds files the run skipped before
+    loading (already known sha256) to its counts. Given a path, publishes at once."""
+    if not _is_connection(target):
+        with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
+            finish_run(con, run_id, status=status, skipped=skipped, finished_at=finished_at)
+        return
+    target.execute(  # type: ignore[union-attr]
+        sql("dml_finish_run"),
+        {"run_id": run_id, "now": finished_at or _now(), "skipped": skipped, "status": status},
+    )

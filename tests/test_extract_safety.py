@@ -1,0 +1,382 @@
+"""Extraction of untrusted files: every kind of bad file costs only itself, with a stable code.
+
+One `extract_files` call over a folder mixing good files with every bad kind (built here, byte by
+byte where openpyxl cannot) gives most assertions; the worker crash and the hang are simulated
+through the documented test hooks of extract.worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import random
+import struct
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from extract.container import Limits, cfb_entry_names
+from extract.model import ExtractedWorkbook
+from extract.sandbox import TEST_CRASH_ENV, TEST_HANG_ENV, extract_files
+from extract.wire import decode, encode
+from kokuho.codelists import ISSUES
+
+KIB = 1024
+# Small enough that bombs stay small; large enough for every good workbook here.
+LIMITS = Limits(
+    max_file_bytes=100 * KIB,
+    max_uncompressed_bytes=1024 * KIB,
+    ratio_min_member_bytes=64 * KIB,
+    max_compression_ratio=100,
+    timeout_seconds=2,
+)
+
+
+# --- builders ----------------------------------------------------------------------------------
+
+
+def good_workbook(path: Path, municipality: str = "111007") -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "表紙"
+    ws["A1"] = "kokuho:cover"
+    ws["A3"] = "meta:municipality_code"
+    ws["B3"] = "市町村コード"
+    ws["C3"] = municipality
+    section = wb.create_sheet("1 保険税関係")
+    section["A1"] = "kokuho:section:1"
+    section["A5"] = "measure:M001"
+    section["D5"] = "○"
+    wb.save(path)
+    return path
+
+
+def xlsx_bytes(build: Callable[[openpyxl.Workbook], None] | None = None) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "kokuho:cover"
+    if build:
+        build(wb)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def rezip(data: bytes, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None) -> bytes:
+    """A copy of an xlsx with some parts replaced or added."""
+    replace, add = replace or {}, add or {}
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, replace.get(info.filename, src.read(info)))
+        for name, blob in add.items():
+            dst.writestr(name, blob)
+    return out.getvalue()
+
+
+def cfb(streams: list[tuple[str, bytes]]) -> bytes:
+    """A minimal, valid OLE compound file (v3, 512-byte sectors) holding the given streams, each
+    padded to 4096 bytes so that no mini stream is needed."""
+    sec, endc, free, fatsect = 512, 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
+    entries, blobs, next_sector = [], [], 2  # sector 0: FAT, sector 1: directory
+    for name, blob in streams:
+        blob = blob.ljust(max(4096, -(-len(blob) // sec) * sec), b"\0")
+        entries.append((name, next_sector, len(blob)))
+        blobs.append(blob)
+        next_sector += len(blob) // sec
+    assert next_sector <= sec // 4 and len(streams) <= 3
+    fat = [fatsect, endc]
+    for _, start, size in entries:
+        count = size // sec
+        fat += [start + i + 1 for i in range(count - 1)] + [endc]
+    fat += [free] * (sec // 4 - len(fat))
+
+    def entry(name: str, kind: int, child: int, start: int, size: int, right: int = free) -> bytes:
+        raw = name.encode("utf-16-le") + b"\0\0"
+        return (
+            raw.ljust(64, b"\0")
+            + struct.pack("<HBBIII", len(raw), kind, 1, free, right, child)
+            + b"\0" * 36
+            + struct.pack("<IQ", start, size)
+        )
+
+    directory = entry("Root Entry", 5, 1, endc, 0)
+    for i, (name, start, size) in enumerate(entries):
+        directory += entry(name, 2, free, start, size, right=i + 2 if i + 1 < len(entries) else free)
+    header = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + b"\0" * 16
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+        + b"\0" * 6
+        + struct.pack("<9I", 0, 1, 1, 0, 4096, endc, 0, endc, 0)
+        + struct.pack("<I", 0)
+        + struct.pack("<I", free) * 108
+    )
+    return header + struct.pack(f"<{sec // 4}I", *fat) + directory.ljust(sec, b"\0") + b"".join(blobs)
+
+
+def biff8(sheets: list[tuple[str, int, dict[tuple[int, int], object]]], merged: list[tuple] = ()) -> bytes:
+    """A BIFF8 workbook stream: (name, visibility 0/1/2, {(row0, col0): value}) per sheet."""
+
+    def rec(kind: int, data: bytes = b"") -> bytes:
+        return struct.pack("<HH", kind, len(data)) + data
+
+    def bof(kind: int) -> bytes:
+        return rec(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 6))
+
+    def body(cells: dict[tuple[int, int], object]) -> bytes:
+        rows = max((r for r, _ in cells), default=0) + 1
+        cols = max((c for _, c in cells), default=0) + 1
+        out = bof(0x0010) + rec(0x0200, struct.pack("<IIHHH", 0, rows, 0, cols, 0))
+        for (r, c), value in cells.items():
+            if isinstance(value, str):
+                text = struct.pack("<HB", len(value), 1) + value.encode("utf-16-le")
+                out += rec(0x0204, struct.pack("<HHH", r, c, 0) + text)  # LABEL
+            else:
+                out += rec(0x0203, struct.pack("<HHHd", r, c, 0, float(value)))  # NUMBER
+        if merged:
+            out += rec(
+                0x00E5, struct.pack("<H", len(merged)) + b"".join(struct.pack("<4H", *m) for m in merged)
+            )
+        return out + rec(0x000A)
+
+    def globals_(offsets: list[int]) -> bytes:
+        out = bof(0x0005) + rec(0x0042, struct.pack("<H", 1200))  # CODEPAGE: UTF-16
+        for (name, state, _), offset in zip(sheets, offsets, strict=True):
+            label = struct.pack("<BB", len(name), 1) + name.encode("utf-16-le")
+            out += rec(0x0085, struct.pack("<IBB", offset, state, 0) + label)  # BOUNDSHEET
+        return out + rec(0x000A)
+
+    bodies = [body(cells) for _, _, cells in sheets]
+    position, offsets = len(globals_([0] * len(sheets))), []
+    for blob in bodies:
+        offsets.append(position)
+        position += len(blob)
+    return globals_(offsets) + b"".join(bodies)
+
+
+def zip_bomb(member_bytes: int) -> bytes:
+    return rezip(xlsx_bytes(), add={"xl/media/padding.bin": b"\0" * member_bytes})
+
+
+def xxe() -> bytes:
+    data = xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    evil = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + sheet
+    return rezip(data, replace={"xl/worksheets/sheet1.xml": evil})
+
+
+def xxe_utf16() -> bytes:
+    data = xlsx_bytes()
+    evil = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x/>'
+    return rezip(data, replace={"docProps/app.xml": b"\xff\xfe" + evil.encode("utf-16-le")})
+
+
+def xfd() -> bytes:
+    return xlsx_bytes(lambda wb: wb.active.__setitem__("XFD1048576", "x"))
+
+
+def duplicate_member() -> bytes:
+    data = xlsx_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+        with pytest.warns(UserWarning):
+            dst.writestr("xl/worksheets/sheet1.xml", src.read("xl/worksheets/sheet1.xml"))
+    return out.getvalue()
+
+
+def docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
+        archive.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="word/document.xml"/></Relationships>',
+        )
+        archive.writestr("word/document.xml", "<document/>")
+    return out.getvalue()
+
+
+def ods() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    return out.getvalue()
+
+
+def too_big() -> bytes:
+    noise = random.Random(1).randbytes(150 * KIB)  # incompressible: the file itself is large
+    return rezip(xlsx_bytes(), add={"xl/media/photo.bin": noise})
+
+
+# name -> (bytes, expected issue code or None for a good file)
+BAD_FILES: dict[str, tuple[Callable[[], bytes], str]] = {
+    "empty.xlsx": (lambda: b"", "EMPTY_FILE"),
+    "csv_renamed.xlsx": (lambda: "市町村コード,実施\n111007,○\n".encode("cp932"), "NOT_WORKBOOK"),
+    "random.xlsx": (lambda: random.Random(0).randbytes(3000), "NOT_WORKBOOK"),
+    "report.xlsx": (lambda: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "NOT_WORKBOOK"),
+    "webpage.xls": (lambda: b"<html><body><table><tr><td>1</td></tr></table></body></html>", "NOT_WORKBOOK"),
+    "truncated.xlsx": (lambda: xlsx_bytes()[:3000], "CORRUPT_WORKBOOK"),
+    "duplicate_part.xlsx": (duplicate_member, "CORRUPT_WORKBOOK"),
+    "encrypted.xlsx": (
+        lambda: cfb([("EncryptionInfo", b"\x04\x00\x04\x00"), ("EncryptedPackage", b"\0" * 16)]),
+        "PASSWORD_PROTECTED",
+    ),
+    "word.xls": (lambda: cfb([("WordDocument", b"\0" * 64)]), "NOT_WORKBOOK"),
+    "docx_renamed.xlsx": (docx, "NOT_WORKBOOK"),
+    "calc.xlsx": (ods, "UNSUPPORTED_FORMAT"),
+    "bomb_total.xlsx": (lambda: zip_bomb(5 * 1024 * KIB), "ZIP_BOMB"),
+    "bomb_ratio.xlsx": (lambda: zip_bomb(512 * KIB), "ZIP_BOMB"),
+    "too_big.xlsx": (too_big, "FILE_TOO_LARGE"),
+    "xxe.xlsx": (xxe, "XML_ENTITY"),
+    "xxe_utf16.xlsx": (xxe_utf16, "XML_ENTITY"),
+    "xfd.xlsx": (xfd, "SHEET_TOO_LARGE"),
+    "crash.xlsx": (xlsx_bytes, "PARSE_FAILED"),
+    "hang.xlsx": (xlsx_bytes, "PARSE_TIMEOUT"),
+}
+
+
+# --- one batch with everything -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ExtractedWorkbook]:
+    folder = tmp_path_factory.mktemp("inbox")
+    paths: list[Path] = []
+    # Good files before, between and after the bad ones: none may be lost or blamed.
+    paths.append(good_workbook(folder / "111007_さいたま市.xlsx"))
+    for name, (build, _) in BAD_FILES.items():
+        path = folder / name
+        path.write_bytes(build())
+        paths.append(path)
+        if name in ("crash.xlsx", "xfd.xlsx"):
+            paths.append(good_workbook(folder / f"after_{name}", "112011"))
+    paths.append(folder / "legacy.xls")
+    paths[-1].write_bytes(cfb([("Workbook", biff8([("表紙", 0, {(0, 0): "kokuho:cover", (2, 2): 5})]))]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TEST_CRASH_ENV, "crash.xlsx")
+        patch.setenv(TEST_HANG_ENV, "hang.xlsx")
+        results = extract_files(paths, workers=2, limits=LIMITS)
+    assert [r.file_name for r in results] == [p.name for p in paths]  # same order, nothing lost
+    for result, path in zip(results, paths, strict=True):
+        assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), path.name
+        assert result.file_size == path.stat().st_size
+    return {r.file_name: r for r in results}
+
+
+@pytest.mark.parametrize(("name", "code"), [(name, code) for name, (_, code) in BAD_FILES.items()])
+def test_bad_file_has_its_code(batch: dict[str, ExtractedWorkbook], name: str, code: str) -> None:
+    result = batch[name]
+    assert [issue.code for issue in result.issues] == [code]
+    assert result.sheets == []
+    assert code in ISSUES
+
+
+@pytest.mark.parametrize("name", ["111007_さいたま市.xlsx", "after_crash.xlsx", "after_xfd.xlsx"])
+def test_good_files_survive_the_bad_ones(batch: dict[str, ExtractedWorkbook], name: str) -> None:
+    result = batch[name]
+    assert result.issues == []
+    assert result.file_kind == "xlsx"
+    cover = result.sheet_by_key("kokuho:cover")
+    assert cover is not None
+    code_row = next(row for row in cover.rows if row.key == "meta:municipality_code")
+    assert code_row.cells["C"] in ("111007", "112011")
+    section = result.sheet_by_key("kokuho:section:1")
+    assert section is not None
+    assert [(row.row_no, row.key, row.cells) for row in section.rows][1:] == [(5, "measure:M001", {"D": "○"})]
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("xfd.xlsx", "XFD1048576"),
+        ("crash.xlsx", "SIGKILL"),
+        ("hang.xlsx", "2秒"),
+        ("bomb_total.xlsx", "合計 5.0MB"),
+        ("bomb_ratio.xlsx", "圧縮率"),
+        ("xxe.xlsx", "xl/worksheets/sheet1.xml"),
+        ("random.xlsx", "形式を判別できません"),
+        ("report.xlsx", "PDF"),
+        ("csv_renamed.xlsx", "テキスト"),
+        ("calc.xlsx", ".ods"),
+    ],
+)
+def test_detail_says_what_was_found(batch: dict[str, ExtractedWorkbook], name: str, fragment: str) -> None:
+    assert fragment in (batch[name].issues[0].detail or "")
+
+
+def test_sheet_too_large_names_the_sheet(batch: dict[str, ExtractedWorkbook]) -> None:
+    assert batch["xfd.xlsx"].issues[0].sheet == "Sheet"
+
+
+def test_legacy_xls_is_read(batch: dict[str, ExtractedWorkbook]) -> None:
+    result = batch["legacy.xls"]
+    assert result.issues == []
+    assert result.file_kind == "xls"
+    assert result.sheets[0].key == "kokuho:cover"
+    assert result.sheets[0].rows[-1].cells == {"C": 5.0}
+
+
+# --- legacy .xls in-process details ------------------------------------------------------------
+
+
+def test_legacy_xls_sheet_state_merges_and_size(tmp_path: Path) -> None:
+    from extract.reader import extract_file
+
+    path = tmp_path / "old.xls"
+    stream = biff8(
+        [("表紙", 0, {(0, 0): "kokuho:cover", (4, 3): "○"}), ("隠し", 1, {(0, 0): "x"})],
+        merged=[(4, 5, 3, 3)],
+    )
+    path.write_bytes(cfb([("Workbook", stream)]))
+    result = extract_file(path, Limits())
+    assert [(s.title, s.visible) for s in result.sheets] == [("表紙", True), ("隠し", False)]
+    assert result.sheets[0].merged_ranges == ["D5:D6"]
+    assert result.sheets[0].rows[-1].cells == {"D": "○"}
+
+    path.write_bytes(cfb([("Workbook", biff8([("大きい", 0, {(0, 0): "a", (6000, 0): "b"})]))]))
+    result = extract_file(path, Limits())
+    assert [(i.code, i.sheet) for i in result.issues] == [("SHEET_TOO_LARGE", "大きい")]
+
+
+def test_cfb_directory_names() -> None:
+    names = cfb_entry_names(cfb([("EncryptionInfo", b"x"), ("EncryptedPackage", b"y")]))
+    assert names == ["Root Entry", "EncryptionInfo", "EncryptedPackage"]
+    assert cfb_entry_names(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 600) is None
+
+
+# --- the channel from worker to parent ---------------------------------------------------------
+
+
+def test_worker_results_cannot_carry_code() -> None:
+    evil = pickle.dumps((0, (os.system, ("true",))), protocol=pickle.HIGHEST_PROTOCOL)
+    with pytest.raises(pickle.UnpicklingError):
+        decode(evil)
+
+
+def test_worker_results_round_trip(tmp_path: Path) -> None:
+    from extract.reader import extract_file
+
+    workbook = extract_file(good_workbook(tmp_path / "a.xlsx"), Limits())
+    index, copy = decode(encode(7, workbook))
+    assert index == 7
+    assert copy == workbook
+
+
+def test_no_files_no_workers() -> None:
+    assert extract_files([]) == []

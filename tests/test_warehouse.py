@@ -1,0 +1,586 @@
+"""Warehouse loads: idempotency, re-submissions, quarantine, guards, runs, the real Saitama catalog.
+
+The fixture builders here (tiny catalogs, StagingBatch frames built with transform.batch.conform) are
+also used by test_views.py, test_publish.py and test_sql_cli.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from kokuho.catalog import Catalog, load_catalog
+from kokuho.codelists import ANSWER_NO, ANSWER_YES, issue_hint, issue_message
+from load.publish import connect_readonly, stale_work_files
+from load.warehouse import (
+    TABLES,
+    finish_run,
+    known_sha256,
+    load_batch,
+    start_run,
+)
+from transform.batch import StagingBatch, conform
+
+# --- fixture builders ---------------------------------------------------------------------------
+
+CATALOG_2024 = """\
+prefecture_code: '11'
+fiscal_year: 2024
+title: テスト調査
+catalog_version: '2024.1'
+own_initiative_rows: 3
+sections:
+- 'no': 1
+  title: 保険税関係
+  subsections:
+  - 'no': 1
+    title: 納期内納付の促進
+    measures:
+    - {id: M001, label: スマホアプリ収納（PayB、LINEPay、PayPayなど）}
+    - {id: M002, label: コンビニ収納}
+    - {id: M003, label: クレジット収納}
+- 'no': 2
+  title: 医療費適正化関係
+  subsections:
+  - 'no': 1
+    title: 特定健康診査受診率・特定保健指導実施率の向上
+    groups:
+    - code: ア
+      title: 特定健康診査受診率向上の取組
+      subgroups:
+      - 'no': 1
+        title: 受診勧奨の強化
+        measures:
+        - {id: M010, label: 未受診者に対するハガキ、電話による受診勧奨}
+        - {id: M011, label: 同等健診結果提供依頼}
+    - code: イ
+      title: 特定保健指導実施率向上の取組
+      subgroups:
+      - 'no': 1
+        title: 利用環境の整備
+        measures:
+        - {id: M020, label: 土日祝日、早朝夜間実施}
+numeric_targets:
+- {id: collection_rate_current, label: 収納率目標（現年分）, unit: '%', year_offsets: [0, 1, 2, 3]}
+- {id: checkup_rate, label: 特定健診受診率目標, unit: '%', year_offsets: [0]}
+"""
+
+# 2023: M001 worded differently (same ID), no M003 (新 in 2024), M099 dropped in 2024.
+CATALOG_2023 = (
+    CATALOG_2024.replace("fiscal_year: 2024", "fiscal_year: 2023")
+    .replace("'2024.1'", "'2023.1'")
+    .replace("スマホアプリ収納（PayB、LINEPay、PayPayなど）", "スマホアプリ収納（PayB、LINEPayなど）")
+    .replace("    - {id: M003, label: クレジット収納}\n", "    - {id: M099, label: 口座振替キャンペーン}\n")
+)
+
+SAITAMA = "111007"
+KAWAGOE = "112011"
+CHICHIBU = "112071"
+HIGASHICHICHIBU = "113697"
+MUNICIPALITY_NAMES = {
+    SAITAMA: "さいたま市",
+    KAWAGOE: "川越市",
+    CHICHIBU: "秩父市",
+    HIGASHICHICHIBU: "東秩父村",
+}
+
+
+def write_catalog(directory: Path, text: str, name: str) -> Catalog:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return load_catalog(path)
+
+
+@dataclass
+class FileSpec:
+    """One returned workbook as staging rows."""
+
+    name: str
+    municipality_code: str | None
+    catalog: Catalog
+    received_at: str  # ISO, UTC
+    answers: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # measure -> (○ or '', budget)
+    own: list[tuple[str, str, str | None]] = field(default_factory=list)  # (table_id, text, budget)
+    targets: list[tuple[str, int, str | None, float | None, str | None, str | None]] = field(
+        default_factory=list
+    )  # (target_id, year, raw, value, qualifier, note)
+    issues: list[str] = field(default_factory=list)  # issue codes (quarantine)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(
+            f"{self.name}|{self.received_at}|{self.answers}|{self.own}".encode()
+        ).hexdigest()
+
+    def batch(self) -> StagingBatch:
+        cat = self.catalog
+        common = {
+            "file_name": self.name,
+            "sha256": self.sha256,
+            "municipality_code": self.municipality_code,
+            "survey_id": cat.survey_id,
+            "fiscal_year": cat.fiscal_year,
+        }
+        submissions = pd.DataFrame(
+            [
+                {
+                    **common,
+                    "file_path": f"/inbox/{self.name}",
+                    "file_size": 1234,
+                    "file_kind": "xlsx",
+                    "has_macros": False,
+                    "received_at": pd.Timestamp(self.received_at, tz="UTC"),
+                    "sheet": "表紙",
+                    "cell": "C3",
+                    "prefecture_code": cat.prefecture_code,
+                    "catalog_version": cat.catalog_version,
+                    "municipality_name": MUNICIPALITY_NAMES.get(self.municipality_code or ""),
+                }
+            ]
+        )
+        responses = []
+        for row_no, measure in enumerate(cat.measures, start=10):
+            mark, budget = self.answers.get(measure.id, (ANSWER_NO, None))
+            responses.append(
+                {
+                    **common,
+                    "sheet": f"{measure.section_no}",
+                    "cell": f"D{row_no}",
+                    "row_no": row_no,
+                    "measure_id": measure.id,
+                    "label": measure.label,
+                    "answer_raw": mark or None,
+                    "answer": mark,
+                    "implemented": mark == ANSWER_YES,
+                    "budget_line": budget,
+                    "budget_line_raw": budget,
+                }
+            )
+        own = [
+            {
+                **common,
+                "sheet": table_id[0],
+                "cell": f"B{50 + i}",
+                "row_no": 50 + i,
+                "table_id": table_id,
+                "position": i,
+                "text": text,
+                "budget_line": budget,
+            }
+            for i, (table_id, text, budget) in enumerate(self.own, start=1)
+        ]
+        targets = [
+            {
+                **common,
+                "sheet": "数値目標",
+                "cell": f"{'DEFG'[year - cat.fiscal_year]}{5 + i}",
+                "row_no": 5 + i,
+                "target_id": target_id,
+                "target_year": year,
+                "raw_text": raw,
+                "value": value,
+                "qualifier": qualifier,
+                "note": note,
+            }
+            for i, (target_id, year, raw, value, qualifier, note) in enumerate(self.targets)
+        ]
+        issues = [
+            {
+                "file_name": self.name,
+                "sha256": self.sha256,
+                "sheet": "1",
+                "cell": "D10",
+                "value": "△",
+                "code": code,
+                "rule": "answer_symbol",
+                "message": issue_message(code, file=self.name, sheet="1", cell="D10", value="△"),
+                "hint": issue_hint(code),
+                "stage": "transform",
+            }
+            for code in self.issues
+        ]
+        return StagingBatch(
+            submissions=conform(submissions, "stg_submissions"),
+            responses=conform(pd.DataFrame(responses), "stg_responses"),
+            own_initiatives=conform(pd.DataFrame(own), "stg_own_initiatives"),
+            numeric_targets=conform(pd.DataFrame(targets), "stg_numeric_targets"),
+            issues=conform(pd.DataFrame(issues), "file_issues"),
+        )
+
+
+def batch_of(files: list[FileSpec]) -> StagingBatch:
+    return StagingBatch.concat([f.batch() for f in files])
+
+
+Y, N = ANSWER_YES, ANSWER_NO
+
+
+@dataclass
+class Fixture:
+    cat2023: Catalog
+    cat2024: Catalog
+    files2023: list[FileSpec]
+    chichibu_v1: FileSpec
+    files2024: list[FileSpec]  # includes chichibu_v1 (superseded) and a quarantined file
+    quarantined: FileSpec
+
+    @property
+    def catalogs(self) -> list[Catalog]:
+        return [self.cat2023, self.cat2024]
+
+    def all_files(self) -> list[FileSpec]:
+        return [*self.files2023, *self.files2024]
+
+
+def make_fixture(directory: Path) -> Fixture:
+    """4 municipalities × 6 measures; counts hand-computed in test_views.py.
+
+    2024 (accepted files): M001 3, M002 3, M003 2, M010 2, M011 1, M020 1
+    2023:                   M001 2, M002 3, M099 1, M010 2, M011 2, M020 1
+    """
+    cat2023 = write_catalog(directory, CATALOG_2023, "11_2023.yaml")
+    cat2024 = write_catalog(directory, CATALOG_2024, "11_2024.yaml")
+    files2023 = [
+        FileSpec(
+            "R5_111007.xlsx",
+            SAITAMA,
+            cat2023,
+            "2023-05-01T00:00:00",
+            {m: (Y, None) for m in ("M001", "M002", "M099", "M010", "M011", "M020")},
+        ),
+        FileSpec(
+            "R5_112011.xlsx",
+            KAWAGOE,
+            cat2023,
+            "2023-05-02T00:00:00",
+            {"M001": (Y, None), "M002": (Y, None), "M011": (Y, None)},
+        ),
+        FileSpec(
+            "R5_112071.xlsx", CHICHIBU, cat2023, "2023-05-03T00:00:00", {"M002": (Y, None), "M010": (Y, None)}
+        ),
+    ]
+    saitama = FileSpec(
+        "R6_111007_さいたま市.xlsx",
+        SAITAMA,
+        cat2024,
+        "2024-05-01T00:00:00",
+        {
+            "M001": (Y, "コンビニ収納等業務委託料"),
+            "M002": (Y, "コンビニ収納等業務委託料"),
+            "M003": (Y, "地方税共通納税システム利用料"),
+            "M010": (Y, None),
+            "M020": (Y, "特定健康診査等事業費"),
+        },
+        own=[("1-1", "口座振替キャンペーン（啓発品等プレゼントの配布）", "債権管理事業（需用費）、消耗品費")],
+        targets=[
+            ("collection_rate_current", 2024, "93.5", 93.5, None, "第3期中期目標"),
+            ("collection_rate_current", 2025, "95％以上", 95.0, "以上", "第3期中期目標"),
+            ("collection_rate_current", 2026, "前年度以上", None, "前年度以上", None),
+            ("checkup_rate", 2024, "34.0%", 34.0, None, None),
+        ],
+    )
+    kawagoe = FileSpec(
+        "R6_112011.xlsx",
+        KAWAGOE,
+        cat2024,
+        "2024-05-02T00:00:00",
+        {
+            "M001": (Y, "コンビニ収納等業務委託料"),
+            "M002": (Y, None),
+            "M003": (N, "予算はあるが実施しない"),  # not implementing: its budget line is not listed
+            "M010": (Y, "—"),  # a dash is no budget line
+            "M011": (Y, "通信運搬費、報償費、記念品費"),  # one cell is one budget line name
+        },
+        targets=[("collection_rate_current", 2024, "【未設定】", None, "未設定", "個別対応に注力")],
+    )
+    chichibu_v1 = FileSpec(
+        "R6_112071.xlsx",
+        CHICHIBU,
+        cat2024,
+        "2024-05-03T00:00:00",
+        {"M002": (Y, None), "M010": (Y, None), "M011": (Y, None), "M020": (Y, None)},
+        own=[("2-1-ア-1", "旧版の独自の取組", None)],
+    )
+    chichibu_v2 = FileSpec(
+        "R6_112071_修正版.xlsx",
+        CHICHIBU,
+        cat2024,
+        "2024-05-10T00:00:00",
+        {
+            "M001": (Y, "地方税共通納税システム利用料"),
+            "M002": (Y, "コンビニ収納等業務委託料"),
+            "M003": (Y, "公金クレジット収納代行委託"),
+        },
+        own=[
+            ("2-1-ア-1", "LINEアプリによる特定健診等申込", None),
+            ("1-1", "メール配信サービス・SMSによる納期限の周知", "自動電話催告システム賃借料"),
+        ],
+    )
+    quarantined = FileSpec(
+        "R6_113697.xlsx",
+        HIGASHICHICHIBU,
+        cat2024,
+        "2024-05-04T00:00:00",
+        {m.id: (Y, None) for m in cat2024.measures},
+        issues=["UNKNOWN_ANSWER"],
+    )
+    return Fixture(
+        cat2023=cat2023,
+        cat2024=cat2024,
+        files2023=files2023,
+        chichibu_v1=chichibu_v1,
+        files2024=[saitama, kawagoe, chichibu_v1, chichibu_v2, quarantined],
+        quarantined=quarantined,
+    )
+
+
+def unreadable_issue_batch(file_name: str = "壊れた.xlsx") -> StagingBatch:
+    """A file that could not be read at all: an issue without sha256 and no submission row."""
+    issue = {
+        "file_name": file_name,
+        "sha256": None,
+        "code": "CORRUPT_WORKBOOK",
+        "message": issue_message("CORRUPT_WORKBOOK", file=file_name, detail="読み取り不可"),
+        "hint": issue_hint("CORRUPT_WORKBOOK"),
+        "stage": "extract",
+    }
+    empty = StagingBatch.empty()
+    return StagingBatch(
+        submissions=empty.submissions,
+        responses=empty.responses,
+        own_initiatives=empty.own_initiatives,
+        numeric_targets=empty.numeric_targets,
+        issues=conform(pd.DataFrame([issue]), "file_issues"),
+    )
+
+
+def load_fixture(db_path: Path, fx: Fixture, run_id: str = "run-1") -> None:
+    load_batch(db_path, batch_of(fx.all_files()), catalogs=fx.catalogs, run_id=run_id)
+
+
+def snapshot(db_path: Path, tables: tuple[str, ...] = TABLES) -> dict[str, list[tuple]]:
+    """Every row of the given tables, sorted (to compare states)."""
+    con = connect_readonly(db_path)
+    try:
+        return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+    finally:
+        con.close()
+
+
+def query(db_path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = connect_readonly(db_path)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+# --- tests --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fx(tmp_path: Path) -> Fixture:
+    return make_fixture(tmp_path / "catalogs")
+
+
+def test_load_sets_statuses_and_counts(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    result = load_batch(db, batch_of(fx.all_files()), catalogs=fx.catalogs, run_id="run-1")
+    v1, v2 = fx.files2024[2], fx.files2024[3]
+    assert result.quarantined == [fx.quarantined.sha256]
+    assert result.superseded == [v1.sha256]
+    assert sorted(result.accepted) == sorted(f.sha256 for f in [*fx.files2023, *fx.files2024[:2], v2])
+    assert result.skipped == []
+    assert result.files_seen == 8
+    rows = dict(query(db, "SELECT file_name, status FROM submissions"))
+    assert rows[v1.name] == "superseded" and rows[v2.name] == "accepted"
+    assert rows[fx.quarantined.name] == "quarantined"
+    assert query(db, "SELECT superseded_by FROM submissions WHERE sha256 = ?", [v1.sha256]) == [(v2.sha256,)]
+    run = query(db, "SELECT files_seen, accepted, quarantined, superseded, skipped, status FROM runs")
+    assert run == [(8, 6, 1, 1, 0, "loaded")]
+
+
+def test_quarantined_file_has_reasons_and_issues_but_no_answers(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    load_fixture(db, fx)
+    sha = fx.quarantined.sha256
+    codes, reasons = query(db, "SELECT reason_codes, reasons FROM submissions WHERE sha256 = ?", [sha])[0]
+    assert codes == ["UNKNOWN_ANSWER"]
+    assert "R6_113697.xlsx" in reasons[0] and "D10" in reasons[0]
+    assert query(db, "SELECT count(*) FROM file_issues WHERE sha256 = ?", [sha]) == [(1,)]
+    for table in ("responses", "own_initiative_responses", "numeric_target_responses"):
+        assert query(db, f"SELECT count(*) FROM {table} WHERE sha256 = ?", [sha]) == [(0,)]
+
+
+def test_failed_sha256_quarantines_without_issue_rows(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    saitama = fx.files2024[0]
+    load_batch(db, saitama.batch(), failed_sha256={saitama.sha256}, catalogs=fx.catalogs, run_id="r")
+    assert query(db, "SELECT status FROM submissions") == [("quarantined",)]
+    assert query(db, "SELECT count(*) FROM responses") == [(0,)]
+
+
+def test_loading_the_same_files_again_changes_nothing(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    batch = StagingBatch.concat([batch_of(fx.all_files()), unreadable_issue_batch()])
+    load_batch(db, batch, catalogs=fx.catalogs, run_id="run-1")
+    data_tables = tuple(t for t in TABLES if t != "runs")
+    before = snapshot(db, data_tables)
+    again = load_batch(db, batch, catalogs=fx.catalogs, run_id="run-2")
+    assert snapshot(db, data_tables) == before
+    assert again.accepted == [] and again.quarantined == [] and again.superseded == []
+    assert len(again.skipped) == 8 and again.unreadable == ["壊れた.xlsx"]
+    assert query(db, "SELECT count(*) FROM file_issues WHERE sha256 IS NULL") == [(1,)]
+    assert query(db, "SELECT run_id, skipped FROM runs ORDER BY run_id") == [("run-1", 0), ("run-2", 8)]
+
+
+def test_resubmission_in_a_later_run_replaces_answers(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    v1, v2 = fx.files2024[2], fx.files2024[3]
+    load_batch(db, v1.batch(), catalogs=fx.catalogs, run_id="run-1")
+    count_m020 = "SELECT implementing_count FROM measure_summary WHERE fiscal_year = 2024 AND measure_id = ?"
+    assert query(db, count_m020, ["M020"]) == [(1,)]
+    result = load_batch(db, v2.batch(), catalogs=fx.catalogs, run_id="run-2")
+    assert result.accepted == [v2.sha256] and result.superseded == [v1.sha256]
+    assert query(db, count_m020, ["M020"]) == [(0,)]
+    assert query(db, count_m020, ["M003"]) == [(1,)]
+    assert query(db, "SELECT status, run_id FROM submissions ORDER BY received_at") == [
+        ("superseded", "run-1"),
+        ("accepted", "run-2"),
+    ]
+
+
+def test_an_older_file_arriving_later_does_not_replace_the_newer(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    v1, v2 = fx.files2024[2], fx.files2024[3]
+    load_batch(db, v2.batch(), catalogs=fx.catalogs, run_id="run-1")
+    result = load_batch(db, v1.batch(), catalogs=fx.catalogs, run_id="run-2")
+    assert result.accepted == [] and result.superseded == [v1.sha256]
+    assert query(db, "SELECT file_name FROM submissions WHERE status = 'accepted'") == [(v2.name,)]
+
+
+def test_loading_file_by_file_equals_loading_all_at_once(tmp_path: Path, fx: Fixture) -> None:
+    at_once, one_by_one = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    load_fixture(at_once, fx)
+    for i, spec in enumerate(reversed(fx.all_files())):
+        load_batch(one_by_one, spec.batch(), catalogs=fx.catalogs, run_id=f"run-{i}")
+    views = (
+        "measure_summary",
+        "budget_lines",
+        "submission_status",
+        "own_initiatives",
+        "numeric_targets_wide",
+    )
+    a, b = snapshot(at_once, views), snapshot(one_by_one, views)
+    assert a == b
+
+
+def test_a_failing_load_changes_nothing(tmp_path: Path, fx: Fixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    v1, v2 = fx.files2024[2], fx.files2024[3]
+    load_batch(db, v1.batch(), catalogs=fx.catalogs, run_id="run-1")
+    before = db.read_bytes()
+
+    def boom(stage: str) -> None:
+        if stage == "in_transaction":
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr("load.warehouse.pause_for_tests", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_batch(db, v2.batch(), catalogs=fx.catalogs, run_id="run-2")
+    assert db.read_bytes() == before
+    assert stale_work_files(db) == []
+    assert query(db, "SELECT file_name, status FROM submissions") == [(v1.name, "accepted")]
+
+
+def test_guard_quarantines_files_that_break_invariants(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    unknown_answer = fx.files2024[0].batch()
+    unknown_answer.responses.loc[0, "implemented"] = pd.NA
+    unknown_answer.responses.loc[0, "answer_raw"] = "△"
+    other = FileSpec(
+        "R6_112011.xlsx", KAWAGOE, fx.cat2024, "2024-05-02T00:00:00", {"M001": (Y, None)}
+    ).batch()
+    other.submissions["survey_id"] = "11-2024-9.9"
+    sapporo = FileSpec("R6_011002.xlsx", "011002", fx.cat2024, "2024-05-02T00:00:00", {"M001": (Y, None)})
+    unknown_measure = FileSpec("R6_112071.xlsx", CHICHIBU, fx.cat2024, "2024-05-02T00:00:00").batch()
+    unknown_measure.responses.loc[2, "measure_id"] = "M777"
+    batch = StagingBatch.concat([unknown_answer, other, sapporo.batch(), unknown_measure])
+    result = load_batch(db, batch, catalogs=[fx.cat2024], run_id="run-1")
+    assert len(result.quarantined) == 4 and result.accepted == []
+    codes = dict(query(db, "SELECT file_name, code FROM file_issues WHERE stage = 'load'"))
+    assert codes == {
+        fx.files2024[0].name: "UNKNOWN_ANSWER",
+        "R6_112011.xlsx": "WRONG_SURVEY",
+        "R6_011002.xlsx": "MUNICIPALITY_OTHER_PREFECTURE",
+        "R6_112071.xlsx": "UNKNOWN_MEASURE",
+    }
+    assert query(db, "SELECT count(*) FROM responses") == [(0,)]
+
+
+def test_known_sha256(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    assert known_sha256(db) == set()
+    load_fixture(db, fx)
+    assert known_sha256(db) == {f.sha256 for f in fx.all_files()}
+
+
+def test_runs_are_recorded(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    start_run(db, "nightly-1")
+    assert query(db, "SELECT status, finished_at FROM runs") == [("running", None)]
+    load_batch(db, batch_of(fx.files2023), catalogs=fx.catalogs, run_id="nightly-1")
+    finish_run(db, "nightly-1", status="succeeded", skipped=5)
+    row = query(db, "SELECT status, files_seen, accepted, skipped, finished_at IS NOT NULL FROM runs")
+    assert row == [("succeeded", 8, 3, 5, True)]
+
+
+def test_catalog_resync_keeps_loaded_at_and_follows_edits(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    load_fixture(db, fx)
+    loaded_at = query(db, "SELECT loaded_at FROM surveys WHERE survey_id = '11-2024-2024.1'")
+    edited = write_catalog(
+        tmp_path / "edited",
+        CATALOG_2024.replace("{id: M002, label: コンビニ収納}", "{id: M002, label: コンビニ納付}"),
+        "11_2024.yaml",
+    )
+    load_batch(db, StagingBatch.empty(), catalogs=[edited], run_id="run-2")
+    assert query(db, "SELECT loaded_at FROM surveys WHERE survey_id = '11-2024-2024.1'") == loaded_at
+    assert query(
+        db, "SELECT label FROM measures WHERE survey_id = '11-2024-2024.1' AND measure_id = 'M002'"
+    ) == [("コンビニ納付",)]
+
+
+def test_real_saitama_catalog_counts(tmp_path: Path, saitama_catalog: Catalog) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    codes = [SAITAMA, KAWAGOE, CHICHIBU, HIGASHICHICHIBU, "112089"]  # 112089 所沢市
+    files = [
+        FileSpec(f"{code}.xlsx", code, saitama_catalog, f"2024-05-0{i + 1}T00:00:00", {"M001": (Y, None)})
+        for i, code in enumerate(codes)
+    ]
+    files[-1].answers = {"M002": (Y, None)}  # answers ○ elsewhere, not to M001
+    load_batch(db, batch_of(files), catalogs=[saitama_catalog], run_id="run-1")
+    got = query(
+        db,
+        "SELECT implementing_count, municipality_total FROM measure_summary "
+        "WHERE fiscal_year = 2024 AND label = 'スマホアプリ収納（PayB、LINEPay、PayPayなど）'",
+    )
+    assert got == [(4, 63)]
+    assert query(db, "SELECT count(*) FROM measure_summary WHERE fiscal_year = 2024") == [(150,)]
+
+
+def test_connection_target_loads_without_publishing(tmp_path: Path, fx: Fixture) -> None:
+    con = duckdb.connect(str(tmp_path / "direct.duckdb"))
+    try:
+        result = load_batch(con, batch_of(fx.files2023), catalogs=fx.catalogs, run_id="r")
+        assert len(result.accepted) == 3 and result.db_path is None
+        assert con.execute("SELECT count(*) FROM responses").fetchone() == (18,)
+    finally:
+        con.close()
