@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +169,13 @@ class _Runner:
         return RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
 
     def validate(self, suite: str, frame: pd.DataFrame, params: dict[str, Any], run_id: Any) -> Any:
+        with warnings.catch_warnings():
+            # GX 1.24 repeats a column of compound-unique expectations in a frame it turns into
+            # records; pandas warns (and under -W error the metric would fail). Harmless.
+            warnings.filterwarnings("ignore", "DataFrame columns are not unique", UserWarning)
+            return self._validate(suite, frame, params, run_id)
+
+    def _validate(self, suite: str, frame: pd.DataFrame, params: dict[str, Any], run_id: Any) -> Any:
         if not self.store_results:
             batch = self.batch_definitions[suite].get_batch(batch_parameters={"dataframe": frame})
             return batch.validate(
@@ -249,6 +257,22 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
+def _raised(info: object) -> str | None:
+    """The message of an exception GX caught while evaluating an expectation, if any.
+
+    GX reports it either at the top level or keyed by the metric that failed; a failed metric
+    must stop the run rather than pass silently as "no failing rows".
+    """
+    if not info:
+        return None
+    entries = [info, *(info.values() if isinstance(info, dict) else [])]
+    for entry in entries:
+        get = entry.get if isinstance(entry, dict) else lambda k, e=entry: getattr(e, k, None)
+        if get("raised_exception"):
+            return str(get("exception_message") or "unknown error")
+    return None
+
+
 class _IssueBuilder:
     def __init__(
         self, params: dict[str, Any], catalog: Catalog, max_issues_per_file: int, existing: pd.DataFrame
@@ -303,10 +327,10 @@ class _IssueBuilder:
     def add_result(self, suite: str, frame: pd.DataFrame, result: Any) -> None:
         for expectation in result.results:
             config = expectation.expectation_config
-            info = expectation.exception_info or {}
-            if info.get("raised_exception"):
+            error = _raised(expectation.exception_info)
+            if error is not None:
                 raise ExpectationError(
-                    f"{suite}: {config.type} {config.kwargs} を評価できません: {info.get('exception_message')}"
+                    f"{suite}: {config.type} {config.kwargs} could not be evaluated: {error}"
                 )
             if expectation.success:
                 continue

@@ -576,6 +576,21 @@ def _summary_counts(result: object) -> dict[str, object]:
     }
 
 
+def _quarantine_codes(quarantine_dir: Path) -> dict[str, int]:
+    """Issue code -> files set aside with it, from the quarantine's reasons.csv files."""
+    import csv
+
+    codes: dict[str, int] = {}
+    for reasons in quarantine_dir.glob("*/reasons.csv"):
+        with (
+            contextlib.suppress(OSError, csv.Error),
+            reasons.open(encoding="utf-8-sig", newline="") as handle,
+        ):
+            for code in {row.get("code") or "?" for row in csv.DictReader(handle)}:
+                codes[code] = codes.get(code, 0) + 1
+    return codes
+
+
 def _child_main(params_path: Path) -> int:
     """Runs (c), (d), (e) `repeat` times; writes its figures to params['out'] as JSON."""
     params = json.loads(params_path.read_text(encoding="utf-8"))
@@ -648,6 +663,7 @@ def _child_main(params_path: Path) -> int:
             run["worker_processes"] = sampler.peak_children
             run["infrastructure_rss"] = sampler.infrastructure_rss()
             run["ru_maxrss_self"] = _ru_maxrss()
+            run["quarantine_codes"] = _quarantine_codes(settings.quarantine_dir)
             report["runs"].append(run)
             save()
 
@@ -977,11 +993,19 @@ def bench_main(argv: list[str]) -> int:
         if runs:
             first = runs[0]
             print(
-                f"  peak RSS of (c): {peak / MIB:.0f} MiB = run process {first.get('peak_self', 0) / MIB:.0f} MiB"
-                f" + extraction workers {first.get('peak_workers', 0) / MIB:.0f} MiB"
-                f" ({first.get('worker_processes', 0)} processes) at their peaks (rep 1);"
-                f" Prefect server {first.get('infrastructure_rss', 0) / MIB:.0f} MiB not counted"
+                f"  peak RSS of (c): {peak / MIB:.0f} MiB (largest sampled sum of the run process and the"
+                f" processes it started; each alone at its peak in rep 1: run process"
+                f" {first.get('peak_self', 0) / MIB:.0f} MiB, up to {first.get('worker_processes', 0)}"
+                f" extraction workers {first.get('peak_workers', 0) / MIB:.0f} MiB together; Prefect server"
+                f" {first.get('infrastructure_rss', 0) / MIB:.0f} MiB, started before the run, not counted)"
             )
+            quarantined = int((first.get("c_counts") or {}).get("quarantined") or 0)
+            if quarantined:
+                print(
+                    f"  WARNING: (c) set aside {quarantined} of {args.n} files "
+                    f"(files per issue code: {first.get('quarantine_codes')}): the figures time the "
+                    "quarantine path, not the accepted one"
+                )
             print(f"  run summary (c): {first.get('c_counts')}")
             print(f"  run summary (d): {first.get('d_counts')}")
             print(f"  run summary (e): {first.get('e_counts')}")

@@ -126,16 +126,12 @@ def run_ingest(
     apply_offline_env()
     flow = _build_flow()
     if runner == "dask":
-        # Workers must be allowed children: extraction isolates each parse in a subprocess.
-        import dask
         from prefect_dask import DaskTaskRunner
 
-        dask.config.set({"distributed.worker.daemon": False})
-        task_runner = (
-            DaskTaskRunner(address=address)
-            if address
-            else DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True})
-        )
+        # Extraction workers are plain subprocesses (extract.sandbox), so they also run inside
+        # Dask's daemonic worker processes.
+        cluster = {"n_workers": 2, "threads_per_worker": 1, "processes": True}
+        task_runner = DaskTaskRunner(address=address) if address else DaskTaskRunner(cluster_kwargs=cluster)
         flow = flow.with_options(task_runner=task_runner)
     state = flow(
         inbox=str(settings.inbox),

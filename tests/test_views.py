@@ -37,6 +37,7 @@ from test_warehouse import (
 from kokuho.codelists import ANSWER_YES, MARKER_DOWN, MARKER_NEW, MARKER_UP, MUNICIPALITY_STATUS_LABELS
 from kokuho.municipalities import municipalities_of
 from load.warehouse import load_batch
+from transform.batch import StagingBatch
 
 SURVEY_2024 = "11-2024-2024.1"
 
@@ -467,3 +468,29 @@ def test_municipality_matrix(db: Path) -> None:
     )
     assert order[0][0] == order[5][0] and [p for _, p in order[:6]] == [1, 2, 3, 4, 5, 6]
     assert order[6][0] > order[0][0]
+
+
+def test_quarantined_files_without_known_survey_or_code_still_count_as_returned(tmp_path: Path) -> None:
+    fx = make_fixture(tmp_path / "catalogs")
+    draft = FileSpec(
+        "112089_所沢市_案.xlsx", "112089", fx.cat2024, "2024-05-01T00:00:00", issues=["WRONG_SURVEY"]
+    )
+    draft_batch = draft.batch()
+    draft_batch.submissions["survey_id"] = "11-2024-0.9-draft"
+    draft_batch.submissions["catalog_version"] = "0.9-draft"
+    no_code = FileSpec(
+        "112097_飯能市.xlsx", None, fx.cat2024, "2024-05-01T00:00:00", issues=["MUNICIPALITY_CODE_INVALID"]
+    )
+    no_code_batch = no_code.batch()
+    no_code_batch.submissions["filename_municipality_code"] = "112097"
+    db = tmp_path / "kokuho.duckdb"
+    load_batch(db, StagingBatch.concat([draft_batch, no_code_batch]), catalogs=fx.catalogs, run_id="r")
+    rows = query(
+        db,
+        "SELECT municipality_code, status, latest_file_name FROM submission_status "
+        "WHERE fiscal_year = 2024 AND status_code = 'returned'",
+    )
+    assert rows == [("112089", "差戻し", draft.name), ("112097", "差戻し", no_code.name)]
+    assert query(
+        db, "SELECT count(*) FROM submission_status WHERE fiscal_year = 2023 AND status_code = 'returned'"
+    ) == [(0,)]

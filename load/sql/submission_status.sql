@@ -6,16 +6,32 @@
 --   受理   (accepted)    one file, accepted.
 -- status_order sorts 未提出 first, then 差戻し, 再提出, 受理.
 CREATE OR REPLACE VIEW submission_status AS
-WITH files AS (
+WITH attributed AS (
+    -- A quarantined file may name no known survey (an old draft of the template) or carry no valid
+    -- code on its cover: it still counts for the survey of its prefecture and year, and for the
+    -- municipality its file name names.
     SELECT
         sub.*,
-        row_number() OVER (
-            PARTITION BY sub.survey_id, sub.municipality_code
-            ORDER BY sub.received_at DESC NULLS LAST, sub.processed_at DESC, sub.sha256 DESC
-        ) AS recency,
-        count(*) OVER (PARTITION BY sub.survey_id, sub.municipality_code) AS file_count
+        coalesce(sub.municipality_code, sub.filename_municipality_code) AS status_municipality_code,
+        coalesce(known.survey_id, fallback.survey_id) AS status_survey_id
     FROM submissions AS sub
-    WHERE sub.survey_id IS NOT NULL AND sub.municipality_code IS NOT NULL
+    LEFT JOIN surveys AS known ON known.survey_id = sub.survey_id
+    LEFT JOIN surveys AS fallback
+        ON known.survey_id IS NULL
+       AND fallback.prefecture_code = sub.prefecture_code
+       AND fallback.fiscal_year = sub.fiscal_year
+    QUALIFY row_number() OVER (PARTITION BY sub.sha256 ORDER BY fallback.catalog_version DESC NULLS LAST) = 1
+),
+files AS (
+    SELECT
+        a.*,
+        row_number() OVER (
+            PARTITION BY a.status_survey_id, a.status_municipality_code
+            ORDER BY a.received_at DESC NULLS LAST, a.sha256 DESC
+        ) AS recency,
+        count(*) OVER (PARTITION BY a.status_survey_id, a.status_municipality_code) AS file_count
+    FROM attributed AS a
+    WHERE a.status_survey_id IS NOT NULL AND a.status_municipality_code IS NOT NULL
 ),
 latest AS (
     SELECT * FROM files WHERE recency = 1
@@ -48,7 +64,7 @@ classified AS (
         c.received_at AS accepted_received_at
     FROM surveys AS s
     JOIN municipalities AS mu ON mu.prefecture_code = s.prefecture_code
-    LEFT JOIN latest AS l ON l.survey_id = s.survey_id AND l.municipality_code = mu.code
+    LEFT JOIN latest AS l ON l.status_survey_id = s.survey_id AND l.status_municipality_code = mu.code
     LEFT JOIN current AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
 )
 SELECT

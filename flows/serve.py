@@ -1,0 +1,215 @@
+"""`kokuho serve`: serve the nightly deployment of the ingest flow against a running Prefect server.
+
+The schedule lives on the server (cron, default 02:00 Asia/Tokyo); this process polls it and runs
+each due flow run in a subprocess. What happens after downtime (verified in Prefect 3.8 source,
+see docs/serve.md):
+
+- The server's scheduler never backfills: it creates runs from "now" onwards only.
+- Ctrl-C / SIGTERM: `prefect.serve` pauses the deployment, which deletes its Scheduled runs, and
+  a paused deployment gets no new ones. Serving again un-pauses it. No backlog at all.
+- Hard stop (kill -9, power cut, sleep) with the deployment still active: the runs the scheduler
+  had already created go Late and stay Scheduled (re-applying the deployment only deletes *future*
+  auto-scheduled runs). On restart the runner picks every due run in one poll (no process limit);
+  deployment concurrency limit 1 with CANCEL_NEW lets the first start and cancels the rest. The
+  flow is incremental, so that one run catches up on every file that arrived meanwhile.
+
+Served flow runs load the flow from ENTRYPOINT (a module path), because the ingest flow is built
+lazily inside flows.ingest and so has no importable module-level name of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import zoneinfo
+from typing import TYPE_CHECKING, Any
+
+from kokuho.config import Settings, apply_offline_env
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+DEFAULT_CRON = "0 2 * * *"
+DEFAULT_TIMEZONE = "Asia/Tokyo"
+DEFAULT_NAME = "nightly"
+ENTRYPOINT = "flows.serve.nightly_flow"  # resolved by the module __getattr__ below
+UI_URL = "http://127.0.0.1:4200"
+LOCAL_API_URL = f"{UI_URL}/api"
+
+NO_SERVER_MESSAGE = f"""\
+kokuho serve: PREFECT_API_URL が設定されていません。
+  夜間実行のスケジュールは常駐の Prefect サーバーが管理します（一時サーバーはこのコマンドと一緒に止まるため使いません）。
+  1. 別のターミナルでサーバーを起動します:   prefect server start      （画面: {UI_URL}）
+  2. このターミナルで接続先を設定します:     export PREFECT_API_URL={LOCAL_API_URL}
+  3. もう一度実行します:                     kokuho serve
+kokuho serve: PREFECT_API_URL is not set.
+  The nightly schedule is kept by a long-running Prefect server (an ephemeral one would stop with
+  this command, so none is started). Start one in another terminal with `prefect server start`
+  (UI at {UI_URL}), then `export PREFECT_API_URL={LOCAL_API_URL}` here and run `kokuho serve` again."""
+
+_FLOW_CACHE: dict[str, Any] = {}
+
+
+def nightly_flow_object():
+    """The ingest flow as served (built once per process; importing Prefect costs seconds)."""
+    if "flow" not in _FLOW_CACHE:
+        apply_offline_env()
+        from flows.ingest import _build_flow
+
+        _FLOW_CACHE["flow"] = _build_flow()
+    return _FLOW_CACHE["flow"]
+
+
+def __getattr__(name: str) -> Any:
+    # `python -m prefect.engine` imports ENTRYPOINT for each served run: build the flow on demand.
+    if name == "nightly_flow":
+        return nightly_flow_object()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def deployment_parameters(settings: Settings) -> dict[str, Any]:
+    """The flow's parameters, fixed when `kokuho serve` starts (absolute paths)."""
+    return {
+        "inbox": str(settings.inbox),
+        "home": str(settings.home),
+        "db": str(settings.db_path),
+        "prefecture": settings.prefecture_code,
+        "year": settings.fiscal_year,  # the flow's schema says integer; the server enforces it
+    }
+
+
+def build_deployment(
+    settings: Settings,
+    *,
+    cron: str = DEFAULT_CRON,
+    timezone: str = DEFAULT_TIMEZONE,
+    name: str = DEFAULT_NAME,
+) -> RunnerDeployment:
+    """The nightly RunnerDeployment; builds it locally, contacts no API (that happens in serve).
+
+    Raises ValueError for a bad cron string or time zone.
+    """
+    apply_offline_env()
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {timezone!r} (IANA name, e.g. Asia/Tokyo)") from exc
+
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.schedules import Cron
+    from prefect.types.entrypoint import EntrypointType
+
+    schedule = Cron(cron, timezone=timezone)  # ValueError on a bad cron string
+    deployment = nightly_flow_object().to_deployment(
+        name=name,
+        schedule=schedule,
+        # After downtime every due run is submitted at once: one runs (and catches up, the
+        # flow being incremental), the others are cancelled instead of queueing behind it.
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
+        parameters=deployment_parameters(settings),
+        description="受信フォルダの夜間取込 / nightly ingest of the inbox",
+        tags=["kokuho", "nightly"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    deployment.entrypoint = ENTRYPOINT
+    return deployment
+
+
+def configured_api_url() -> str | None:
+    """PREFECT_API_URL from the environment or the active Prefect profile (`prefect config set`)."""
+    url = os.environ.get("PREFECT_API_URL")
+    if url:
+        return url
+    from prefect.settings import Settings as PrefectSettings
+
+    return PrefectSettings().api.url  # a fresh read: env and profile as they are now
+
+
+def _server_status(api_url: str) -> tuple[bool, bool | None]:
+    """(reachable, analytics_enabled or None if unknown) of the Prefect server at api_url."""
+    import httpx
+
+    base = api_url.rstrip("/")
+    try:
+        health = httpx.get(f"{base}/health", timeout=5)
+        if health.status_code != 200:
+            return False, None
+    except httpx.HTTPError:
+        return False, None
+    try:
+        server_settings = httpx.get(f"{base}/admin/settings", timeout=5).json()
+        return True, bool(server_settings.get("server", {}).get("analytics_enabled"))
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return True, None
+
+
+def serve_main(argv: list[str]) -> int:
+    """`kokuho serve`: serve the nightly deployment until Ctrl-C (which pauses its schedule)."""
+    env = os.environ
+    parser = argparse.ArgumentParser(
+        prog="kokuho serve",
+        description="夜間取込のデプロイを Prefect サーバーに登録して常駐実行します（要 prefect server start）。",
+    )
+    parser.add_argument(
+        "--cron", default=env.get("KOKUHO_CRON") or DEFAULT_CRON, help=f"schedule (KOKUHO_CRON; default {DEFAULT_CRON!r})"
+    )
+    parser.add_argument(
+        "--timezone",
+        default=env.get("KOKUHO_TIMEZONE") or DEFAULT_TIMEZONE,
+        help=f"IANA time zone of the cron (KOKUHO_TIMEZONE; default {DEFAULT_TIMEZONE})",
+    )
+    parser.add_argument("--inbox", help="folder of returned workbooks (KOKUHO_INBOX)")
+    parser.add_argument("--home", help="KOKUHO_HOME (database, quarantine, exports, Data Docs)")
+    parser.add_argument("--db", help="published DuckDB file (KOKUHO_DB)")
+    parser.add_argument("--prefecture", help="prefecture code (KOKUHO_PREFECTURE)")
+    parser.add_argument("--year", type=int, help="survey fiscal year (KOKUHO_YEAR)")
+    args = parser.parse_args(argv)
+    apply_offline_env()
+
+    api_url = configured_api_url()
+    if not api_url:
+        print(NO_SERVER_MESSAGE, file=sys.stderr)
+        return 2
+    reachable, analytics = _server_status(api_url)
+    if not reachable:
+        print(
+            f"kokuho serve: Prefect サーバーに接続できません: {api_url}\n"
+            f"  別のターミナルで `prefect server start` を実行してから、もう一度実行してください。\n"
+            f"kokuho serve: cannot reach the Prefect server at {api_url}; start it with"
+            " `prefect server start` and try again.",
+            file=sys.stderr,
+        )
+        return 2
+    if analytics:
+        print(
+            "kokuho serve: 警告: Prefect サーバーの analytics が有効です。"
+            "PREFECT_SERVER_ANALYTICS_ENABLED=false で起動し直してください（docs/serve.md）。\n"
+            "kokuho serve: warning: the Prefect server has analytics on; restart it with"
+            " PREFECT_SERVER_ANALYTICS_ENABLED=false (see docs/serve.md).",
+            file=sys.stderr,
+        )
+
+    settings = Settings.resolve(
+        home=args.home, db_path=args.db, inbox=args.inbox, prefecture_code=args.prefecture, fiscal_year=args.year
+    )
+    if not settings.inbox.is_dir():
+        print(f"kokuho serve: 受信フォルダがありません / inbox not found: {settings.inbox}", file=sys.stderr)
+        return 2
+    try:
+        deployment = build_deployment(settings, cron=args.cron, timezone=args.timezone)
+    except ValueError as exc:
+        print(f"kokuho serve: スケジュールの指定が不正です / invalid schedule: {exc}", file=sys.stderr)
+        return 2
+
+    from prefect import serve
+
+    print(
+        f"kokuho serve: {deployment.flow_name}/{deployment.name}  cron {args.cron!r} ({args.timezone})\n"
+        f"  inbox {settings.inbox}\n  db    {settings.db_path}\n"
+        f"  UI    {api_url.rstrip('/').removesuffix('/api')}  (Ctrl-C で停止: スケジュールは一時停止されます)"
+    )
+    # Blocks until Ctrl-C/SIGTERM; on the way out the deployment is paused and its scheduled runs
+    # deleted (pause_on_shutdown), so nothing piles up while nobody serves it.
+    serve(deployment, pause_on_shutdown=True)
+    return 0

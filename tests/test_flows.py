@@ -1,0 +1,304 @@
+"""The ingest flow end to end on the demo inbox, with a real (ephemeral) Prefect server.
+
+One demo inbox and one full run per module: the run costs ~30 s (GX import, server start), so every
+check of its outcome reads the same database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from kokuho.config import Settings, data_dir
+
+pytestmark = pytest.mark.slow
+
+PUBLISHED = yaml.safe_load((data_dir() / "demo" / "11_2024_published.yaml").read_text(encoding="utf-8"))
+PUBLISHED_BY_ID = {m["measure_id"]: m for m in PUBLISHED["measures"]}
+
+
+def _settings(home: Path, inbox: Path) -> Settings:
+    return Settings.resolve(
+        home=home, db_path=home / "kokuho.duckdb", inbox=inbox, prefecture_code="11", fiscal_year=2024
+    )
+
+
+def _table_digest(db_path: Path) -> dict[str, str]:
+    """A digest of every table's content, to show a run changed nothing (runs excluded)."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
+        digests = {}
+        for table in sorted(set(tables) - {"runs"}):
+            rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
+            digests[table] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+        return digests
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dict:
+    from flows.ingest import run_ingest
+    from kokuho.demo_data import generate_demo_inbox
+
+    home = tmp_path_factory.mktemp("demo_home")
+    inbox = home / "inbox"
+    manifest = generate_demo_inbox(inbox, prefecture_code="11", fiscal_years=(2023, 2024))
+    (inbox / "manifest.json").replace(home / "manifest.json")
+    settings = _settings(home, inbox)
+    first = run_ingest(settings)
+    digest_after_first = _table_digest(settings.db_path)
+    second = run_ingest(settings)
+    return {
+        "settings": settings,
+        "manifest": manifest,
+        "first": first,
+        "second": second,
+        "digest_first": digest_after_first,
+        "digest_second": _table_digest(settings.db_path),
+    }
+
+
+@pytest.fixture(scope="module")
+def counts_via_cli(demo_run: dict) -> dict[str, dict]:
+    """measure_summary for FY2024 as `kokuho sql --format json` prints it."""
+    from load.query import sql_main
+
+    out = demo_run["settings"].home / "summary.json"
+    query = (
+        "SELECT measure_id, label, implementing_count, budget_lines FROM measure_summary "
+        "WHERE fiscal_year = 2024 AND prefecture_code = '11' ORDER BY position"
+    )
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = sql_main(["--db", str(demo_run["settings"].db_path), "--format", "json", query])
+    assert code == 0
+    out.write_text(buffer.getvalue(), encoding="utf-8")
+    rows = json.loads(buffer.getvalue())
+    return {row["measure_id"]: row for row in rows}
+
+
+def test_demo_reproduces_seed_001_has_150_measures(counts_via_cli: dict[str, dict]) -> None:
+    assert list(counts_via_cli) == [m["measure_id"] for m in PUBLISHED["measures"]]
+
+
+@pytest.mark.parametrize("measure_id", list(PUBLISHED_BY_ID))
+def test_demo_reproduces_seed_001_count_and_budget_lines(
+    counts_via_cli: dict[str, dict], measure_id: str
+) -> None:
+    published = PUBLISHED_BY_ID[measure_id]
+    row = counts_via_cli[measure_id]
+    assert row["label"] == published["label"]
+    assert row["implementing_count"] == published["implementing_count"]
+    assert list(row["budget_lines"]) == published["budget_lines"]
+
+
+def test_the_smartphone_query_of_the_issue_gives_62(demo_run: dict) -> None:
+    con = duckdb.connect(str(demo_run["settings"].db_path), read_only=True)
+    count = con.execute(
+        "SELECT implementing_count FROM measure_summary WHERE fiscal_year = 2024 "
+        "AND label = 'スマホアプリ収納（PayB、LINEPay、PayPayなど）'"
+    ).fetchone()
+    con.close()
+    assert count == (62,)
+
+
+def test_every_inbox_file_is_accounted_for_as_the_manifest_expects(demo_run: dict) -> None:
+    manifest = demo_run["manifest"]
+    inbox = demo_run["settings"].inbox
+    con = duckdb.connect(str(demo_run["settings"].db_path), read_only=True)
+    status = dict(con.execute("SELECT sha256, status FROM submissions").fetchall())
+    codes = {
+        sha: set(c)
+        for sha, c in con.execute("SELECT sha256, list(code) FROM file_issues GROUP BY 1").fetchall()
+    }
+    con.close()
+    assert len(status) == len(manifest.files) == demo_run["first"]["files"]
+    for demo_file in manifest.files:
+        sha = hashlib.sha256((inbox / demo_file.path).read_bytes()).hexdigest()
+        assert status[sha] == demo_file.expected, demo_file.path
+        if demo_file.issue_code:
+            assert demo_file.issue_code in codes[sha], demo_file.path
+
+
+def test_no_row_of_an_accepted_file_is_lost(demo_run: dict) -> None:
+    """Each accepted FY2024 file holds one answer per measure, and yeses match what was written."""
+    manifest = demo_run["manifest"]
+    inbox = demo_run["settings"].inbox
+    con = duckdb.connect(str(demo_run["settings"].db_path), read_only=True)
+    per_file = {
+        sha: (n, set(yes or []))
+        for sha, n, yes in con.execute(
+            "SELECT s.sha256, count(*), list(r.measure_id) FILTER (WHERE r.implemented) "
+            "FROM submissions s JOIN responses r USING (sha256) WHERE s.status <> 'quarantined' GROUP BY 1"
+        ).fetchall()
+    }
+    con.close()
+    for demo_file in manifest.files:
+        if demo_file.expected == "quarantined":
+            continue
+        n, yes = per_file[hashlib.sha256((inbox / demo_file.path).read_bytes()).hexdigest()]
+        expected_n = 150 if demo_file.fiscal_year == 2024 else 142
+        assert n == expected_n, demo_file.path
+        assert yes == set(demo_file.yes_measures), demo_file.path
+
+
+def test_year_over_year_markers_follow_the_counts(demo_run: dict) -> None:
+    con = duckdb.connect(str(demo_run["settings"].db_path), read_only=True)
+    rows = con.execute(
+        "SELECT measure_id, implementing_count, prev_year_count, change_marker FROM measure_summary "
+        "WHERE fiscal_year = 2024"
+    ).fetchall()
+    con.close()
+    previous = demo_run["manifest"].years[2023].measure_counts
+    for measure_id, count, prev, marker in rows:
+        if measure_id not in previous:
+            assert (prev, marker) == (None, "新")
+            continue
+        assert prev == previous[measure_id]
+        assert marker == ("増" if count > prev else "減" if count < prev else None)
+
+
+def test_second_run_skips_every_file_and_changes_nothing(demo_run: dict) -> None:
+    second = demo_run["second"]
+    assert second["skipped"] == second["files"] == demo_run["first"]["files"]
+    assert second["new"] == 0
+    assert demo_run["digest_second"] == demo_run["digest_first"]
+
+
+def test_run_summary_lists_quarantined_superseded_and_paths(demo_run: dict) -> None:
+    first = demo_run["first"]
+    assert first["quarantined"] == 6
+    assert first["superseded"] == 1
+    assert first["missing"] == 0
+    assert "差戻し" in first["markdown"] and "新座市" in first["markdown"]
+    assert str(demo_run["settings"].db_path) in first["text"]
+    for export in first["exports"]:
+        assert Path(export).is_file()
+
+
+def test_run_summary_is_a_prefect_artifact(demo_run: dict) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["kokuho-run-summary"]))
+        )
+    assert artifacts, "no run-summary artifact"
+    assert any("取込結果" in (a.data or "") for a in artifacts)
+
+
+def test_changed_file_is_processed_again_and_supersedes(demo_run: dict, tmp_path: Path) -> None:
+    """Incremental: a municipality re-sends a corrected file; only that file is processed."""
+    from flows.ingest import run_ingest
+
+    settings = demo_run["settings"]
+    home = tmp_path / "home"
+    shutil.copytree(settings.home, home, ignore=shutil.ignore_patterns("quarantine", "exports", "data_docs"))
+    inbox = home / "inbox"
+    copy = _settings(home, inbox)
+    original = next(p for p in sorted((inbox / "2024").glob("111007_*.xlsx")))
+    import openpyxl
+
+    wb = openpyxl.load_workbook(original)
+    sheet = next(ws for ws in wb.worksheets if ws["A1"].value == "kokuho:section:1")
+    row = next(r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == "measure:M014")
+    sheet.cell(row, 4).value = "○" if not sheet.cell(row, 4).value else None
+    resent = inbox / "2024" / "111007_さいたま市_2024_再提出.xlsx"
+    wb.save(resent)
+    os.utime(resent, (2_000_000_000, 2_000_000_000))  # received later than everything else
+
+    summary = run_ingest(copy, export=False)
+    assert summary["new"] == 1 and summary["skipped"] == summary["files"] - 1
+    assert summary["accepted"] == 1 and summary["superseded"] == 1
+    con = duckdb.connect(str(copy.db_path), read_only=True)
+    status = con.execute(
+        "SELECT status FROM submission_status WHERE fiscal_year = 2024 AND municipality_code = '111007'"
+    ).fetchone()
+    con.close()
+    assert status == ("再提出",)
+
+
+def test_kokuho_run_cli_prints_summary_without_errors(tmp_path: Path) -> None:
+    """The CLI in a fresh process: exit 0 with a quarantined file, no traceback, no ERROR line
+    (the ephemeral server used to log task-run-recorder errors at shutdown)."""
+    from kokuho.catalog import load_catalog_for
+    from kokuho.municipalities import lookup
+    from kokuho.templates import write_template
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    catalog = load_catalog_for("11", 2024)
+    write_template(catalog, lookup("111007"), inbox / "111007_blank.xlsx")
+    (inbox / "not_a_workbook.xlsx").write_text("a,b\n1,2\n", encoding="utf-8")
+    env = {**os.environ, "KOKUHO_HOME": str(tmp_path / "home"), "PREFECT_HOME": str(tmp_path / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kokuho", "run", "--inbox", str(inbox), "--no-export"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "受理 accepted: 1" in proc.stdout
+    assert "差戻し quarantined: 1" in proc.stdout
+    assert "Traceback" not in output
+    assert "| ERROR" not in output
+
+
+def test_dask_runner_gives_the_same_tables(demo_run: dict, tmp_path: Path) -> None:
+    """Extraction on a real distributed.LocalCluster yields the same warehouse as the default runner."""
+    from distributed import LocalCluster
+
+    from flows.ingest import run_ingest
+
+    source = demo_run["settings"].inbox / "2024"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in sorted(source.iterdir())[:12]:
+        shutil.copy2(path, inbox / path.name)
+    homes = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        for runner in ("default", "dask"):
+            home = tmp_path / runner
+            settings = _settings(home, inbox)
+            run_ingest(
+                settings,
+                runner=runner,
+                address=cluster.scheduler_address if runner == "dask" else None,
+                export=False,
+            )
+            homes[runner] = settings.db_path
+
+    def content(db: Path) -> list[tuple]:
+        con = duckdb.connect(str(db), read_only=True)
+        rows = con.execute(
+            "SELECT measure_id, implementing_count, budget_lines FROM measure_summary ORDER BY measure_id"
+        ).fetchall()
+        rows += con.execute("SELECT file_name, status FROM submissions ORDER BY file_name").fetchall()
+        con.close()
+        return rows
+
+    assert content(homes["dask"]) == content(homes["default"])
+    assert len(content(homes["default"])) > 150
