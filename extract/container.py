@@ -13,6 +13,7 @@ import os
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +87,6 @@ def open_container(path: Path, limits: Limits) -> Container:
     with path.open("rb") as handle:
         stat = os.fstat(handle.fileno())
         if stat.st_size > limits.max_file_bytes:
-            handle.close()
             container = Container(file_facts(path))
             container.issues.append(
                 RawIssue(
@@ -98,13 +98,15 @@ def open_container(path: Path, limits: Limits) -> Container:
             return container
         # One bounded read: a file growing while we read it cannot exceed the limit.
         data = handle.read(limits.max_file_bytes + 1)
-    facts = FileFacts(hashlib.sha256(data).hexdigest(), len(data), stat.st_mtime)
-    container = Container(facts, data=data)
-    if len(data) > limits.max_file_bytes:
+    if len(data) > limits.max_file_bytes:  # it grew while we read it
+        container = Container(file_facts(path))
         container.issues.append(
             RawIssue("FILE_TOO_LARGE", detail=f"上限 {_mb(limits.max_file_bytes)} 超", rule="max_file_bytes")
         )
-    elif not data:
+        return container
+    facts = FileFacts(hashlib.sha256(data).hexdigest(), len(data), stat.st_mtime)
+    container = Container(facts, data=data)
+    if not data:
         container.issues.append(RawIssue("EMPTY_FILE", rule="empty"))
     elif data.startswith(ZIP_MAGIC):
         _check_zip(container, limits)
@@ -124,6 +126,18 @@ def open_container(path: Path, limits: Limits) -> Container:
 
 # Parts whose content is XML; everything else (images, vbaProject.bin) is never read here.
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
+# What zipfile may raise on a damaged archive (zlib.error: a corrupt deflate stream).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    NotImplementedError,
+    ValueError,
+    OSError,
+    EOFError,
+    RuntimeError,
+    struct.error,
+)
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 _CT_MAIN = {
@@ -147,7 +161,7 @@ def _check_zip(container: Container, limits: Limits) -> None:
     issues = container.issues
     try:
         archive = zipfile.ZipFile(io.BytesIO(container.data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+    except _ZIP_ERRORS:
         issues.append(
             RawIssue("CORRUPT_WORKBOOK", detail="ZIP構造が壊れているか、途中で切れています", rule="zip")
         )
@@ -159,7 +173,10 @@ def _check_zip(container: Container, limits: Limits) -> None:
         names = {_norm(info.filename): info for info in infos}
         mimetype = names.get("mimetype")
         if mimetype is not None and mimetype.file_size < 200:
-            kind = archive.read(mimetype).decode("ascii", "replace")
+            try:
+                kind = archive.read(mimetype).decode("ascii", "replace")
+            except _ZIP_ERRORS:
+                kind = ""
             if "opendocument.spreadsheet" in kind:
                 issues.append(
                     RawIssue("UNSUPPORTED_FORMAT", detail="OpenDocument形式（.ods）", rule="format")
@@ -182,7 +199,7 @@ def _check_zip(container: Container, limits: Limits) -> None:
                     )
                 )
                 return
-            except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError):
+            except _ZIP_ERRORS:
                 issues.append(
                     RawIssue(
                         "CORRUPT_WORKBOOK", detail=f"部品「{names[name].filename}」が壊れています", rule="zip"

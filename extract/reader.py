@@ -7,12 +7,13 @@ were checked, and only when nothing before it objected.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from extract.container import KIND_XLS, Container, Limits, open_container
+from extract.container import KIND_XLS, Container, Limits, file_facts, open_container
 from extract.model import ExtractedWorkbook, RawIssue, RawRow, RawSheet
 from extract.sheetscan import MAX_EXCEL_COLS, PackageError, SheetScan, scan_workbook, too_large
 
@@ -34,6 +35,13 @@ def extract_file(path: Path, limits: Limits) -> ExtractedWorkbook:
         workbook.issues.append(
             RawIssue("PARSE_FAILED", detail=f"ファイルを開けません: {type(exc).__name__}", rule="io")
         )
+        return workbook
+    except Exception as exc:  # a structure the container checks did not foresee
+        with contextlib.suppress(OSError):
+            facts = file_facts(path)
+            workbook.sha256, workbook.file_size, workbook.received_at = facts.sha256, facts.size, facts.mtime
+        detail = f"ファイル構造を解析できません（{type(exc).__name__}）"
+        workbook.issues.append(RawIssue("CORRUPT_WORKBOOK", detail=detail, rule="container"))
         return workbook
     workbook.sha256 = container.facts.sha256
     workbook.file_size = container.facts.size

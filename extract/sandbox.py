@@ -26,11 +26,13 @@ import pickle
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Any
 
 from extract.container import MIB, FileFacts, Limits, file_facts
 from extract.model import ExtractedWorkbook, RawIssue
@@ -76,6 +78,7 @@ class _Worker:
     process: subprocess.Popen[bytes]
     requests: Connection  # parent -> worker
     replies: Connection  # worker -> parent
+    stderr: Any  # a temporary file: parser messages (Rust aborts print there) for the crash detail
     spawned: float
     ready: bool = False
     alone: bool = False  # re-running one suspect file: nothing else is queued on it
@@ -110,7 +113,8 @@ class _Batch:
                 self._wait()
         finally:
             for worker in self.workers:
-                self._stop(worker, graceful=True)
+                # Idle workers are asked to exit; busy ones (an exception or Ctrl-C here) are killed.
+                self._stop(worker, graceful=not worker.inflight)
             if collecting:
                 gc.enable()
         return [result for result in self.results if result is not None]
@@ -120,16 +124,19 @@ class _Batch:
     def _spawn(self) -> _Worker:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 — lives as long as the worker, closed in _stop
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", "-c", _WORKER_CODE],
                 stdin=to_worker_r,
                 stdout=from_worker_w,
+                stderr=stderr,
                 close_fds=True,
             )
         except BaseException:
             for fd in (to_worker_w, from_worker_r):
                 os.close(fd)
+            stderr.close()
             raise
         finally:
             # The child has its copies; closing ours lets the parent see EOF when the child dies.
@@ -139,6 +146,7 @@ class _Batch:
             process=process,
             requests=Connection(to_worker_w, readable=False),
             replies=Connection(from_worker_r, writable=False),
+            stderr=stderr,
             spawned=time.monotonic(),
         )
         with contextlib.suppress(OSError):  # a failed send shows up as a startup failure
@@ -158,6 +166,7 @@ class _Batch:
             worker.process.wait(timeout=5)
         worker.requests.close()
         worker.replies.close()
+        worker.stderr.close()
 
     def _replace(self, worker: _Worker) -> None:
         self._stop(worker, graceful=False)
@@ -250,7 +259,9 @@ class _Batch:
         if not worker.ready:
             self.startup_failures += 1
             if self.startup_failures > _MAX_STARTUP_FAILURES:
-                raise RuntimeError(f"extract workers cannot start (exit code {exitcode})")
+                raise RuntimeError(
+                    f"extract workers cannot start (exit code {exitcode}): {_tail(worker.stderr)}"
+                )
         if worker.inflight:
             culprit = worker.inflight.popleft()
             # The files queued behind the culprit never started: back to the front of the queue.
@@ -260,7 +271,7 @@ class _Batch:
                 detail = f"制限時間 {self.limits.timeout_seconds:g}秒"
                 self._done(culprit, self._failed(culprit, "PARSE_TIMEOUT", detail, "timeout_seconds"))
             elif worker.alone or culprit in self.crashed_once:
-                detail = _exit_detail(exitcode, self.limits)
+                detail = _exit_detail(exitcode, self.limits, _tail(worker.stderr))
                 self._done(culprit, self._failed(culprit, "PARSE_FAILED", detail, "worker_crash"))
             else:
                 self.crashed_once.add(culprit)
@@ -284,12 +295,23 @@ class _Batch:
         )
 
 
-def _exit_detail(exitcode: int | None, limits: Limits) -> str:
+def _tail(stream: Any, size: int = 2000) -> str:
+    try:
+        stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, stream.tell() - size))
+        return stream.read().decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""
+
+
+def _exit_detail(exitcode: int | None, limits: Limits, stderr: str = "") -> str:
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = f"シグナル {-exitcode}"
+        if "memory allocation" in stderr or "MemoryError" in stderr:
+            return f"メモリ上限 {limits.memory_bytes // MIB:,}MB を超えました（{name}）"
         if name in ("SIGKILL", "SIGABRT", "SIGSEGV", "SIGBUS"):
             return f"{name}、メモリ上限 {limits.memory_bytes // MIB:,}MB 超過または解析器の異常"
         return name

@@ -210,9 +210,13 @@ _V = re.compile(rb"<" + _PFX + rb"v" + _ATTRS + rb"(/>|>([^<]*))")
 _IS = re.compile(rb"<" + _PFX + rb"is[\s>]")
 # Every unprefixed cell; (column, row) when r="..." comes first, as every writer puts it.
 _PLAIN_CELL = re.compile(rb"<c(?:\s+r=\"([A-Z]{1,10})(\d{1,12})\"|(?=[\s/>]))")
+_ERROR_TYPE = re.compile(rb"\st\s*=\s*[\"']e[\"']")
 _HAS_HIDDEN_ROW = re.compile(rb"<" + _PFX + rb"row\s[^>]*hidden")
-# Not XML, yet a lenient parser might read r=XFD1048576: refuse rather than guess.
-_UNQUOTED = re.compile(rb"<" + _PFX + rb"(?:c|row)\s[^>]*?=\s*[^\s\"']")
+# A cell or row tag whose attributes are not all name="value" (unquoted, run together...): not
+# XML, yet a lenient parser might still read r=XFD1048576 from it. Refused rather than guessed.
+_MALFORMED_TAG = re.compile(
+    rb"<" + _PFX + rb"(?:c|row)(?=[\s/>])(?!(?:\s+[\w:.\-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*/?>)"
+)
 _NUMERIC_TYPES = (None, b"n")
 # styles.xml
 _NUMFMT = re.compile(rb"<" + _PFX + rb"numFmt" + _ATTRS + rb"/?>")
@@ -256,18 +260,26 @@ def scan_sheet_xml(data: bytes, percent: frozenset[int], scan: SheetScan) -> She
                     scan.hidden_rows.clear()
                     return _scan_positions(data, percent, scan)
                 scan.hidden_rows.add(int(attrs[b"r"]))
-    if (
-        b"<f" in data
-        or b":f" in data
-        or b'"e"' in data
-        or b"'e'" in data
-        or any(b's="%d"' % i in data or b"s='%d'" % i in data for i in percent)
-    ):
+    want_formula = b"<f" in data or b":f" in data
+    want_error = b'"e"' in data or b"'e'" in data
+    used = [i for i in percent if b's="%d"' % i in data or b"s='%d'" % i in data]
+    want_percent = (
+        re.compile(rb"\ss\s*=\s*[\"'](?:" + b"|".join(b"%d" % i for i in used) + rb")[\"']") if used else None
+    )
+    if want_formula or want_error or want_percent:
         for cell in _CELL.finditer(data):
-            attrs = _attrs(cell.group(2))
-            position = parse_ref(attrs.get(b"r", b"").decode("ascii", "replace"))
-            if position is not None:
-                _report_cell(scan, percent, position, attrs, cell.group(3))
+            raw, body = cell.group(2), cell.group(3)
+            if not body:
+                continue
+            if (
+                (want_formula and (b"<f" in body or b":f" in body))
+                or (want_error and _ERROR_TYPE.search(raw))
+                or (want_percent and want_percent.search(raw))
+            ):
+                attrs = _attrs(raw)
+                position = parse_ref(attrs.get(b"r", b"").decode("ascii", "replace"))
+                if position is not None:
+                    _report_cell(scan, percent, position, attrs, body)
     return scan
 
 
@@ -279,7 +291,7 @@ def _cell_refs(data: bytes) -> list[tuple[bytes, bytes]] | None:
         if (b"", b"") not in refs:
             return refs
     refs = _CELL_R.findall(data)
-    return refs if len(refs) == len(_CELL_OPEN.findall(data)) and not _UNQUOTED.search(data) else None
+    return refs if len(refs) == len(_CELL_OPEN.findall(data)) and not _MALFORMED_TAG.search(data) else None
 
 
 def _report_cell(
@@ -314,8 +326,10 @@ def _report_cell(
 def _scan_positions(data: bytes, percent: frozenset[int], scan: SheetScan) -> SheetScan:
     """The careful pass for parts where a cell or row has no r="...": positions follow the
     spreadsheet rule (a row after the previous one, a cell right of the previous one)."""
-    if _UNQUOTED.search(data):
-        raise PackageError(f"シート「{scan.name}」のXMLが不正です（引用符のない属性）")
+    if _MALFORMED_TAG.search(data):
+        raise PackageError(
+            f"シート「{scan.name}」のXMLが不正です（セルまたは行の属性の書き方が誤っています）"
+        )
     row_no = col_no = max_row = max_col = 0
     cells = _CELL.finditer(data)
     pending = next(cells, None)

@@ -46,10 +46,14 @@ def main() -> None:
     os.close(null)
 
     limits = requests.recv()
-    confine(limits.memory_bytes)
+    # Imports first, so that the address-space limit is all for parsing.
+    import python_calamine  # noqa: F401
+
     from extract.model import ExtractedWorkbook, RawIssue
     from extract.reader import extract_file
     from extract.wire import encode
+
+    confine(limits.memory_bytes)
 
     crash_on = os.environ.get(TEST_CRASH_ENV) or None
     hang_on = os.environ.get(TEST_HANG_ENV) or None

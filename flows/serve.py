@@ -106,7 +106,9 @@ def build_deployment(
         schedule=schedule,
         # After downtime every due run is submitted at once: one runs (and catches up, the
         # flow being incremental), the others are cancelled instead of queueing behind it.
-        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
         parameters=deployment_parameters(settings),
         description="受信フォルダの夜間取込 / nightly ingest of the inbox",
         tags=["kokuho", "nightly"],
@@ -152,7 +154,9 @@ def serve_main(argv: list[str]) -> int:
         description="夜間取込のデプロイを Prefect サーバーに登録して常駐実行します（要 prefect server start）。",
     )
     parser.add_argument(
-        "--cron", default=env.get("KOKUHO_CRON") or DEFAULT_CRON, help=f"schedule (KOKUHO_CRON; default {DEFAULT_CRON!r})"
+        "--cron",
+        default=env.get("KOKUHO_CRON") or DEFAULT_CRON,
+        help=f"schedule (KOKUHO_CRON; default {DEFAULT_CRON!r})",
     )
     parser.add_argument(
         "--timezone",
@@ -191,7 +195,11 @@ def serve_main(argv: list[str]) -> int:
         )
 
     settings = Settings.resolve(
-        home=args.home, db_path=args.db, inbox=args.inbox, prefecture_code=args.prefecture, fiscal_year=args.year
+        home=args.home,
+        db_path=args.db,
+        inbox=args.inbox,
+        prefecture_code=args.prefecture,
+        fiscal_year=args.year,
     )
     if not settings.inbox.is_dir():
         print(f"kokuho serve: 受信フォルダがありません / inbox not found: {settings.inbox}", file=sys.stderr)

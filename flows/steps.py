@@ -399,14 +399,17 @@ def summarise_run(
     missing: list[str] = []
     if settings.db_path.exists():
         from load.publish import connect_readonly
-        from load.reports import files_by_sha, missing_municipalities
+        from load.reports import files_by_sha, missing_municipalities, resubmission_change_counts
 
         con = connect_readonly(settings.db_path)
         try:
             if loaded is not None:
                 accepted = [names.get(s, s) for s in getattr(loaded, "accepted", [])]
+                superseded_sha = list(getattr(loaded, "superseded", []))
+                changes = resubmission_change_counts(con, superseded_sha)
                 superseded = sorted(
-                    name for name, _, _ in files_by_sha(con, list(getattr(loaded, "superseded", []))).values()
+                    f"{name}（再提出で変更された回答 {changes.get(sha, 0)} 件）"
+                    for sha, (name, _, _) in files_by_sha(con, superseded_sha).items()
                 )
                 quarantined = [
                     (name, reason or "")

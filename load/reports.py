@@ -25,3 +25,11 @@ def missing_municipalities(
         sql("q_missing_municipalities"), {"fiscal_year": fiscal_year, "prefecture_code": prefecture_code}
     ).fetchall()
     return [f"{code} {name}" for code, name in rows]
+
+
+def resubmission_change_counts(con: duckdb.DuckDBPyConnection, sha256s: list[str]) -> dict[str, int]:
+    """superseded file sha256 -> number of answers its replacement changed (resubmission_changes)."""
+    if not sha256s:
+        return {}
+    rows = con.execute(sql("q_resubmission_change_counts"), {"sha256s": list(sha256s)}).fetchall()
+    return dict(rows)

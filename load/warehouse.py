@@ -53,6 +53,7 @@ VIEWS: tuple[str, ...] = (
     "numeric_targets",
     "numeric_targets_wide",
     "municipality_matrix",
+    "resubmission_changes",
 )
 
 
@@ -334,7 +335,7 @@ def _guard_issues(
             add("MUNICIPALITY_UNKNOWN", *where, code, "")
         elif survey is None or survey not in surveys:
             add("WRONG_SURVEY", *where, survey, f"調査 {survey} のカタログが読み込まれていません")
-        elif municipalities[code].prefecture_code != surveys[survey].prefecture_code:
+        elif surveys[survey].prefecture_code not in (municipalities[code].prefecture_code, "00"):
             add("MUNICIPALITY_OTHER_PREFECTURE", *where, code, f"調査 {survey}")
 
     # Answers: vectorised, since a national batch has hundreds of thousands of rows.

@@ -552,3 +552,21 @@ def test_context_has_analytics_off(gx_ready: None) -> None:
 def test_validate_module_does_not_import_great_expectations() -> None:
     code = "import sys, expectations.validate; sys.exit('great_expectations' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=project_root(), check=False).returncode == 0
+
+
+def test_an_expectation_gx_cannot_evaluate_stops_the_run(
+    gx_ready: None, saitama_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A metric error must not read as "no failing rows" (which would accept the files)."""
+    from expectations import validate
+
+    original = validate._Runner._validate
+
+    def without_answer(self: object, suite: str, frame: pd.DataFrame, *args: object) -> object:
+        if suite == "stg_responses":
+            frame = frame.drop(columns=["answer"])
+        return original(self, suite, frame, *args)
+
+    monkeypatch.setattr(validate._Runner, "_validate", without_answer)
+    with pytest.raises(validate.ExpectationError, match="answer"):
+        validate.validate_batch(make_batch(saitama_catalog), saitama_catalog)

@@ -332,6 +332,65 @@ def test_legacy_xls_is_read(batch: dict[str, ExtractedWorkbook]) -> None:
     assert result.sheets[0].rows[-1].cells == {"C": 5.0}
 
 
+# --- memory and crash isolation, one worker ---------------------------------------------------
+
+
+def memory_bomb() -> bytes:
+    """Valid and small (no zip bomb, 200×64 cells), but every cell points to one 30 KB shared
+    string that the parser copies per cell: ~400 MB to materialise."""
+    letters = [openpyxl.utils.get_column_letter(c) for c in range(1, 65)]
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{col}{r}" t="s"><v>0</v></c>' for col in letters) + "</row>"
+        for r in range(1, 201)
+    )
+    sheet = f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>'
+    sst = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+        f"<si><t>{'あ' * 10_000}</t></si></sst>"
+    )
+    data = xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        types = archive.read("[Content_Types].xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    shared = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    types = types.replace(
+        b"</Types>", f'<Override PartName="/xl/sharedStrings.xml" ContentType="{shared}"/></Types>'.encode()
+    )
+    rel = '<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+    rels = rels.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+    return rezip(
+        data,
+        replace={
+            "xl/worksheets/sheet1.xml": sheet.encode(),
+            "[Content_Types].xml": types,
+            "xl/_rels/workbook.xml.rels": rels,
+        },
+        add={"xl/sharedStrings.xml": sst.encode()},
+    )
+
+
+def test_memory_limit_and_crash_cost_only_their_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One worker: the files queued behind each culprit were already handed to the worker that
+    # died, so they must be re-queued, not blamed.
+    names = ["crash.xlsx", "good1.xlsx", "bomb.xlsx", "good2.xlsx", "good3.xlsx"]
+    paths = [tmp_path / name for name in names]
+    for path in paths:
+        if path.name.startswith("good"):
+            good_workbook(path)
+    paths[0].write_bytes(xlsx_bytes())
+    paths[2].write_bytes(memory_bomb())
+    monkeypatch.setenv(TEST_CRASH_ENV, "crash.xlsx")
+    results = extract_files(paths, workers=1, limits=Limits(memory_bytes=256 * 1024 * 1024))
+    assert [(r.file_name, [i.code for i in r.issues]) for r in results] == [
+        ("crash.xlsx", ["PARSE_FAILED"]),
+        ("good1.xlsx", []),
+        ("bomb.xlsx", ["PARSE_FAILED"]),
+        ("good2.xlsx", []),
+        ("good3.xlsx", []),
+    ]
+    assert "メモリ上限 256MB" in (results[2].issues[0].detail or "")
+
+
 # --- legacy .xls in-process details ------------------------------------------------------------
 
 

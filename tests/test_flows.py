@@ -177,6 +177,19 @@ def test_year_over_year_markers_follow_the_counts(demo_run: dict) -> None:
         assert marker == ("増" if count > prev else "減" if count < prev else None)
 
 
+def test_resubmission_changes_lists_what_the_corrected_file_changed(demo_run: dict) -> None:
+    superseded = [f for f in demo_run["manifest"].files if f.expected == "superseded"]
+    assert len(superseded) == 1
+    con = duckdb.connect(str(demo_run["settings"].db_path), read_only=True)
+    changed = con.execute(
+        "SELECT measure_id FROM resubmission_changes WHERE municipality_code = ? ORDER BY position",
+        [superseded[0].municipality_code],
+    ).fetchall()
+    con.close()
+    assert [m for (m,) in changed] == sorted(superseded[0].changed_measures)
+    assert f"再提出で変更された回答 {len(superseded[0].changed_measures)} 件" in demo_run["first"]["text"]
+
+
 def test_second_run_skips_every_file_and_changes_nothing(demo_run: dict) -> None:
     second = demo_run["second"]
     assert second["skipped"] == second["files"] == demo_run["first"]["files"]

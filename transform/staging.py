@@ -33,6 +33,7 @@ from extract.model import ExtractedWorkbook, RawRow, RawSheet
 from kokuho import codelists, layout
 from kokuho.catalog import Catalog, Measure, NumericTargetItem
 from kokuho.municipalities import (
+    NATIONAL,
     Municipality,
     MunicipalityCodeError,
     all_prefectures,
@@ -608,7 +609,7 @@ class _FileTransform:
         if muni is None:
             issues.add("MUNICIPALITY_UNKNOWN", sheet=cover.title, cell=cell, value=raw)
             return None
-        if muni.prefecture_code != ctx.catalog.prefecture_code:
+        if ctx.catalog.prefecture_code not in (muni.prefecture_code, NATIONAL.code):
             issues.add(
                 "MUNICIPALITY_OTHER_PREFECTURE",
                 sheet=cover.title,
