@@ -40,6 +40,7 @@ RESULT_FORMAT: dict[str, Any] = {
 DEFAULT_MAX_ROWS_PER_FILE = 2000
 DEFAULT_MAX_ISSUES_PER_FILE = 50
 DEFAULT_KEEP_RUNS = 30
+STORED_UNEXPECTED = 200  # failing rows kept per expectation in stored results (Data Docs)
 RESULTS_SUBDIR = "_validation_results"  # inside data_docs_dir: the GX validation results store
 
 # StagingBatch attribute -> suite (= staging table), in reporting order (file-level facts first).
@@ -123,9 +124,11 @@ def validate_batch(
         run_id = runner.run_id(catalog.survey_id)
         results: dict[str, SuiteSummary] = {}
         for suite, frame in frames.items():
-            result = runner.validate(suite, frame, params, run_id)
+            result, batch_id = runner.validate(suite, frame, params)
             results[suite] = _summary(suite, frame, result)
             builder.add_result(suite, frame, result)
+            if runner.store_results:
+                runner.store(suite, result, batch_id, run_id)
         docs_index = None
         if data_docs_dir is not None:
             from expectations.data_docs import build_data_docs
@@ -161,41 +164,51 @@ class _Runner:
         self.batch_definitions = {
             name: source.get_asset(name).get_batch_definition(BATCH_DEFINITION) for name in SUITE_OF.values()
         }
-        self.validation_definitions: dict[str, Any] = {}
 
     def run_id(self, run_name: str) -> Any:
         from great_expectations.core.run_identifier import RunIdentifier
 
         return RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
 
-    def validate(self, suite: str, frame: pd.DataFrame, params: dict[str, Any], run_id: Any) -> Any:
+    def validate(self, suite: str, frame: pd.DataFrame, params: dict[str, Any]) -> tuple[Any, str]:
+        """The suite's result over the whole frame, and the batch ID (nothing stored)."""
+        batch = self.batch_definitions[suite].get_batch(batch_parameters={"dataframe": frame})
         with warnings.catch_warnings():
             # GX 1.24 repeats a column of compound-unique expectations in a frame it turns into
             # records; pandas warns (and under -W error the metric would fail). Harmless.
             warnings.filterwarnings("ignore", "DataFrame columns are not unique", UserWarning)
-            return self._validate(suite, frame, params, run_id)
+            result = self._validate(batch, self.suites[suite], params)
+        return result, batch.id
 
-    def _validate(self, suite: str, frame: pd.DataFrame, params: dict[str, Any], run_id: Any) -> Any:
-        if not self.store_results:
-            batch = self.batch_definitions[suite].get_batch(batch_parameters={"dataframe": frame})
-            return batch.validate(
-                self.suites[suite], result_format=RESULT_FORMAT, expectation_parameters=params
-            )
-        definition = self.validation_definitions.get(suite)
-        if definition is None:
-            import great_expectations as gx
+    @staticmethod
+    def _validate(batch: Any, suite: Any, params: dict[str, Any]) -> Any:
+        return batch.validate(suite, result_format=RESULT_FORMAT, expectation_parameters=params)
 
-            definition = self.context.validation_definitions.add(
-                gx.ValidationDefinition(
-                    name=suite, data=self.batch_definitions[suite], suite=self.suites[suite]
-                )
-            )
-            self.validation_definitions[suite] = definition
-        return definition.run(
-            batch_parameters={"dataframe": frame},
-            expectation_parameters=params,
-            result_format=RESULT_FORMAT,
-            run_id=run_id,
+    def store(self, suite: str, result: Any, batch_id: str, run_id: Any) -> None:
+        """Store the result for Data Docs, trimmed in place (once issues are taken from it):
+        complete lists would make each stored result as large as the failures."""
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        stored = result
+        for expectation in stored.results:
+            details = expectation.result or {}
+            for key in ("unexpected_list", "unexpected_index_list", "partial_unexpected_list"):
+                if isinstance(details.get(key), list):
+                    details[key] = details[key][:STORED_UNEXPECTED]
+            details.pop("unexpected_index_query", None)
+        stored.meta["run_id"] = run_id
+        stored.meta["validation_time"] = run_id.run_time
+        stored.meta["batch_parameters"] = {"dataframe": "<DATAFRAME>"}
+        suite_key = ExpectationSuiteIdentifier(name=suite)
+        self.context.validation_results_store.store_validation_results(
+            suite_validation_result=stored,
+            suite_validation_result_identifier=ValidationResultIdentifier(
+                expectation_suite_identifier=suite_key, run_id=run_id, batch_identifier=batch_id
+            ),
+            expectation_suite_identifier=suite_key,
         )
 
 

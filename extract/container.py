@@ -293,6 +293,12 @@ def _classify_package(container: Container, parts: dict[str, bytes]) -> None:
             RawIssue("CORRUPT_WORKBOOK", detail=f"ブック本体（{workbook_part}）がありません", rule="package")
         )
         return
+    if workbook_part != "xl/workbook.xml" and "xl/workbook.xml" in parts:
+        # Parsers that read xl/workbook.xml regardless would see sheets we never checked.
+        issues.append(
+            RawIssue("CORRUPT_WORKBOOK", detail=f"ブック本体が2つあります（{workbook_part}）", rule="package")
+        )
+        return
     container.workbook_part = workbook_part
     container.kind = _CT_MAIN.get(content_type or "", KIND_XLSX)
 

@@ -114,6 +114,10 @@ def _read_values(
                 # Chart and dialog sheets hold no answers; listed so the sheet set stays complete.
                 sheets.append(RawSheet(title=meta.name, key=None, visible=visible, rows=[]))
                 continue
+            if not legacy and scan is None:
+                # The parser found a sheet the scan did not: its size was never checked.
+                detail = f"シート「{meta.name}」の構造を確認できません"
+                return [], [RawIssue("CORRUPT_WORKBOOK", sheet=meta.name, detail=detail, rule="package")]
             try:
                 data = book.get_sheet_by_index(index)
             except PasswordError:

@@ -252,7 +252,11 @@ def scan_sheet_xml(data: bytes, percent: frozenset[int], scan: SheetScan) -> She
         return _scan_positions(data, percent, scan)
     scan.max_row = max(map(int, map(itemgetter(1), refs)), default=0)
     scan.max_col = max((column_index(c.decode("ascii")) for c in {c for c, _ in refs}), default=0)
-    if b"hidden" in data and _HAS_HIDDEN_ROW.search(data):
+    # Markers are looked for inside <sheetData> only (headers, footers and data validations
+    # outside it hold <firstHeader>, <formula1>...).
+    start = data.find(b"sheetData")
+    cells = data[start : data.rfind(b"sheetData")] if start >= 0 else b""
+    if b"hidden" in cells and _HAS_HIDDEN_ROW.search(data):
         for row in _ROW.finditer(data):
             attrs = _attrs(row.group(1))
             if attrs.get(b"hidden", b"").strip().lower() in (b"1", b"true"):
@@ -260,9 +264,9 @@ def scan_sheet_xml(data: bytes, percent: frozenset[int], scan: SheetScan) -> She
                     scan.hidden_rows.clear()
                     return _scan_positions(data, percent, scan)
                 scan.hidden_rows.add(int(attrs[b"r"]))
-    want_formula = b"<f" in data or b":f" in data
-    want_error = b'"e"' in data or b"'e'" in data
-    used = [i for i in percent if b's="%d"' % i in data or b"s='%d'" % i in data]
+    want_formula = b"<f" in cells or b":f" in cells
+    want_error = b'"e"' in cells or b"'e'" in cells
+    used = [i for i in percent if b's="%d"' % i in cells or b"s='%d'" % i in cells]
     want_percent = (
         re.compile(rb"\ss\s*=\s*[\"'](?:" + b"|".join(b"%d" % i for i in used) + rb")[\"']") if used else None
     )

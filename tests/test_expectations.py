@@ -562,11 +562,11 @@ def test_an_expectation_gx_cannot_evaluate_stops_the_run(
 
     original = validate._Runner._validate
 
-    def without_answer(self: object, suite: str, frame: pd.DataFrame, *args: object) -> object:
-        if suite == "stg_responses":
-            frame = frame.drop(columns=["answer"])
-        return original(self, suite, frame, *args)
+    def without_answer(batch: object, suite: object, params: dict) -> object:
+        if suite.name == "stg_responses":
+            batch.data.dataframe.drop(columns=["answer"], inplace=True)
+        return original(batch, suite, params)
 
-    monkeypatch.setattr(validate._Runner, "_validate", without_answer)
+    monkeypatch.setattr(validate._Runner, "_validate", staticmethod(without_answer))
     with pytest.raises(validate.ExpectationError, match="answer"):
         validate.validate_batch(make_batch(saitama_catalog), saitama_catalog)

@@ -192,6 +192,16 @@ def duplicate_member() -> bytes:
     return out.getvalue()
 
 
+def two_workbooks() -> bytes:
+    """_rels/.rels names xl/book2.xml while xl/workbook.xml is still there: which one a parser
+    reads is up to the parser, so the sheets it reads might be ones never checked."""
+    data = xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        rels = archive.read("_rels/.rels").replace(b"xl/workbook.xml", b"xl/book2.xml")
+        book = archive.read("xl/workbook.xml")
+    return rezip(data, replace={"_rels/.rels": rels}, add={"xl/book2.xml": book})
+
+
 def docx() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
@@ -233,6 +243,7 @@ BAD_FILES: dict[str, tuple[Callable[[], bytes], str]] = {
     "webpage.xls": (lambda: b"<html><body><table><tr><td>1</td></tr></table></body></html>", "NOT_WORKBOOK"),
     "truncated.xlsx": (lambda: xlsx_bytes()[:3000], "CORRUPT_WORKBOOK"),
     "duplicate_part.xlsx": (duplicate_member, "CORRUPT_WORKBOOK"),
+    "two_workbooks.xlsx": (two_workbooks, "CORRUPT_WORKBOOK"),
     "encrypted.xlsx": (
         lambda: cfb([("EncryptionInfo", b"\x04\x00\x04\x00"), ("EncryptedPackage", b"\0" * 16)]),
         "PASSWORD_PROTECTED",
