@@ -433,8 +433,15 @@ class _IssueBuilder:
         grain = ["sha256", "code", "sheet", "cell"]
         issues = issues.drop_duplicates(subset=grain).reset_index(drop=True)
         if existing is not None and len(existing):
-            known = set(map(tuple, _keys(conform(existing, "file_issues"), grain)))
+            existing = conform(existing, "file_issues")
+            known = set(map(tuple, _keys(existing, grain)))
             issues = issues[[tuple(k) not in known for k in _keys(issues, grain)]].reset_index(drop=True)
+            # A cell transform already explained (e.g. MUNICIPALITY_UNKNOWN on the cover code) gets no
+            # second, contradicting reason from a generic rule (the code is then null in staging).
+            explained = set(map(tuple, _keys(existing, ["sha256", "sheet", "cell"])))
+            generic = issues["code"].isin(["MUNICIPALITY_CODE_INVALID", "VALIDATION_FAILED"])
+            repeated = pd.Series([tuple(k) in explained for k in _keys(issues, ["sha256", "sheet", "cell"])])
+            issues = issues[~(generic & repeated)].reset_index(drop=True)
         return issues
 
 

@@ -501,6 +501,7 @@ class _RssSampler:
         self.peak_self = 0
         self.peak_workers = 0
         self.peak_children = 0
+        self.start_self = 0
 
     def _sample(self) -> None:
         psutil = self._psutil
@@ -526,6 +527,7 @@ class _RssSampler:
 
     def __enter__(self) -> _RssSampler:
         self._sample()
+        self.start_self = self.peak_self
         self._thread.start()
         return self
 
@@ -591,6 +593,83 @@ def _quarantine_codes(quarantine_dir: Path) -> dict[str, int]:
     return codes
 
 
+def _stage_times(flow_run_id: str) -> dict[str, float]:
+    """Wall time per task of one flow run (first start to last end over its task runs), from the
+    Prefect API: where the run's time goes, stage by stage."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    spans: dict[str, list[float]] = {}
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)]))
+        )
+    for task_run in task_runs:
+        if task_run.start_time is None or task_run.end_time is None:
+            continue
+        name = re.sub(r"-[0-9a-f]{3}$", "", task_run.name)  # "extract-chunk-328" -> "extract-chunk"
+        start, end = task_run.start_time.timestamp(), task_run.end_time.timestamp()
+        span = spans.setdefault(name, [start, end])
+        span[0], span[1] = min(span[0], start), max(span[1], end)
+    return {
+        name: round(end - start, 3) for name, (start, end) in sorted(spans.items(), key=lambda kv: kv[1][0])
+    }
+
+
+def _timed_run(run_ingest: Callable[..., Any], settings: Any, run: dict[str, Any], key: str) -> float:
+    started = time.perf_counter()
+    result = run_ingest(settings, export=True)
+    elapsed = time.perf_counter() - started
+    run[f"{key}_counts"] = _summary_counts(result)
+    with contextlib.suppress(Exception):  # a breakdown is a bonus; the timing stands without it
+        run[f"{key}_stages"] = _stage_times(str(result["flow_run_id"]))
+    return elapsed
+
+
+def _fresh_home(runs_dir: Path, name: str, files_dir: Path) -> tuple[Path, Path]:
+    home = runs_dir / name
+    if home.exists():
+        shutil.rmtree(home)
+    inbox = home / "inbox"
+    _link_tree(files_dir, inbox)
+    return home, inbox
+
+
+def _profile_cold_run(run_ingest: Callable[..., Any], settings: Any, out: Path) -> list[str]:
+    """One more cold run under cProfile (main thread: scan, stage and validate, load, export;
+    extraction runs in worker processes and shows as waiting). Returns the top lines."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        run_ingest(settings, export=True)
+    finally:
+        profiler.disable()
+    profiler.dump_stats(str(out.with_suffix(".prof")))
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(60)
+    out.write_text(text.getvalue(), encoding="utf-8")
+    root = str(project_root())
+    lines = []
+    for (file, line, func), (_, calls, _, cumulative, _) in sorted(
+        stats.stats.items(),  # type: ignore[attr-defined]
+        key=lambda item: -item[1][3],
+    ):
+        if file.startswith(root) and not file.startswith(str(Path(root) / "flows" / "bench.py")):
+            lines.append(
+                f"{cumulative:8.2f} s  {calls:>7} calls  {Path(file).relative_to(root)}:{line}({func})"
+            )
+        if len(lines) >= 15:
+            break
+    return lines
+
+
 def _child_main(params_path: Path) -> int:
     """Runs (c), (d), (e) `repeat` times; writes its figures to params['out'] as JSON."""
     params = json.loads(params_path.read_text(encoding="utf-8"))
@@ -639,24 +718,23 @@ def _child_main(params_path: Path) -> int:
         save()
 
         files_dir = Path(params["files_dir"])
+        runs_dir = Path(params["runs_dir"])
         changed = Path(params["changed"])
-        for rep in range(int(params["repeat"])):
-            home = Path(params["runs_dir"]) / f"rep{rep + 1}"
-            if home.exists():
-                shutil.rmtree(home)
-            inbox = home / "inbox"
-            _link_tree(files_dir, inbox)
-            settings = Settings.resolve(
+
+        def settings_for(home: Path, inbox: Path) -> Any:
+            return Settings.resolve(
                 home=home, inbox=inbox, prefecture_code=BENCH_PREFECTURE, fiscal_year=BENCH_YEAR
             )
+
+        for rep in range(int(params["repeat"])):
+            home, inbox = _fresh_home(runs_dir, f"rep{rep + 1}", files_dir)
+            settings = settings_for(home, inbox)
             run: dict[str, Any] = {"rep": rep + 1}
+            report["runs"].append(run)
             stage = "c"
             with _RssSampler() as sampler:
-                started = time.perf_counter()
-                result = run_ingest(settings, export=True)
-                elapsed = time.perf_counter() - started
-            report["c"].append(elapsed)
-            run["c_counts"] = _summary_counts(result)
+                report["c"].append(_timed_run(run_ingest, settings, run, "c"))
+            run["rss_before"] = sampler.start_self
             run["peak_total"] = sampler.peak_total
             run["peak_self"] = sampler.peak_self
             run["peak_workers"] = sampler.peak_workers
@@ -664,25 +742,25 @@ def _child_main(params_path: Path) -> int:
             run["infrastructure_rss"] = sampler.infrastructure_rss()
             run["ru_maxrss_self"] = _ru_maxrss()
             run["quarantine_codes"] = _quarantine_codes(settings.quarantine_dir)
-            report["runs"].append(run)
             save()
 
             stage = "d"
-            started = time.perf_counter()
-            result = run_ingest(settings, export=True)
-            report["d"].append(time.perf_counter() - started)
-            run["d_counts"] = _summary_counts(result)
+            report["d"].append(_timed_run(run_ingest, settings, run, "d"))
             save()
 
             stage = "e"
-            replaced = inbox / changed.name
             tmp = inbox / f".{changed.name}.tmp"  # hidden: never scanned half-written
             shutil.copyfile(changed, tmp)
-            os.replace(tmp, replaced)  # new inode: the cached original stays untouched
-            started = time.perf_counter()
-            result = run_ingest(settings, export=True)
-            report["e"].append(time.perf_counter() - started)
-            run["e_counts"] = _summary_counts(result)
+            os.replace(tmp, inbox / changed.name)  # new inode: the cached original stays untouched
+            report["e"].append(_timed_run(run_ingest, settings, run, "e"))
+            save()
+
+        if params.get("profile"):
+            stage = "profile"
+            home, inbox = _fresh_home(runs_dir, "profile", files_dir)
+            report["profile"] = _profile_cold_run(
+                run_ingest, settings_for(home, inbox), Path(params["profile_out"])
+            )
             save()
     except BaseException as exc:  # report what could not run; the parent prints it
         report["error"] = f"{type(exc).__name__}: {exc}"
@@ -732,6 +810,12 @@ def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
 
+def _load_average() -> float | None:
+    with contextlib.suppress(OSError, AttributeError):
+        return round(os.getloadavg()[0], 2)
+    return None
+
+
 def _machine() -> str:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     memory = ""
@@ -749,6 +833,16 @@ def _machine() -> str:
         f"{cores} cores{memory}{cpu}; {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}"
     )
+
+
+def _median_run(runs: list[dict[str, Any]], times: list[float]) -> dict[str, Any]:
+    """The repetition whose (c) is the median (the lower one for an even count)."""
+    if not runs:
+        return {}
+    if len(times) != len(runs):
+        return runs[0]
+    order = sorted(range(len(times)), key=times.__getitem__)
+    return runs[order[(len(order) - 1) // 2]]
 
 
 def _timed(fn: Callable[[], object], repeat: int, label: str) -> tuple[list[float], object]:
@@ -845,6 +939,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--skip-full", action="store_true", help="skip (c), (d), (e): generation, (a) and (b) only"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the repetitions, one more cold run under cProfile (workdir/profile_c.txt, .prof)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     return parser
@@ -868,6 +967,7 @@ def bench_main(argv: list[str]) -> int:
     apply_offline_env()
     workdir = args.workdir.expanduser().resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    load_at_start = _load_average()
     figures: dict[str, Any] = {"n": args.n, "repeat": args.repeat, "seed": args.seed, "machine": _machine()}
     failures: list[str] = []
     print(f"kokuho bench: N={args.n}, repeat={args.repeat}, seed={args.seed}, workdir {workdir}")
@@ -942,6 +1042,8 @@ def bench_main(argv: list[str]) -> int:
                 "runs_dir": str(workdir / "runs"),
                 "repeat": args.repeat,
                 "out": str(workdir / "full_run.json"),
+                "profile": args.profile,
+                "profile_out": str(workdir / "profile_c.txt"),
             }
             full, log_path = _run_child(params, workdir, env)
             figures["full"] = full
@@ -968,6 +1070,11 @@ def bench_main(argv: list[str]) -> int:
         f"results: N={args.n} workbooks ({workbooks.total_bytes / MIB:.1f} MiB, {figures['cells']:,} cells), median of {args.repeat}"
     )
     print(f"  machine: {figures['machine']}")
+    figures["load_average"] = {"start": load_at_start, "end": _load_average()}
+    print(
+        f"  load average (1 min) at start {load_at_start}, at end {figures['load_average']['end']}: "
+        "other processes on the machine slow every figure alike"
+    )
     print(f"  (a) floor, python-calamine every cell (1 process)   {_secs(a):>10}")
     if args.skip_naive:
         print("  (b) naive pandas.read_excel + concat + DuckDB       skipped")
@@ -991,10 +1098,10 @@ def bench_main(argv: list[str]) -> int:
         print(f"  (d) same run again, nothing changed                {_secs(d):>10}")
         print(f"  (e) one file re-submitted                          {_secs(e):>10}")
         if runs:
-            first = runs[0]
+            first = max(runs, key=lambda r: r.get("peak_total", 0))
             print(
-                f"  peak RSS of (c): {peak / MIB:.0f} MiB (largest sampled sum of the run process and the"
-                f" processes it started; each alone at its peak in rep 1: run process"
+                f"  peak RSS of (c): {peak / MIB:.0f} MiB in rep {first.get('rep')} (largest sampled sum of the"
+                f" run process and the processes it started; each alone at its peak: run process"
                 f" {first.get('peak_self', 0) / MIB:.0f} MiB, up to {first.get('worker_processes', 0)}"
                 f" extraction workers {first.get('peak_workers', 0) / MIB:.0f} MiB together; Prefect server"
                 f" {first.get('infrastructure_rss', 0) / MIB:.0f} MiB, started before the run, not counted)"
@@ -1006,9 +1113,24 @@ def bench_main(argv: list[str]) -> int:
                     f"(files per issue code: {first.get('quarantine_codes')}): the figures time the "
                     "quarantine path, not the accepted one"
                 )
-            print(f"  run summary (c): {first.get('c_counts')}")
-            print(f"  run summary (d): {first.get('d_counts')}")
-            print(f"  run summary (e): {first.get('e_counts')}")
+            median_run = _median_run(runs, full.get("c") or [])
+            for key in ("c", "d", "e"):
+                print(f"  run summary ({key}): {median_run.get(f'{key}_counts')}")
+            for key in ("c", "d", "e"):
+                stages = median_run.get(f"{key}_stages")
+                if stages:
+                    listed = ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
+                    print(f"  where ({key}) went, rep {median_run.get('rep')} (task wall time, s): {listed}")
+            print(
+                f"  RSS of the run process before (c): {median_run.get('rss_before', 0) / MIB:.0f} MiB "
+                "(after start-up: imports and Prefect client)"
+            )
+        if full.get("profile"):
+            print(
+                f"  cProfile of one more cold run (main thread; cumulative), full listing {workdir / 'profile_c.txt'}:"
+            )
+            for line in full["profile"]:
+                print(f"    {line}")
     print("ratios:")
     print(f"  c/a = {c / a:.2f}" if a and c else "  c/a = -")
     print(f"  b/c = {b_median / c:.1f}" if b_median and c else "  b/c = -")

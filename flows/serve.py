@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 import zoneinfo
 from typing import TYPE_CHECKING, Any
 
@@ -146,8 +147,37 @@ def _server_status(api_url: str) -> tuple[bool, bool | None]:
         return True, None
 
 
-def serve_main(argv: list[str]) -> int:
-    """`kokuho serve`: serve the nightly deployment until Ctrl-C (which pauses its schedule)."""
+def scheduler_compat_problem(
+    prefect_version: str | None = None, sqlalchemy_version: str | None = None
+) -> str | None:
+    """Why the Prefect server in this environment would never create scheduled runs, if it would not.
+
+    Prefect 3.8's scheduler bulk-inserts flow runs with a `state` key, a hybrid property on the
+    FlowRun model; SQLAlchemy 2.1 raises on that ("Can't evaluate bulk DML statement; please
+    supply a bulk_dml decorated function") where 2.0 ignored it, so every scheduler loop fails and
+    nothing ever runs. Seen with prefect 3.8.8 + SQLAlchemy 2.1.9; fine with SQLAlchemy 2.0.58.
+    """
+    from importlib.metadata import version
+
+    prefect_version = prefect_version or version("prefect")
+    sqlalchemy_version = sqlalchemy_version or version("sqlalchemy")
+
+    def major_minor(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
+
+    if major_minor(prefect_version) == (3, 8) and major_minor(sqlalchemy_version) >= (2, 1):
+        return (
+            f"kokuho serve: 警告: この環境の prefect {prefect_version} + SQLAlchemy {sqlalchemy_version} で起動した"
+            " Prefect サーバーはスケジュール実行を作成できません（サーバーのログに schedule_deployments の ERROR）。"
+            " SQLAlchemy 2.0 系の環境で `prefect server start` してください。\n"
+            f"kokuho serve: warning: a Prefect server started from this environment (prefect {prefect_version},"
+            f" SQLAlchemy {sqlalchemy_version}) cannot create scheduled runs: its scheduler fails on every"
+            " loop. Start it from an environment with SQLAlchemy 2.0.x (sqlalchemy<2.1)."
+        )
+    return None
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
     env = os.environ
     parser = argparse.ArgumentParser(
         prog="kokuho serve",
@@ -168,7 +198,12 @@ def serve_main(argv: list[str]) -> int:
     parser.add_argument("--db", help="published DuckDB file (KOKUHO_DB)")
     parser.add_argument("--prefecture", help="prefecture code (KOKUHO_PREFECTURE)")
     parser.add_argument("--year", type=int, help="survey fiscal year (KOKUHO_YEAR)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def serve_main(argv: list[str]) -> int:
+    """`kokuho serve`: serve the nightly deployment until Ctrl-C (which pauses its schedule)."""
+    args = parse_args(argv)
     apply_offline_env()
 
     api_url = configured_api_url()
@@ -185,6 +220,9 @@ def serve_main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    problem = scheduler_compat_problem()
+    if problem:
+        print(problem, file=sys.stderr)
     if analytics:
         print(
             "kokuho serve: 警告: Prefect サーバーの analytics が有効です。"
@@ -212,6 +250,11 @@ def serve_main(argv: list[str]) -> int:
 
     from prefect import serve
 
+    # Prefect's SIGTERM handler calls the async-dispatched Runner.stop() from inside the event
+    # loop, leaving an un-awaited coroutine; shutdown (and pausing) still happens.
+    warnings.filterwarnings(
+        "ignore", message="coroutine 'Runner.astop' was never awaited", category=RuntimeWarning
+    )
     print(
         f"kokuho serve: {deployment.flow_name}/{deployment.name}  cron {args.cron!r} ({args.timezone})\n"
         f"  inbox {settings.inbox}\n  db    {settings.db_path}\n"

@@ -219,7 +219,10 @@ def check_main(argv: list[str]) -> int:
     parser.add_argument("--prefecture", help="prefecture code (default KOKUHO_PREFECTURE or 11)")
     parser.add_argument("--year", type=int, help="survey fiscal year (default KOKUHO_YEAR or 2024)")
     parser.add_argument("--home", help="KOKUHO_HOME: where quarantine/ and data_docs/ go")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors and --help: return the code, as every <command>_main does
+        return int(exc.code or 0)
     settings = Settings.resolve(home=args.home, prefecture_code=args.prefecture, fiscal_year=args.year)
     missing = [p for p in args.paths if not p.exists()]
     if missing:

@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Commands that never open a workbook and must answer at once.
+LIGHT_COMMANDS = {"sql", "status"}
+
+
 def usage() -> str:
     lines = ["usage: kokuho COMMAND [options]   (kokuho COMMAND --help for each)", "", "commands:"]
     lines += [f"  {name:<9} {help_text}" for name, (_, help_text) in COMMANDS.items()]
@@ -46,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kokuho: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     apply_offline_env()
+    if name not in LIGHT_COMMANDS:
+        from kokuho.safety import UnsafeEnvironmentError, ensure_openpyxl_uses_defusedxml
+
+        try:
+            ensure_openpyxl_uses_defusedxml()
+        except UnsafeEnvironmentError as exc:
+            print(f"kokuho: {exc}", file=sys.stderr)
+            return 3
     module = importlib.import_module(COMMANDS[name][0])
     # Each owning module exposes `<command>_main(argv) -> int`.
     return int(getattr(module, f"{name}_main")(rest) or 0)

@@ -38,3 +38,17 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def demo_inbox(tmp_path_factory: pytest.TempPathFactory):
+    """The demo's returned workbooks (FY2023 + FY2024, seed 2024), generated once per session.
+
+    The manifest is moved beside the inbox (it is not a returned file). Tests must not modify it.
+    """
+    from kokuho.demo_data import generate_demo_inbox
+
+    root = tmp_path_factory.mktemp("demo")
+    manifest = generate_demo_inbox(root / "inbox", prefecture_code="11", fiscal_years=(2023, 2024), seed=2024)
+    (root / "inbox" / "manifest.json").replace(root / "manifest.json")
+    return manifest

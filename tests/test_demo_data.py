@@ -36,8 +36,9 @@ NONE_BUDGET = {"", "—", "－", "-"}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoManifest:
-    return generate_demo_inbox(tmp_path_factory.mktemp("demo") / "inbox", seed=SEED)
+def demo(demo_inbox: DemoManifest) -> DemoManifest:
+    assert demo_inbox.seed == SEED
+    return demo_inbox
 
 
 @pytest.fixture(scope="module")
@@ -352,7 +353,7 @@ def test_fy2023_counts_match_manifest_and_move_against_2024(demo: DemoManifest, 
 
 
 def test_manifest_file_round_trips(demo: DemoManifest) -> None:
-    loaded = DemoManifest.load(Path(demo.inbox) / MANIFEST_NAME)
+    loaded = DemoManifest.load(Path(demo.inbox).parent / MANIFEST_NAME)  # moved out of the inbox (conftest)
     assert loaded.files == demo.files
     assert loaded.years == demo.years
     assert loaded.years[2024].measure_counts == load_published("11", 2024).counts

@@ -52,15 +52,12 @@ def _table_digest(db_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dict:
+def demo_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None, demo_inbox) -> dict:
     from flows.ingest import run_ingest
-    from kokuho.demo_data import generate_demo_inbox
 
     home = tmp_path_factory.mktemp("demo_home")
-    inbox = home / "inbox"
-    manifest = generate_demo_inbox(inbox, prefecture_code="11", fiscal_years=(2023, 2024))
-    (inbox / "manifest.json").replace(home / "manifest.json")
-    settings = _settings(home, inbox)
+    manifest = demo_inbox
+    settings = _settings(home, Path(manifest.inbox))
     first = run_ingest(settings)
     digest_after_first = _table_digest(settings.db_path)
     second = run_ingest(settings)
@@ -227,7 +224,8 @@ def test_changed_file_is_processed_again_and_supersedes(demo_run: dict, tmp_path
     settings = demo_run["settings"]
     home = tmp_path / "home"
     shutil.copytree(settings.home, home, ignore=shutil.ignore_patterns("quarantine", "exports", "data_docs"))
-    inbox = home / "inbox"
+    inbox = tmp_path / "inbox"
+    shutil.copytree(settings.inbox, inbox, copy_function=shutil.copy2)
     copy = _settings(home, inbox)
     original = next(p for p in sorted((inbox / "2024").glob("111007_*.xlsx")))
     import openpyxl
@@ -315,3 +313,27 @@ def test_dask_runner_gives_the_same_tables(demo_run: dict, tmp_path: Path) -> No
 
     assert content(homes["dask"]) == content(homes["default"])
     assert len(content(homes["default"])) > 150
+
+
+def test_readme_cookbook_queries_answer_on_the_demo_database(
+    demo_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every query of the README's cookbook runs through `kokuho sql` and returns rows."""
+    from kokuho.config import project_root
+    from load.query import sql_main
+
+    readme = (project_root() / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Query cookbook", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    statements = [
+        s.strip()
+        for s in block.split(";")
+        if any(line.strip() and not line.strip().startswith("--") for line in s.splitlines())
+    ]
+    assert len(statements) >= 10
+    monkeypatch.chdir(tmp_path)  # the COPY example writes its CSV here
+    for statement in statements:
+        code = sql_main(["--db", str(demo_run["settings"].db_path), "--format", "csv", statement])
+        out = capsys.readouterr().out
+        assert code == 0, statement
+        if not statement.lstrip("-").upper().split("\n")[-1].startswith("COPY") and "COPY (" not in statement:
+            assert len(out.splitlines()) >= 2, statement  # a header and at least one row

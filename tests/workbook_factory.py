@@ -9,6 +9,7 @@ and build them into a folder with `build_case`; nothing here runs the pipeline.
 
 from __future__ import annotations
 
+import copy
 import io
 import struct
 import tempfile
@@ -144,33 +145,27 @@ def _template_bytes(code: str) -> bytes:
         return path.read_bytes()
 
 
-def filled(municipality: Municipality) -> Survey:
-    """The municipality's template with every answer written: a third of the measures yes, some
-    with a budget line, one own initiative, contact details and every numeric target."""
-    wb = openpyxl.load_workbook(io.BytesIO(_template_bytes(municipality.code)))
-    expected = Expected(municipality_code=municipality.code, answers={}, budget_lines={})
-    survey = Survey(wb, expected, municipality.code, municipality.name)
+@cache
+def _filled_base() -> tuple[Municipality, bytes, Expected]:
+    """The first municipality's template, filled once: a third of the measures yes, some with a
+    budget line or a note, one own initiative, contact details and every numeric target."""
+    muni = municipalities()[0]
+    wb = openpyxl.load_workbook(io.BytesIO(_template_bytes(muni.code)))
+    expected = Expected(municipality_code=muni.code, answers={}, budget_lines={})
+    survey = Survey(wb, expected, muni.code, muni.name)
     index = {m.id: i for i, m in enumerate(catalog().measures)}
-    for ws in wb.worksheets:
-        key = ws["A1"].value or ""
-        if not key.startswith(layout.SHEET_SECTION_PREFIX):
-            continue
-        for (cell,) in ws.iter_rows(min_col=1, max_col=1):
-            value = cell.value or ""
-            if not value.startswith(layout.MEASURE_PREFIX):
-                continue
-            measure_id = value[len(layout.MEASURE_PREFIX) :]
-            i = index[measure_id]
-            yes = i % 3 == 0
-            expected.answers[measure_id] = YES if yes else NO
-            if yes:
-                ws[f"{_SEC['answer']}{cell.row}"] = YES
-            if i % 9 == 0:
-                budget = f"予算事業{measure_id}"
-                ws[f"{_SEC['budget_line']}{cell.row}"] = budget
-                expected.budget_lines[measure_id] = budget
-            if i % 25 == 0:
-                ws[f"{_SEC['note']}{cell.row}"] = "備考の記入例"
+    for measure_id, (sheet, address) in expected_cells(wb).items():
+        ws, row = wb[sheet], int(address[1:])
+        i = index[measure_id]
+        expected.answers[measure_id] = YES if i % 3 == 0 else NO
+        if i % 3 == 0:
+            ws[f"{_SEC['answer']}{row}"] = YES
+        if i % 9 == 0:
+            budget = f"予算事業{measure_id}"
+            ws[f"{_SEC['budget_line']}{row}"] = budget
+            expected.budget_lines[measure_id] = budget
+        if i % 25 == 0:
+            ws[f"{_SEC['note']}{row}"] = "備考の記入例"
     ws, row = survey.row_of(layout.own_key(OWN_TABLE, 1))
     ws[f"{_SEC['label']}{row}"] = "独自の取組（口座振替キャンペーン）"
     ws[f"{_SEC['budget_line']}{row}"] = "独自事業費"
@@ -193,6 +188,33 @@ def filled(municipality: Municipality) -> Survey:
             value = 90.5 + n + (year - FISCAL_YEAR) * 0.5
             targets[f"{_TGT['value']}{row}"] = value
             expected.targets[(item.id, year)] = (f"{value:g}", value, None)
+    return muni, to_bytes(wb), expected
+
+
+def filled(municipality: Municipality) -> Survey:
+    """A filled template of `municipality`.
+
+    The base is filled once; for another municipality only what write_template writes
+    differently is rewritten (cover code and name, the "name（code）" subtitles), which is much
+    cheaper than writing and filling a template per file.
+    """
+    base, data, base_expected = _filled_base()
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    survey = Survey(wb, copy.deepcopy(base_expected), municipality.code, municipality.name)
+    survey.expected.municipality_code = municipality.code
+    if municipality != base:
+        cover = survey.sheet(layout.SHEET_COVER)
+        for key, value in (
+            (layout.META_MUNICIPALITY_CODE, municipality.code),
+            (layout.META_MUNICIPALITY_NAME, municipality.name),
+        ):
+            _, row = survey.row_of(key, layout.SHEET_COVER)
+            cover[f"{layout.COVER_VALUE_COLUMN}{row}"] = value
+        old, new = f"{base.name}（{base.code}）", f"{municipality.name}（{municipality.code}）"
+        for ws in wb.worksheets:
+            subtitle = ws["B2"].value
+            if isinstance(subtitle, str) and old in subtitle:
+                ws["B2"] = subtitle.replace(old, new)
     return survey
 
 
@@ -466,7 +488,7 @@ def _insert_row(s: Survey) -> None:
 def _edit_label(s: Survey) -> None:
     ws, address = s.measure_cell("M001", "label")
     ws[address] = "スマートフォン決済アプリによる収納（当市表記）"
-    s.expected.labels["M001"] = "スマートフォン決済アプリによる収納（当市表記）"
+    s.expected.labels["M001"] = "スマートフォン決済アプリによる収納(当市表記)"  # labels are NFKC-normalised
 
 
 def _rows_above(s: Survey) -> None:

@@ -1,0 +1,59 @@
+"""The `kokuho` dispatcher: help, unknown commands, start-up safety check, light imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kokuho.cli import COMMANDS, main
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in COMMANDS:
+        assert f"  {name}" in out
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+
+
+def test_unknown_command_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"]) == 2
+    assert "unknown command" in capsys.readouterr().err
+
+
+def test_every_command_resolves_to_its_main() -> None:
+    import importlib
+
+    for name, (module, _) in COMMANDS.items():
+        assert callable(getattr(importlib.import_module(module), f"{name}_main")), name
+
+
+def test_refuses_to_parse_workbooks_when_openpyxl_lacks_defusedxml(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openpyxl
+
+    monkeypatch.setattr(openpyxl, "DEFUSEDXML", False)
+    assert main(["check", "nothing-here"]) == 3
+    assert "defusedxml" in capsys.readouterr().err
+
+
+def test_openpyxl_uses_defusedxml_as_installed() -> None:
+    from kokuho.safety import ensure_openpyxl_uses_defusedxml
+
+    ensure_openpyxl_uses_defusedxml()
+
+
+@pytest.mark.parametrize("module", ["load.query", "load.export_excel", "kokuho.templates", "kokuho.cli"])
+def test_ad_hoc_commands_do_not_import_prefect_or_gx(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        "bad = [m for m in ('prefect', 'great_expectations') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
