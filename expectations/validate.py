@@ -432,7 +432,7 @@ class _IssueBuilder:
         issues = conform(pd.DataFrame(self.rows), "file_issues")
         grain = ["sha256", "code", "sheet", "cell"]
         issues = issues.drop_duplicates(subset=grain).reset_index(drop=True)
-        if existing is not None and len(existing):
+        if existing is not None and len(existing) and len(issues):
             existing = conform(existing, "file_issues")
             known = set(map(tuple, _keys(existing, grain)))
             issues = issues[[tuple(k) not in known for k in _keys(issues, grain)]].reset_index(drop=True)
@@ -440,7 +440,10 @@ class _IssueBuilder:
             # second, contradicting reason from a generic rule (the code is then null in staging).
             explained = set(map(tuple, _keys(existing, ["sha256", "sheet", "cell"])))
             generic = issues["code"].isin(["MUNICIPALITY_CODE_INVALID", "VALIDATION_FAILED"])
-            repeated = pd.Series([tuple(k) in explained for k in _keys(issues, ["sha256", "sheet", "cell"])])
+            repeated = pd.Series(
+                [tuple(k) in explained for k in _keys(issues, ["sha256", "sheet", "cell"])],
+                index=issues.index,
+            )
             issues = issues[~(generic & repeated)].reset_index(drop=True)
         return issues
 

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -51,16 +52,22 @@ __all__ = ["TEST_CRASH_ENV", "TEST_HANG_ENV", "Limits", "extract_files"]
 
 
 def extract_files(
-    paths: list[Path], *, workers: int | None = None, limits: Limits | None = None
+    paths: list[Path],
+    *,
+    workers: int | None = None,
+    limits: Limits | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[ExtractedWorkbook]:
     """One ExtractedWorkbook per path, in the same order. Never raises for a bad file; raises
-    RuntimeError only when worker processes cannot be started at all."""
+    RuntimeError only when worker processes cannot be started at all.
+
+    `on_progress(done, total)` is called as files finish (for progress bars)."""
     paths = [Path(p) for p in paths]
     if not paths:
         return []
     limits = limits or Limits()
     count = max(1, min(workers or _default_workers(), len(paths)))
-    return _Batch(paths, limits, count).run()
+    return _Batch(paths, limits, count, on_progress).run()
 
 
 def _default_workers() -> int:
@@ -87,7 +94,14 @@ class _Worker:
 
 
 class _Batch:
-    def __init__(self, paths: list[Path], limits: Limits, count: int) -> None:
+    def __init__(
+        self,
+        paths: list[Path],
+        limits: Limits,
+        count: int,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.on_progress = on_progress
         self.paths = paths
         self.limits = limits
         self.count = count
@@ -247,6 +261,8 @@ class _Batch:
     def _done(self, index: int, workbook: ExtractedWorkbook) -> None:
         if self.results[index] is None:
             self.remaining -= 1
+            if self.on_progress is not None:
+                self.on_progress(len(self.paths) - self.remaining, len(self.paths))
         self.results[index] = workbook
 
     def _lost(self, worker: _Worker, *, timed_out: bool) -> None:

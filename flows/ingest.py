@@ -12,53 +12,104 @@ from typing import Any
 
 from kokuho.config import Settings, apply_offline_env
 
-CHUNK_SIZE = 200  # files per extraction task: few tasks (5 ms each), each worth a worker's time
+
+def _only_io_errors(task: object, task_run: object, state: Any) -> bool:
+    """Retry policy: retry I/O failures only (a file share that blinked, the writer lock still held);
+    any other error (a bug, bad data) fails at once instead of being retried."""
+    import duckdb
+
+    from load.publish import WarehouseBusy
+
+    error = getattr(state, "data", None)
+    return isinstance(error, OSError | WarehouseBusy | duckdb.IOException)
 
 
-def _build_flow():
+CHUNK_SIZE = 500  # files per extraction task: few tasks (5 ms each), each worth a worker's time
+
+
+def build_flow():
     """Build the Prefect flow lazily: importing prefect costs seconds, and the CLI's other
     commands must not pay it."""
     from prefect import flow, get_run_logger, task
     from prefect.artifacts import create_markdown_artifact
+    from prefect.cache_policies import NO_CACHE
     from prefect.runtime import flow_run
+    from prefect.task_runners import ThreadPoolTaskRunner
 
     from flows import steps
+    from flows.progress import StepProgress
 
-    @task(name="scan-inbox", retries=2, retry_delay_seconds=2)
+    @task(
+        name="scan-inbox",
+        cache_policy=NO_CACHE,
+        retries=2,
+        retry_condition_fn=_only_io_errors,
+        retry_delay_seconds=2,
+    )
     def scan_task(inbox: Path) -> list[steps.InboxFile]:
         return steps.scan_inbox([inbox])
 
-    @task(name="known-files", retries=2, retry_delay_seconds=2)
+    @task(
+        name="known-files",
+        cache_policy=NO_CACHE,
+        retries=2,
+        retry_condition_fn=_only_io_errors,
+        retry_delay_seconds=2,
+    )
     def known_task(settings: Settings) -> set[str]:
         return steps.known_files(settings)
 
-    @task(name="extract-chunk")
-    def extract_task(paths: list[Path]) -> list[Any]:
+    @task(name="extract-chunk", cache_policy=NO_CACHE)
+    def extract_task(paths: list[Path], progress: StepProgress | None = None) -> list[Any]:
         from extract.sandbox import extract_files
 
-        return extract_files(paths)
+        return extract_files(paths, on_progress=progress.callback if progress else None)
 
-    @task(name="stage-and-validate")
+    @task(name="stage-and-validate", cache_policy=NO_CACHE)
     def stage_task(
         files: list[steps.InboxFile], workbooks: list[Any], settings: Settings
     ) -> steps.StageResult:
         return steps.stage_files(files, settings, workbooks=workbooks)
 
-    @task(name="load-and-publish", retries=2, retry_delay_seconds=5)
+    @task(
+        name="load-and-publish",
+        cache_policy=NO_CACHE,
+        retries=2,
+        retry_condition_fn=_only_io_errors,
+        retry_delay_seconds=5,
+    )
     def load_task(
         result: steps.StageResult, skipped: int, settings: Settings, run_id: str, started: float
     ) -> Any:
         return steps.load_and_publish(result, skipped, settings, run_id, started)
 
-    @task(name="record-run", retries=2, retry_delay_seconds=5)
+    @task(
+        name="record-run",
+        cache_policy=NO_CACHE,
+        retries=2,
+        retry_condition_fn=_only_io_errors,
+        retry_delay_seconds=5,
+    )
     def record_task(settings: Settings, run_id: str, skipped: int, started: float) -> None:
         steps.record_empty_run(settings, run_id, skipped, started)
 
-    @task(name="export", retries=1, retry_delay_seconds=2)
+    @task(
+        name="export",
+        cache_policy=NO_CACHE,
+        retries=1,
+        retry_condition_fn=_only_io_errors,
+        retry_delay_seconds=2,
+    )
     def export_task(settings: Settings, run_id: str) -> list[Path]:
         return steps.export_all(settings, run_id)
 
-    @flow(name="kokuho-ingest", log_prints=False, validate_parameters=False)
+    # One task at a time in-process: each extraction chunk already uses every core (worker processes).
+    @flow(
+        name="kokuho-ingest",
+        log_prints=False,
+        validate_parameters=False,
+        task_runner=ThreadPoolTaskRunner(max_workers=1),
+    )
     def ingest_flow(
         inbox: str,
         home: str | None = None,
@@ -66,6 +117,7 @@ def _build_flow():
         prefecture: str | None = None,
         year: int | None = None,
         export: bool = True,
+        distributed: bool = False,
     ) -> dict[str, Any]:
         logger = get_run_logger()
         settings = Settings.resolve(
@@ -85,8 +137,19 @@ def _build_flow():
             len(skipped),
         )
         chunks = [new_files[i : i + CHUNK_SIZE] for i in range(0, len(new_files), CHUNK_SIZE)]
-        futures = [extract_task.submit([f.path for f in chunk]) for chunk in chunks]
-        workbooks = [wb for future in futures for wb in future.result()]
+        # In-process runs report each file; on Dask (another process) each finished chunk.
+        in_process = not distributed
+        progress = StepProgress(
+            "抽出 extract", len(new_files), logger=logger, artifact_key="kokuho-extract-progress"
+        )
+        futures = [
+            extract_task.submit([f.path for f in chunk], progress if in_process else None) for chunk in chunks
+        ]
+        workbooks = []
+        for chunk, future in zip(chunks, futures, strict=True):
+            workbooks.extend(future.result())
+            if not in_process:
+                progress.advance(len(chunk))
         task_runs = 2 + len(chunks)
         result = loaded = None
         if new_files:
@@ -124,7 +187,7 @@ def run_ingest(
 ) -> dict[str, Any]:
     """Run the flow once (ephemeral Prefect server unless PREFECT_API_URL points at one)."""
     apply_offline_env()
-    flow = _build_flow()
+    flow = build_flow()
     if runner == "dask":
         from prefect_dask import DaskTaskRunner
 
@@ -140,6 +203,7 @@ def run_ingest(
         prefecture=settings.prefecture_code,
         year=settings.fiscal_year,
         export=export,
+        distributed=runner == "dask",
     )
     _wait_for_task_run_records(state["flow_run_id"], state["task_runs"])
     return state

@@ -56,9 +56,9 @@ def nightly_flow_object():
     """The ingest flow as served (built once per process; importing Prefect costs seconds)."""
     if "flow" not in _FLOW_CACHE:
         apply_offline_env()
-        from flows.ingest import _build_flow
+        from flows.ingest import build_flow
 
-        _FLOW_CACHE["flow"] = _build_flow()
+        _FLOW_CACHE["flow"] = build_flow()
     return _FLOW_CACHE["flow"]
 
 

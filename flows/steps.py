@@ -272,12 +272,16 @@ def record_empty_run(settings: Settings, run_id: str, skipped: int, started_at: 
     """A run that found nothing new is still recorded (runs table), so analysts see it ran."""
     from datetime import UTC, datetime
 
+    from kokuho.catalog import load_catalog_for
     from load.publish import open_for_write
-    from load.warehouse import finish_run, start_run
+    from load.warehouse import finish_run, start_run, sync_catalog, sync_municipalities
 
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     with open_for_write(settings.db_path, run_id=run_id) as con:
         start_run(con, run_id, started_at=datetime.fromtimestamp(started_at, UTC))
+        # The survey exists even before any file arrives, so submission_status lists who is missing.
+        sync_municipalities(con)
+        sync_catalog(con, load_catalog_for(settings.prefecture_code, settings.fiscal_year))
         finish_run(con, run_id, skipped=skipped)
 
 
@@ -288,16 +292,23 @@ def export_path(settings: Settings, fiscal_year: int | None = None) -> Path:
 
 def export_all(settings: Settings, run_id: str) -> list[Path]:
     """The publication workbook for the run's fiscal year (read from the published views)."""
+    from load.export_data import ExportError
     from load.export_excel import export_summary
 
+    if not settings.db_path.exists():
+        return []
     settings.export_dir.mkdir(parents=True, exist_ok=True)
-    out = export_summary(
-        settings.db_path,
-        settings.fiscal_year,
-        export_path(settings),
-        prefecture_code=settings.prefecture_code,
-        run_info={"run_id": run_id},
-    )
+    try:
+        out = export_summary(
+            settings.db_path,
+            settings.fiscal_year,
+            export_path(settings),
+            prefecture_code=settings.prefecture_code,
+            run_info={"run_id": run_id},
+        )
+    except ExportError:
+        # Nothing to publish yet for this survey year (e.g. the first night, empty inbox).
+        return []
     return [out]
 
 
