@@ -42,8 +42,11 @@ def setup() -> None:
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     print("[setup] installing locked dependencies (requirements.lock)", flush=True)
-    subprocess.run([*pip, "install", "--require-hashes", "-r", str(ROOT / "requirements.lock")], check=True)
+    # The lock is complete (every transitive dependency, with hashes): install exactly it, no resolving.
+    lock = str(ROOT / "requirements.lock")
+    subprocess.run([*pip, "install", "--require-hashes", "--no-deps", "-r", lock], check=True)
     subprocess.run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True)
+    subprocess.run([*pip, "check"], check=True)
     STAMP.write_text(_fingerprint())
 
 

@@ -670,11 +670,25 @@ def _profile_cold_run(run_ingest: Callable[..., Any], settings: Any, out: Path) 
     return lines
 
 
+_IMPORTS = (
+    ("prefect", "prefect"),
+    ("great_expectations", "great_expectations"),
+    ("project", "flows.ingest"),
+    ("project", "flows.steps"),
+    ("project", "extract.sandbox"),
+    ("project", "transform.staging"),
+    ("project", "expectations.validate"),
+    ("project", "load.warehouse"),
+    ("project", "load.export_excel"),
+)
+
+
 def _child_main(params_path: Path) -> int:
-    """Runs (c), (d), (e) `repeat` times; writes its figures to params['out'] as JSON."""
+    """One repetition in a fresh process: start-up (imports, a trivial flow), then (c), (d), (e);
+    or, with params["profile"], one cold run under cProfile. Writes its figures to params["out"]."""
     params = json.loads(params_path.read_text(encoding="utf-8"))
     out = Path(params["out"])
-    report: dict[str, Any] = {"c": [], "d": [], "e": [], "runs": [], "error": None, "stage": None}
+    report: dict[str, Any] = {"error": None, "stage": None}
 
     def save() -> None:
         out.write_text(json.dumps(report, ensure_ascii=False, default=str), encoding="utf-8")
@@ -685,17 +699,7 @@ def _child_main(params_path: Path) -> int:
 
         apply_offline_env()
         imports: dict[str, float] = {}
-        for label, module in (
-            ("prefect", "prefect"),
-            ("great_expectations", "great_expectations"),
-            ("project", "flows.ingest"),
-            ("project", "flows.steps"),
-            ("project", "extract.sandbox"),
-            ("project", "transform.staging"),
-            ("project", "expectations.validate"),
-            ("project", "load.warehouse"),
-            ("project", "load.export_excel"),
-        ):
+        for label, module in _IMPORTS:
             started = time.perf_counter()
             __import__(module)
             imports[label] = imports.get(label, 0.0) + time.perf_counter() - started
@@ -709,59 +713,51 @@ def _child_main(params_path: Path) -> int:
         def noop() -> int:
             return 1
 
+        # The first flow of a process pays for the client (and, without PREFECT_API_URL, for
+        # starting the ephemeral server); a second shows the fixed cost of any flow run.
         started = time.perf_counter()
         noop()
-        report["server_start"] = time.perf_counter() - started
+        report["first_flow"] = time.perf_counter() - started
         started = time.perf_counter()
         noop()
         report["noop_flow"] = time.perf_counter() - started
         save()
 
         files_dir = Path(params["files_dir"])
-        runs_dir = Path(params["runs_dir"])
-        changed = Path(params["changed"])
-
-        def settings_for(home: Path, inbox: Path) -> Any:
-            return Settings.resolve(
-                home=home, inbox=inbox, prefecture_code=BENCH_PREFECTURE, fiscal_year=BENCH_YEAR
-            )
-
-        for rep in range(int(params["repeat"])):
-            home, inbox = _fresh_home(runs_dir, f"rep{rep + 1}", files_dir)
-            settings = settings_for(home, inbox)
-            run: dict[str, Any] = {"rep": rep + 1}
-            report["runs"].append(run)
-            stage = "c"
-            with _RssSampler() as sampler:
-                report["c"].append(_timed_run(run_ingest, settings, run, "c"))
-            run["rss_before"] = sampler.start_self
-            run["peak_total"] = sampler.peak_total
-            run["peak_self"] = sampler.peak_self
-            run["peak_workers"] = sampler.peak_workers
-            run["worker_processes"] = sampler.peak_children
-            run["infrastructure_rss"] = sampler.infrastructure_rss()
-            run["ru_maxrss_self"] = _ru_maxrss()
-            run["quarantine_codes"] = _quarantine_codes(settings.quarantine_dir)
-            save()
-
-            stage = "d"
-            report["d"].append(_timed_run(run_ingest, settings, run, "d"))
-            save()
-
-            stage = "e"
-            tmp = inbox / f".{changed.name}.tmp"  # hidden: never scanned half-written
-            shutil.copyfile(changed, tmp)
-            os.replace(tmp, inbox / changed.name)  # new inode: the cached original stays untouched
-            report["e"].append(_timed_run(run_ingest, settings, run, "e"))
-            save()
-
+        home, inbox = _fresh_home(Path(params["runs_dir"]), params["name"], files_dir)
+        settings = Settings.resolve(
+            home=home, inbox=inbox, prefecture_code=BENCH_PREFECTURE, fiscal_year=BENCH_YEAR
+        )
         if params.get("profile"):
             stage = "profile"
-            home, inbox = _fresh_home(runs_dir, "profile", files_dir)
-            report["profile"] = _profile_cold_run(
-                run_ingest, settings_for(home, inbox), Path(params["profile_out"])
-            )
+            report["profile"] = _profile_cold_run(run_ingest, settings, Path(params["profile_out"]))
             save()
+            return 0
+
+        stage = "c"
+        with _RssSampler() as sampler:
+            report["c"] = _timed_run(run_ingest, settings, report, "c")
+        report["rss_before"] = sampler.start_self
+        report["peak_total"] = sampler.peak_total
+        report["peak_self"] = sampler.peak_self
+        report["peak_workers"] = sampler.peak_workers
+        report["worker_processes"] = sampler.peak_children
+        report["infrastructure_rss"] = sampler.infrastructure_rss()
+        report["ru_maxrss_self"] = _ru_maxrss()
+        report["quarantine_codes"] = _quarantine_codes(settings.quarantine_dir)
+        save()
+
+        stage = "d"
+        report["d"] = _timed_run(run_ingest, settings, report, "d")
+        save()
+
+        stage = "e"
+        changed = Path(params["changed"])
+        tmp = inbox / f".{changed.name}.tmp"  # hidden: never scanned half-written
+        shutil.copyfile(changed, tmp)
+        os.replace(tmp, inbox / changed.name)  # new inode: the cached original stays untouched
+        report["e"] = _timed_run(run_ingest, settings, report, "e")
+        save()
     except BaseException as exc:  # report what could not run; the parent prints it
         report["error"] = f"{type(exc).__name__}: {exc}"
         report["stage"] = stage
@@ -774,10 +770,13 @@ def _child_main(params_path: Path) -> int:
 
 
 def _run_child(params: dict[str, Any], workdir: Path, env: dict[str, str]) -> tuple[dict[str, Any], Path]:
-    params_path = workdir / "full_run_params.json"
-    log_path = workdir / "full_run.log"
+    name = params["name"]
+    params_path = workdir / f"full_run_{name}.params.json"
+    log_path = workdir / f"full_run_{name}.log"
+    out = workdir / f"full_run_{name}.json"
+    params = {**params, "out": str(out)}
     params_path.write_text(json.dumps(params), encoding="utf-8")
-    Path(params["out"]).unlink(missing_ok=True)
+    out.unlink(missing_ok=True)
     with log_path.open("w", encoding="utf-8") as log:
         started = time.perf_counter()
         proc = subprocess.run(
@@ -790,11 +789,142 @@ def _run_child(params: dict[str, Any], workdir: Path, env: dict[str, str]) -> tu
         )
         wall = time.perf_counter() - started
     try:
-        report = json.loads(Path(params["out"]).read_text(encoding="utf-8"))
+        report = json.loads(out.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         report = {"error": f"the benchmark's child process exited with {proc.returncode} and no figures"}
     report["child_wall"] = wall
+    report["log"] = str(log_path)
     return report, log_path
+
+
+class _PrefectServer:
+    """A `prefect server start` on a free loopback port for the whole benchmark, so that every
+    repetition runs against an already running server (as `kokuho serve` does) and the server's
+    start-up is measured once, apart from every figure."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.started_in: float | None = None
+        self.error: str | None = None
+
+    def start(self, timeout: float = 180.0) -> bool:
+        import socket
+        import urllib.request
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/api"
+        log = (self.workdir / "prefect_server.log").open("wb")
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+            + ["--port", str(port), "--analytics-off", "--no-ui"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stop() ends it and only it
+        )
+        log.close()
+        while time.perf_counter() - started < timeout:
+            if self.proc.poll() is not None:
+                self.error = f"prefect server exited with {self.proc.returncode} (log: prefect_server.log)"
+                return False
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/health", timeout=2) as reply,  # noqa: S310 (loopback)
+            ):
+                if reply.status == 200:
+                    self.started_in = time.perf_counter() - started
+                    return True
+            time.sleep(0.2)
+        self.error = f"prefect server did not answer within {timeout:.0f} s"
+        self.stop()
+        return False
+
+    def rss(self) -> int:
+        """Resident memory of the server and its children, bytes."""
+        import psutil
+
+        total = 0
+        with contextlib.suppress(psutil.Error, AttributeError):
+            root = psutil.Process(self.proc.pid)  # type: ignore[union-attr]
+            for proc in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += proc.memory_info().rss
+        return total
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+def _full_runs(
+    args: argparse.Namespace, workdir: Path, workbooks: WorkbookSet, changed: Path
+) -> dict[str, Any]:
+    """(c), (d), (e): one fresh process per repetition, against one Prefect server."""
+    env = dict(os.environ)
+    env.setdefault("PREFECT_HOME", str(workdir / "prefect_home"))
+    full: dict[str, Any] = {"reps": [], "server": None}
+    server: _PrefectServer | None = None
+    if env.get("PREFECT_API_URL"):
+        full["server"] = f"external server {env['PREFECT_API_URL']} (PREFECT_API_URL)"
+    elif not args.ephemeral:
+        server = _PrefectServer(workdir, env)
+        if server.start():
+            env["PREFECT_API_URL"] = server.url
+            full["server"] = f"prefect server start on {server.url}"
+            full["server_start"] = server.started_in
+        else:
+            full["server"] = f"ephemeral in each process ({server.error})"
+            server = None
+    else:
+        full["server"] = "ephemeral in each process (--ephemeral)"
+    try:
+        base = {
+            "files_dir": str(workbooks.files_dir),
+            "changed": str(changed),
+            "runs_dir": str(workdir / "runs"),
+        }
+        for rep in range(1, args.repeat + 1):
+            report, log_path = _run_child({**base, "name": f"rep{rep}"}, workdir, env)
+            report["rep"] = rep
+            full["reps"].append(report)
+            for key in ("c", "d", "e"):
+                if key in report:
+                    print(f"  ({key}) repetition {rep}/{args.repeat}: {report[key]:.2f} s", flush=True)
+            if report.get("error"):
+                full["error"], full["stage"] = report["error"], report.get("stage")
+                full["unavailable"], full["log"] = report.get("unavailable"), str(log_path)
+                return full
+        if args.profile:
+            print("  profiling one more cold run with cProfile", flush=True)
+            report, log_path = _run_child(
+                {**base, "name": "profile", "profile": True, "profile_out": str(workdir / "profile_c.txt")},
+                workdir,
+                env,
+            )
+            full["profile"] = report.get("profile")
+            if report.get("error"):
+                full["profile_error"] = f"{report['error']} (log: {log_path})"
+    finally:
+        if server is not None:
+            full["server_rss"] = server.rss()
+            server.stop()
+    return full
 
 
 # ==============================================================================================
@@ -833,16 +963,6 @@ def _machine() -> str:
         f"{cores} cores{memory}{cpu}; {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}"
     )
-
-
-def _median_run(runs: list[dict[str, Any]], times: list[float]) -> dict[str, Any]:
-    """The repetition whose (c) is the median (the lower one for an even count)."""
-    if not runs:
-        return {}
-    if len(times) != len(runs):
-        return runs[0]
-    order = sorted(range(len(times)), key=times.__getitem__)
-    return runs[order[(len(order) - 1) // 2]]
 
 
 def _timed(fn: Callable[[], object], repeat: int, label: str) -> tuple[list[float], object]:
@@ -940,6 +1060,11 @@ def _parser() -> argparse.ArgumentParser:
         "--skip-full", action="store_true", help="skip (c), (d), (e): generation, (a) and (b) only"
     )
     parser.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="no shared `prefect server start`: each repetition starts Prefect's ephemeral server (as start-up)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="after the repetitions, one more cold run under cProfile (workdir/profile_c.txt, .prof)",
@@ -1001,7 +1126,6 @@ def bench_main(argv: list[str]) -> int:
         figures["cells"] = cells
 
         # --- (b) naive ---------------------------------------------------------------------------
-        b_median: float | None = None
         if args.skip_naive:
             print("(b) naive script: skipped (--skip-naive)")
         else:
@@ -1023,121 +1147,29 @@ def bench_main(argv: list[str]) -> int:
             figures["b_rows"] = rows
             figures["b_engine"] = engine
             figures["b"] = [t * scale for t in b_times]
-            b_median = _median(figures["b"])
 
-        # --- (c), (d), (e) in a child process ----------------------------------------------------
+        # --- (c), (d), (e): one fresh process per repetition ------------------------------------
         full: dict[str, Any] = {}
         if args.skip_full:
             print("(c)(d)(e) full run: skipped (--skip-full)")
         else:
             print(
-                "(c)(d)(e) full run: flows.ingest.run_ingest in a child process (log: full_run.log)",
+                "(c)(d)(e) full run: flows.ingest.run_ingest, one fresh process per repetition "
+                f"(logs: {workdir}/full_run_rep*.log)",
                 flush=True,
             )
-            env = dict(os.environ)
-            env.setdefault("PREFECT_HOME", str(workdir / "prefect_home"))
-            params = {
-                "files_dir": str(workbooks.files_dir),
-                "changed": str(changed),
-                "runs_dir": str(workdir / "runs"),
-                "repeat": args.repeat,
-                "out": str(workdir / "full_run.json"),
-                "profile": args.profile,
-                "profile_out": str(workdir / "profile_c.txt"),
-            }
-            full, log_path = _run_child(params, workdir, env)
+            full = _full_runs(args, workdir, workbooks, changed)
             figures["full"] = full
-            for key in ("c", "d", "e"):
-                for rep, value in enumerate(full.get(key) or [], start=1):
-                    print(f"  ({key}) repetition {rep}/{args.repeat}: {value:.2f} s")
             if full.get("error"):
                 kind = "not available yet" if full.get("unavailable") else "failed"
                 failures.append(
-                    f"full run {kind} at ({full.get('stage')}): {full['error']} (log: {log_path})"
+                    f"full run {kind} at ({full.get('stage')}): {full['error']} (log: {full.get('log')})"
                 )
+            if full.get("profile_error"):
+                failures.append(f"profiling run failed: {full['profile_error']}")
 
-    # --- report -------------------------------------------------------------------------------
-    a = _median(figures["a"])
-    c = _median(full.get("c") or [])
-    d = _median(full.get("d") or [])
-    e = _median(full.get("e") or [])
-    runs = full.get("runs") or []
-    peak = max((r.get("peak_total", 0) for r in runs), default=None) or None
-    figures["medians"] = {"a": a, "b": b_median, "c": c, "d": d, "e": e, "peak_rss_c": peak}
-
-    print()
-    print(
-        f"results: N={args.n} workbooks ({workbooks.total_bytes / MIB:.1f} MiB, {figures['cells']:,} cells), median of {args.repeat}"
-    )
-    print(f"  machine: {figures['machine']}")
     figures["load_average"] = {"start": load_at_start, "end": _load_average()}
-    print(
-        f"  load average (1 min) at start {load_at_start}, at end {figures['load_average']['end']}: "
-        "other processes on the machine slow every figure alike"
-    )
-    print(f"  (a) floor, python-calamine every cell (1 process)   {_secs(a):>10}")
-    if args.skip_naive:
-        print("  (b) naive pandas.read_excel + concat + DuckDB       skipped")
-    else:
-        label = (
-            f"  [extrapolated from {figures['b_sample']} of {args.n} files]"
-            if figures["b_sample"] < args.n
-            else ""
-        )
-        print(f"  (b) naive pandas.read_excel + concat + DuckDB       {_secs(b_median):>10}{label}")
-    if full:
-        imports = full.get("imports") or {}
-        if imports or full.get("server_start") is not None:
-            parts = ", ".join(f"{k} {v:.1f} s" for k, v in imports.items())
-            print(
-                f"  start-up, excluded from (c): imports {sum(imports.values()):.1f} s ({parts}); "
-                f"Prefect server + first flow {_secs(full.get('server_start'))}; "
-                f"a trivial flow afterwards {_secs(full.get('noop_flow'))}"
-            )
-        print(f"  (c) full run, cold (fresh home, empty DB, export)  {_secs(c):>10}")
-        print(f"  (d) same run again, nothing changed                {_secs(d):>10}")
-        print(f"  (e) one file re-submitted                          {_secs(e):>10}")
-        if runs:
-            first = max(runs, key=lambda r: r.get("peak_total", 0))
-            print(
-                f"  peak RSS of (c): {peak / MIB:.0f} MiB in rep {first.get('rep')} (largest sampled sum of the"
-                f" run process and the processes it started; each alone at its peak: run process"
-                f" {first.get('peak_self', 0) / MIB:.0f} MiB, up to {first.get('worker_processes', 0)}"
-                f" extraction workers {first.get('peak_workers', 0) / MIB:.0f} MiB together; Prefect server"
-                f" {first.get('infrastructure_rss', 0) / MIB:.0f} MiB, started before the run, not counted)"
-            )
-            quarantined = int((first.get("c_counts") or {}).get("quarantined") or 0)
-            if quarantined:
-                print(
-                    f"  WARNING: (c) set aside {quarantined} of {args.n} files "
-                    f"(files per issue code: {first.get('quarantine_codes')}): the figures time the "
-                    "quarantine path, not the accepted one"
-                )
-            median_run = _median_run(runs, full.get("c") or [])
-            for key in ("c", "d", "e"):
-                print(f"  run summary ({key}): {median_run.get(f'{key}_counts')}")
-            for key in ("c", "d", "e"):
-                stages = median_run.get(f"{key}_stages")
-                if stages:
-                    listed = ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
-                    print(f"  where ({key}) went, rep {median_run.get('rep')} (task wall time, s): {listed}")
-            print(
-                f"  RSS of the run process before (c): {median_run.get('rss_before', 0) / MIB:.0f} MiB "
-                "(after start-up: imports and Prefect client)"
-            )
-        if full.get("profile"):
-            print(
-                f"  cProfile of one more cold run (main thread; cumulative), full listing {workdir / 'profile_c.txt'}:"
-            )
-            for line in full["profile"]:
-                print(f"    {line}")
-    print("ratios:")
-    print(f"  c/a = {c / a:.2f}" if a and c else "  c/a = -")
-    print(f"  b/c = {b_median / c:.1f}" if b_median and c else "  b/c = -")
-    print(f"  d/c = {d / c:.3f}" if c and d is not None else "  d/c = -")
-    print("targets (issue 7):")
-    for line in _target_lines(a, b_median, c, d, peak):
-        print(line)
+    _print_report(args, figures, full, workdir, workbooks)
     if failures:
         print("could not run:")
         for failure in failures:
@@ -1145,6 +1177,105 @@ def bench_main(argv: list[str]) -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return 1 if failures else 0
+
+
+def _print_report(
+    args: argparse.Namespace,
+    figures: dict[str, Any],
+    full: dict[str, Any],
+    workdir: Path,
+    workbooks: WorkbookSet,
+) -> None:
+    reps = [r for r in full.get("reps") or [] if "c" in r]
+    a = _median(figures["a"])
+    b = _median(figures["b"]) if "b" in figures else None
+    c = _median([r["c"] for r in reps])
+    d = _median([r["d"] for r in reps if "d" in r])
+    e = _median([r["e"] for r in reps if "e" in r])
+    peak = max((r.get("peak_total", 0) for r in reps), default=0) or None
+    figures["medians"] = {"a": a, "b": b, "c": c, "d": d, "e": e, "peak_rss_c": peak}
+
+    print()
+    print(
+        f"results: N={args.n} workbooks ({workbooks.total_bytes / MIB:.1f} MiB, {figures['cells']:,} cells), "
+        f"median of {args.repeat}"
+    )
+    print(f"  machine: {figures['machine']}")
+    print(
+        f"  load average (1 min) at start {figures['load_average']['start']}, at end "
+        f"{figures['load_average']['end']} (other processes on the machine slow every figure)"
+    )
+    print(f"  (a) floor, python-calamine every cell (1 process)   {_secs(a):>10}")
+    if b is None:
+        print("  (b) naive pandas.read_excel + concat + DuckDB           skipped")
+    else:
+        label = (
+            f"  [EXTRAPOLATED from {figures['b_sample']} of {args.n} files]"
+            if figures["b_sample"] < args.n
+            else ""
+        )
+        print(f"  (b) naive pandas.read_excel + concat + DuckDB       {_secs(b):>10}{label}")
+    if full:
+        if full.get("server_start") is not None:
+            print(
+                f"  Prefect server: {full.get('server')}; start-up {_secs(full['server_start'])} (not in any figure)"
+            )
+        else:
+            print(
+                f"  Prefect server: {full.get('server')}; its start-up is in 'first flow of the process' below"
+            )
+        if reps:
+            imports = [sum((r.get("imports") or {}).values()) for r in reps]
+            parts = ", ".join(f"{k} {v:.1f} s" for k, v in (reps[0].get("imports") or {}).items())
+            print(
+                f"  process start-up, excluded from (c): imports median {_secs(_median(imports))} (rep 1: {parts}); "
+                f"first flow of the process {_secs(_median([r.get('first_flow', 0.0) for r in reps]))}; "
+                f"a trivial flow after that {_secs(_median([r.get('noop_flow', 0.0) for r in reps]))}"
+            )
+        print(f"  (c) full run, cold (fresh home, empty DB, export)  {_secs(c):>10}")
+        print(f"  (d) same run again, nothing changed                {_secs(d):>10}")
+        print(f"  (e) one file re-submitted                          {_secs(e):>10}")
+        if reps:
+            top = max(reps, key=lambda r: r.get("peak_total", 0))
+            print(
+                f"  peak RSS of (c): {peak / MIB:.0f} MiB in rep {top.get('rep')}: largest sampled sum of the run"
+                f" process and the processes it started (every 20 ms). Each alone at its peak: run process"
+                f" {top.get('peak_self', 0) / MIB:.0f} MiB (of which {top.get('rss_before', 0) / MIB:.0f} MiB"
+                f" before the run: imports), up to {top.get('worker_processes', 0)} extraction workers"
+                f" {top.get('peak_workers', 0) / MIB:.0f} MiB together. Not counted: the Prefect server"
+                f" ({(full.get('server_rss') or top.get('infrastructure_rss', 0)) / MIB:.0f} MiB, its own process)"
+            )
+            median_rep = sorted(reps, key=lambda r: r["c"])[(len(reps) - 1) // 2]
+            quarantined = int((median_rep.get("c_counts") or {}).get("quarantined") or 0)
+            if quarantined:
+                print(
+                    f"  WARNING: (c) set aside {quarantined} of {args.n} files "
+                    f"(files per issue code: {median_rep.get('quarantine_codes')}): the figures time the "
+                    "quarantine path, not the accepted one"
+                )
+            for key in ("c", "d", "e"):
+                print(f"  run summary ({key}): {median_rep.get(f'{key}_counts')}")
+            for key in ("c", "d", "e"):
+                stages = median_rep.get(f"{key}_stages")
+                if stages:
+                    listed = ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
+                    print(
+                        f"  where ({key}) went, rep {median_rep.get('rep')} (wall time per task, s; "
+                        f"the rest is the flow's own overhead): {listed}"
+                    )
+        if full.get("profile"):
+            print(
+                f"  cProfile of one more cold run (main thread, cumulative; listing {workdir / 'profile_c.txt'}):"
+            )
+            for line in full["profile"]:
+                print(f"    {line}")
+    print("ratios:")
+    print(f"  c/a = {c / a:.2f}" if a and c else "  c/a = -")
+    print(f"  b/c = {b / c:.1f}" if b and c else "  b/c = -")
+    print(f"  d/c = {d / c:.3f}" if c and d is not None else "  d/c = -")
+    print("targets (issue 7):")
+    for line in _target_lines(a, b, c, d, peak):
+        print(line)
 
 
 if __name__ == "__main__":
