@@ -654,20 +654,32 @@ def _profile_cold_run(run_ingest: Callable[..., Any], settings: Any, out: Path) 
     text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text)
     stats.sort_stats("cumulative").print_stats(60)
+    stats.sort_stats("tottime").print_stats(30)
     out.write_text(text.getvalue(), encoding="utf-8")
-    root = str(project_root())
-    lines = []
-    for (file, line, func), (_, calls, _, cumulative, _) in sorted(
-        stats.stats.items(),  # type: ignore[attr-defined]
-        key=lambda item: -item[1][3],
-    ):
-        if file.startswith(root) and not file.startswith(str(Path(root) / "flows" / "bench.py")):
-            lines.append(
-                f"{cumulative:8.2f} s  {calls:>7} calls  {Path(file).relative_to(root)}:{line}({func})"
+    return _profile_summary(stats)
+
+
+def _profile_summary(stats: Any, project: int = 14, library: int = 6) -> list[str]:
+    """The project's functions by cumulative time, then the library functions with the most own
+    time (what the project's calls end up doing)."""
+    root = project_root()
+    own: list[tuple[float, str]] = []
+    lib: list[tuple[float, str]] = []
+    for (file, line, func), (_, calls, tottime, cumulative, _) in stats.stats.items():
+        path = Path(file)
+        if "site-packages" not in file and path.is_relative_to(root) and path.name != "bench.py":
+            own.append(
+                (
+                    cumulative,
+                    f"{cumulative:8.2f} s cumulative {calls:>8} calls  {path.relative_to(root)}:{line}({func})",
+                )
             )
-        if len(lines) >= 15:
-            break
-    return lines
+        else:
+            where = file.split("site-packages/", 1)[-1] if "site-packages/" in file else file
+            lib.append((tottime, f"{tottime:8.2f} s own time   {calls:>8} calls  {where}:{line}({func})"))
+    return [text for _, text in sorted(own, reverse=True)[:project]] + [
+        text for _, text in sorted(lib, reverse=True)[:library]
+    ]
 
 
 _IMPORTS = (

@@ -35,6 +35,7 @@ def build_flow():
     from prefect.cache_policies import NO_CACHE
     from prefect.runtime import flow_run
     from prefect.task_runners import ThreadPoolTaskRunner
+    from prefect.utilities.annotations import quote
 
     from flows import steps
     from flows.progress import StepProgress
@@ -59,17 +60,15 @@ def build_flow():
     def known_task(settings: Settings) -> set[str]:
         return steps.known_files(settings)
 
-    @task(name="extract-chunk", cache_policy=NO_CACHE)
-    def extract_task(paths: list[Path], progress: StepProgress | None = None) -> list[Any]:
-        from extract.sandbox import extract_files
+    @task(name="extract-and-stage-chunk", cache_policy=NO_CACHE)
+    def chunk_task(paths: list[Path], settings: Settings, progress: StepProgress | None = None) -> Any:
+        return steps.stage_chunk(paths, settings, on_progress=progress.callback if progress else None)
 
-        return extract_files(paths, on_progress=progress.callback if progress else None)
-
-    @task(name="stage-and-validate", cache_policy=NO_CACHE)
-    def stage_task(
-        files: list[steps.InboxFile], workbooks: list[Any], settings: Settings
+    @task(name="validate-and-quarantine", cache_policy=NO_CACHE)
+    def validate_task(
+        files: list[steps.InboxFile], chunks: list[Any], settings: Settings
     ) -> steps.StageResult:
-        return steps.stage_files(files, settings, workbooks=workbooks)
+        return steps.validate_staged(files, chunks, settings)
 
     @task(
         name="load-and-publish",
@@ -143,18 +142,20 @@ def build_flow():
             "抽出 extract", len(new_files), logger=logger, artifact_key="kokuho-extract-progress"
         )
         futures = [
-            extract_task.submit([f.path for f in chunk], progress if in_process else None) for chunk in chunks
+            chunk_task.submit([f.path for f in chunk], settings, progress if in_process else None)
+            for chunk in chunks
         ]
-        workbooks = []
+        staged = []
         for chunk, future in zip(chunks, futures, strict=True):
-            workbooks.extend(future.result())
+            staged.append(future.result())
             if not in_process:
                 progress.advance(len(chunk))
         task_runs = 2 + len(chunks)
         result = loaded = None
         if new_files:
-            result = stage_task(new_files, workbooks, settings)
-            loaded = load_task(result, len(skipped), settings, run_id, started)
+            # quote(): these are large; Prefect must not walk them looking for futures.
+            result = validate_task(quote(new_files), quote(staged), settings)
+            loaded = load_task(quote(result), len(skipped), settings, run_id, started)
             task_runs += 2
         else:
             record_task(settings, run_id, len(skipped), started)

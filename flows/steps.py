@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,45 +99,87 @@ def catalog_for(prefecture_code: str | None, fiscal_year: int | None, settings: 
     return load_catalog_for(settings.prefecture_code, settings.fiscal_year)
 
 
-def stage_files(
-    files: list[InboxFile],
+@dataclass
+class StagedChunk:
+    """A chunk of files extracted and staged (raw cells are dropped here: the staging tables are
+    a fraction of their size, so a national batch stays within memory)."""
+
+    batch: object  # transform.batch.StagingBatch
+    catalog_of: dict[str, str]  # sha256 -> survey_id of the catalog the file was staged against
+
+
+def stage_chunk(
+    paths: list[Path],
     settings: Settings,
     *,
     workbooks: list[object] | None = None,
-    write_quarantine: bool = True,
-    validate: bool = True,
-) -> StageResult:
-    """Extract (unless `workbooks` are given), stage, validate and quarantine a set of files."""
-    from expectations.validate import validate_batch
+    on_progress: Callable[[int, int], None] | None = None,
+) -> StagedChunk:
+    """Extract (in isolated workers, unless `workbooks` are given) and stage a chunk of files, each
+    against the catalog its cover claims (a mixed inbox of two years stages each year correctly)."""
     from extract.sandbox import extract_files
-    from load.quarantine import write_quarantine as write_quarantine_dir
     from transform.batch import StagingBatch
     from transform.routing import claimed_survey
     from transform.staging import build_staging
 
     if workbooks is None:
-        workbooks = extract_files([f.path for f in files])
+        workbooks = extract_files(paths, on_progress=on_progress)
     groups: dict[str, tuple[object, list[object]]] = {}
     for workbook in workbooks:
         catalog = catalog_for(*claimed_survey(workbook), settings)
         groups.setdefault(catalog.survey_id, (catalog, []))[1].append(workbook)
     batches = []
+    catalog_of: dict[str, str] = {}
+    for survey_id, (catalog, group) in groups.items():
+        batches.append(build_staging(group, catalog))
+        catalog_of.update({wb.sha256: survey_id for wb in group})
+    return StagedChunk(batch=StagingBatch.concat(batches), catalog_of=catalog_of)
+
+
+def validate_staged(
+    files: list[InboxFile],
+    chunks: list[StagedChunk],
+    settings: Settings,
+    *,
+    write_quarantine: bool = True,
+    validate: bool = True,
+) -> StageResult:
+    """Validate all staged rows (once per survey, over every file of the batch), quarantine the
+    files with any issue, and say what became of each file."""
+    from expectations.validate import validate_batch
+    from kokuho.catalog import load_catalog_for
+    from load.quarantine import write_quarantine as write_quarantine_dir
+    from transform.batch import StagingBatch
+
+    batch = StagingBatch.concat([c.batch for c in chunks])
+    catalog_of = {sha: sid for c in chunks for sha, sid in c.catalog_of.items()}
+    catalogs = {}
+    for survey_id in sorted(set(catalog_of.values())):
+        prefecture_code, year, _ = survey_id.split("-", 2)
+        catalogs[survey_id] = load_catalog_for(prefecture_code, int(year))
     docs_index: Path | None = None
-    for catalog, group in groups.values():
-        staged = build_staging(group, catalog)
-        if validate:
-            outcome = validate_batch(staged, catalog, data_docs_dir=settings.data_docs_dir)
-            staged.issues = pd.concat([staged.issues, outcome.issues], ignore_index=True)
+    if validate:
+        found = [batch.issues]
+        for survey_id, catalog in catalogs.items():
+            members = {sha for sha, sid in catalog_of.items() if sid == survey_id}
+            part = StagingBatch(
+                **{
+                    attr: frame[frame["sha256"].isin(members)].reset_index(drop=True)
+                    for attr, frame in vars(batch).items()
+                }
+            )
+            outcome = validate_batch(part, catalog, data_docs_dir=settings.data_docs_dir)
+            found.append(outcome.issues)
             docs_index = outcome.data_docs_index or docs_index
-        batches.append(staged)
-    batch = StagingBatch.concat(batches)
+        batch.issues = pd.concat(found, ignore_index=True)
     issues = batch.issues
     failed = set(issues["sha256"].dropna().unique())
+    issues_by_file = {sha: frame for sha, frame in issues.groupby("sha256", dropna=True)}
 
-    submissions = batch.submissions.set_index("sha256") if len(batch.submissions) else None
+    submissions = batch.submissions.drop_duplicates("sha256").set_index("sha256")
     outcomes: list[FileOutcome] = []
     for file in files:
-        file_issues = issues[issues["sha256"] == file.sha256]
+        file_issues = issues_by_file.get(file.sha256, issues.iloc[0:0])
         outcome = FileOutcome(
             file_name=file.path.name,
             path=file.path,
@@ -145,10 +187,8 @@ def stage_files(
             status="quarantined" if file.sha256 in failed else "accepted",
             issues=[_clean(row) for row in file_issues.to_dict("records")],
         )
-        if submissions is not None and file.sha256 in submissions.index:
+        if file.sha256 in submissions.index:
             sub = submissions.loc[file.sha256]
-            if isinstance(sub, pd.DataFrame):  # the same bytes twice under two names
-                sub = sub.iloc[0]
             outcome.municipality_code = _none(sub["municipality_code"])
             outcome.municipality_name = _none(sub["municipality_name"])
             year = _none(sub["fiscal_year"])
@@ -161,9 +201,22 @@ def stage_files(
         batch=batch,
         failed=failed,
         outcomes=outcomes,
-        catalogs=[c for c, _ in groups.values()],
+        catalogs=list(catalogs.values()),
         data_docs_index=docs_index,
     )
+
+
+def stage_files(
+    files: list[InboxFile],
+    settings: Settings,
+    *,
+    workbooks: list[object] | None = None,
+    write_quarantine: bool = True,
+    validate: bool = True,
+) -> StageResult:
+    """Extract (unless `workbooks` are given), stage, validate and quarantine a set of files."""
+    chunk = stage_chunk([f.path for f in files], settings, workbooks=workbooks)
+    return validate_staged(files, [chunk], settings, write_quarantine=write_quarantine, validate=validate)
 
 
 def _none(value: object) -> object:
