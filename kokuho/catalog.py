@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,15 @@ def find_catalog(prefecture_code: str, fiscal_year: int) -> Path:
 
 
 def load_catalog_for(prefecture_code: str, fiscal_year: int) -> Catalog:
-    return load_catalog(find_catalog(prefecture_code, fiscal_year))
+    path = find_catalog(prefecture_code, fiscal_year)
+    return _load_cached(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _load_cached(path: Path, mtime_ns: int) -> Catalog:
+    # Staging asks for a file's catalog once per workbook: parse each catalog file once (a Catalog
+    # is immutable; an edited file has a new mtime and is read again).
+    return load_catalog(path)
 
 
 def available_catalogs(prefecture_code: str) -> list[int]:

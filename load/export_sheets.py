@@ -11,7 +11,9 @@ import datetime as dt
 import math
 import re
 import unicodedata
+import weakref
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 
 from openpyxl.cell.cell import Cell
@@ -106,6 +108,35 @@ def put(
             cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
     else:
         cell.value = value  # type: ignore[assignment]
+    _apply_style(ws, cell, font, align, fill, border, number_format)
+    return cell
+
+
+# Setting font/fill/border/alignment one by one hashes each style object against the workbook's
+# style tables (most of the export's time on a national matrix). Each combination is resolved once
+# per workbook and then copied as openpyxl's own StyleArray, as openpyxl does for named styles.
+# Keyed by the workbook (weakly) and by the style objects' ids; the entry holds the objects, so an
+# id cannot be reused by another object while it is cached.
+_STYLE_CACHE: weakref.WeakKeyDictionary[object, dict[tuple[object, ...], tuple[object, tuple[object, ...]]]]
+_STYLE_CACHE = weakref.WeakKeyDictionary()
+
+
+def _apply_style(
+    ws: Worksheet,
+    cell: Cell,
+    font: Font,
+    align: Alignment | None,
+    fill: PatternFill | None,
+    border: Border | None,
+    number_format: str | None,
+) -> None:
+    parts = (font, align, fill, border)
+    key = (*map(id, parts), number_format, bool(cell.quotePrefix))
+    cache = _STYLE_CACHE.setdefault(ws.parent, {})
+    cached = cache.get(key)
+    if cached is not None:
+        cell._style = copy(cached[0])  # type: ignore[attr-defined]
+        return
     cell.font = font
     if align is not None:
         cell.alignment = align
@@ -115,7 +146,7 @@ def put(
         cell.border = border
     if number_format is not None:
         cell.number_format = number_format
-    return cell
+    cache[key] = (copy(cell._style), parts)  # type: ignore[attr-defined]
 
 
 def text_width(text: str) -> int:
