@@ -494,3 +494,24 @@ def test_quarantined_files_without_known_survey_or_code_still_count_as_returned(
     assert query(
         db, "SELECT count(*) FROM submission_status WHERE fiscal_year = 2023 AND status_code = 'returned'"
     ) == [(0,)]
+
+
+def test_resubmission_changes_view(db: Path) -> None:
+    """秩父市 re-sent its FY2024 file; hand-computed from the fixture (v1 → 修正版):
+    M001 and M003 became ○ (with budget lines), M002 kept ○ but gained a budget line,
+    M010, M011 and M020 are no longer ○."""
+    rows = query(
+        db,
+        "SELECT municipality_code, measure_id, old_answer, new_answer, old_budget_line, new_budget_line, "
+        "change, old_file_name, new_file_name FROM resubmission_changes ORDER BY position",
+    )
+    Y_, N_ = ANSWER_YES, ""
+    old, new = "R6_112071.xlsx", "R6_112071_修正版.xlsx"
+    assert rows == [
+        (CHICHIBU, "M001", N_, Y_, None, "地方税共通納税システム利用料", "changed", old, new),
+        (CHICHIBU, "M002", Y_, Y_, None, "コンビニ収納等業務委託料", "changed", old, new),
+        (CHICHIBU, "M003", N_, Y_, None, "公金クレジット収納代行委託", "changed", old, new),
+        (CHICHIBU, "M010", Y_, N_, None, None, "changed", old, new),
+        (CHICHIBU, "M011", Y_, N_, None, None, "changed", old, new),
+        (CHICHIBU, "M020", Y_, N_, None, None, "changed", old, new),
+    ]
