@@ -150,11 +150,13 @@ def build_flow():
             staged.append(future.result())
             if not in_process:
                 progress.advance(len(chunk))
+        del futures  # they hold the chunks' results too
         task_runs = 2 + len(chunks)
         result = loaded = None
         if new_files:
             # quote(): these are large; Prefect must not walk them looking for futures.
             result = validate_task(quote(new_files), quote(staged), settings)
+            staged.clear()  # the validated batch holds the rows now; keep one copy in memory, not two
             loaded = load_task(quote(result), len(skipped), settings, run_id, started)
             task_runs += 2
         else:

@@ -36,6 +36,7 @@ from kokuho.catalog import (
 )
 from kokuho.codelists import ANSWER_YES
 from kokuho.municipalities import (
+    NATIONAL,
     Municipality,
     MunicipalityCodeError,
     lookup,
@@ -218,7 +219,7 @@ def _short_era(fiscal_year: int) -> str:
 
 
 def _check_ready(catalog: Catalog, municipality: Municipality) -> None:
-    if municipality.prefecture_code != catalog.prefecture_code:
+    if catalog.prefecture_code not in (municipality.prefecture_code, NATIONAL.code):
         raise ValueError(
             f"市町村 {municipality.code} {municipality.name} は都道府県 {catalog.prefecture_code} の"
             f"市町村ではありません（カタログ {catalog.path}）"
@@ -587,7 +588,7 @@ def _resolve_municipalities(codes: Iterable[str], catalog: Catalog) -> list[Muni
             muni = lookup(raw)
         except (MunicipalityCodeError, KeyError) as exc:
             return f"市町村コード {raw!r}: {exc}"
-        if muni.prefecture_code != catalog.prefecture_code:
+        if catalog.prefecture_code not in (muni.prefecture_code, NATIONAL.code):
             return f"市町村コード {muni.code}（{muni.name}）は都道府県 {catalog.prefecture_code} の市町村ではありません"
         if muni not in chosen:
             chosen.append(muni)

@@ -476,3 +476,21 @@ def test_template_command_does_not_import_prefect_or_gx(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "0 []"
     assert len(list(tmp_path.glob("*.xlsx"))) == 1
+
+
+def test_nationwide_catalog_writes_a_template_for_any_municipality(tmp_path: Path) -> None:
+    """Prefecture "00" (a nationwide survey, as the benchmark uses) accepts every municipality."""
+    import yaml
+
+    from kokuho.catalog import load_catalog
+    from kokuho.config import data_dir
+    from kokuho.municipalities import lookup
+    from kokuho.templates import write_template
+
+    raw = yaml.safe_load((data_dir() / "catalogs" / "11_2024.yaml").read_text(encoding="utf-8"))
+    raw["prefecture_code"] = "00"
+    path = tmp_path / "00_2024.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    catalog = load_catalog(path)
+    out = write_template(catalog, lookup("011002"), tmp_path / "sapporo.xlsx")
+    assert out.is_file()
