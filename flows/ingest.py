@@ -251,13 +251,7 @@ def run_main(argv: list[str]) -> int:
     parser.add_argument("--address", help="Dask scheduler address tcp://HOST:PORT (with --runner dask)")
     parser.add_argument("--no-export", action="store_true", help="skip the Excel export")
     args = parser.parse_args(argv)
-    settings = Settings.resolve(
-        home=args.home,
-        db_path=args.db,
-        inbox=args.inbox,
-        prefecture_code=args.prefecture,
-        fiscal_year=args.year,
-    )
+    settings = Settings.from_args(args)
     if not settings.inbox.is_dir():
         print(f"kokuho run: 受信フォルダがありません: {settings.inbox}", file=sys.stderr)
         return 2

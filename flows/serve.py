@@ -2,7 +2,7 @@
 
 The schedule lives on the server (cron, default 02:00 Asia/Tokyo); this process polls it and runs
 each due flow run in a subprocess. What happens after downtime (verified in Prefect 3.8 source,
-see docs/serve.md):
+see README: Nightly runs):
 
 - The server's scheduler never backfills: it creates runs from "now" onwards only.
 - Ctrl-C / SIGTERM: `prefect.serve` pauses the deployment, which deletes its Scheduled runs, and
@@ -226,19 +226,13 @@ def serve_main(argv: list[str]) -> int:
     if analytics:
         print(
             "kokuho serve: 警告: Prefect サーバーの analytics が有効です。"
-            "PREFECT_SERVER_ANALYTICS_ENABLED=false で起動し直してください（docs/serve.md）。\n"
+            "PREFECT_SERVER_ANALYTICS_ENABLED=false で起動し直してください（README: Nightly runs）。\n"
             "kokuho serve: warning: the Prefect server has analytics on; restart it with"
-            " PREFECT_SERVER_ANALYTICS_ENABLED=false (see docs/serve.md).",
+            " PREFECT_SERVER_ANALYTICS_ENABLED=false (see README: Nightly runs).",
             file=sys.stderr,
         )
 
-    settings = Settings.resolve(
-        home=args.home,
-        db_path=args.db,
-        inbox=args.inbox,
-        prefecture_code=args.prefecture,
-        fiscal_year=args.year,
-    )
+    settings = Settings.from_args(args)
     if not settings.inbox.is_dir():
         print(f"kokuho serve: 受信フォルダがありません / inbox not found: {settings.inbox}", file=sys.stderr)
         return 2

@@ -7,7 +7,6 @@ scan -> extract (isolated) -> stage (transform) -> validate (GX) -> quarantine -
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from kokuho.config import Settings
+from kokuho.files import sha256_of
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
 
@@ -54,14 +54,6 @@ class StageResult:
     outcomes: list[FileOutcome]
     catalogs: list[object]  # kokuho.catalog.Catalog, one per survey seen
     data_docs_index: Path | None = None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def scan_inbox(paths: Iterable[Path]) -> list[InboxFile]:

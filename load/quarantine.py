@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import os
 import re
 import shutil
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kokuho import layout
+from kokuho.files import sha256_of
 
 if TYPE_CHECKING:
     from kokuho.catalog import Catalog
@@ -135,12 +135,7 @@ def write_quarantine(
 # --------------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+_sha256 = sha256_of
 
 
 def _folder(quarantine_dir: Path, name: str, sha: str) -> Path:
