@@ -19,6 +19,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from workbook_factory import cfb
 
 from extract.container import Limits, cfb_entry_names
 from extract.model import ExtractedWorkbook
@@ -76,47 +77,6 @@ def rezip(data: bytes, replace: dict[str, bytes] | None = None, add: dict[str, b
         for name, blob in add.items():
             dst.writestr(name, blob)
     return out.getvalue()
-
-
-def cfb(streams: list[tuple[str, bytes]]) -> bytes:
-    """A minimal, valid OLE compound file (v3, 512-byte sectors) holding the given streams, each
-    padded to 4096 bytes so that no mini stream is needed."""
-    sec, endc, free, fatsect = 512, 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
-    entries, blobs, next_sector = [], [], 2  # sector 0: FAT, sector 1: directory
-    for name, blob in streams:
-        blob = blob.ljust(max(4096, -(-len(blob) // sec) * sec), b"\0")
-        entries.append((name, next_sector, len(blob)))
-        blobs.append(blob)
-        next_sector += len(blob) // sec
-    assert next_sector <= sec // 4 and len(streams) <= 3
-    fat = [fatsect, endc]
-    for _, start, size in entries:
-        count = size // sec
-        fat += [start + i + 1 for i in range(count - 1)] + [endc]
-    fat += [free] * (sec // 4 - len(fat))
-
-    def entry(name: str, kind: int, child: int, start: int, size: int, right: int = free) -> bytes:
-        raw = name.encode("utf-16-le") + b"\0\0"
-        return (
-            raw.ljust(64, b"\0")
-            + struct.pack("<HBBIII", len(raw), kind, 1, free, right, child)
-            + b"\0" * 36
-            + struct.pack("<IQ", start, size)
-        )
-
-    directory = entry("Root Entry", 5, 1, endc, 0)
-    for i, (name, start, size) in enumerate(entries):
-        directory += entry(name, 2, free, start, size, right=i + 2 if i + 1 < len(entries) else free)
-    header = (
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-        + b"\0" * 16
-        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
-        + b"\0" * 6
-        + struct.pack("<9I", 0, 1, 1, 0, 4096, endc, 0, endc, 0)
-        + struct.pack("<I", 0)
-        + struct.pack("<I", free) * 108
-    )
-    return header + struct.pack(f"<{sec // 4}I", *fat) + directory.ljust(sec, b"\0") + b"".join(blobs)
 
 
 def biff8(sheets: list[tuple[str, int, dict[tuple[int, int], object]]], merged: list[tuple] = ()) -> bytes:
