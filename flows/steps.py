@@ -220,22 +220,24 @@ def _clean(row: dict[str, object]) -> dict[str, object]:
 
 
 def mark_superseded_within(outcomes: list[FileOutcome], received: dict[str, float]) -> None:
-    """Among accepted files of the same municipality and year, all but the latest are superseded."""
-    latest: dict[tuple[str, int], FileOutcome] = {}
+    """Among accepted files of the same municipality and year, all but the latest are superseded
+    (transform.resubmission decides, as for the warehouse)."""
+    from transform.resubmission import resolve_resubmissions
+
+    incoming = pd.DataFrame(
+        {
+            "sha256": [o.sha256 for o in outcomes],
+            "file_name": [o.file_name for o in outcomes],
+            "municipality_code": [o.municipality_code for o in outcomes],
+            "survey_id": [None if o.fiscal_year is None else str(o.fiscal_year) for o in outcomes],
+            "received_at": [received[o.sha256] for o in outcomes],
+            "status": [o.status for o in outcomes],
+        }
+    )
+    resolution = resolve_resubmissions(incoming.iloc[0:0], incoming)
+    status = dict(zip(resolution.submissions["sha256"], resolution.submissions["status"], strict=True))
     for outcome in outcomes:
-        if outcome.status != "accepted" or outcome.municipality_code is None:
-            continue
-        key = (outcome.municipality_code, outcome.fiscal_year or 0)
-        current = latest.get(key)
-        if current is None or (received[outcome.sha256], outcome.file_name) > (
-            received[current.sha256],
-            current.file_name,
-        ):
-            if current is not None:
-                current.status = "superseded"
-            latest[key] = outcome
-        else:
-            outcome.status = "superseded"
+        outcome.status = status[outcome.sha256]
 
 
 def format_outcomes(outcomes: list[FileOutcome]) -> str:
