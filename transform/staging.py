@@ -713,6 +713,19 @@ class _FileTransform:
                 )
                 return
 
+    def _provenance(self, sheet: RawSheet, cell: str, row_no: int) -> tuple[object, ...]:
+        """The leading columns every staging row shares: file, sheet, cell, row and whose answer."""
+        return (
+            self.wb.file_name,
+            self.wb.sha256,
+            sheet.title,
+            cell,
+            row_no,
+            self.identity.municipality_code,
+            self.identity.survey_id,
+            self.identity.fiscal_year,
+        )
+
     def _too_long(self, sheet: RawSheet, cell: str, text: str | None, limit: int, value: object) -> None:
         if text is not None and len(text) > limit:
             self.issues.add(
@@ -755,14 +768,7 @@ class _FileTransform:
         if note is not None:
             self._too_long(sheet, f"{cols.note}{r}", note, codelists.NOTE_MAX_CHARS, raw_note)
         record = (
-            self.wb.file_name,
-            self.wb.sha256,
-            sheet.title,
-            cell,
-            r,
-            self.identity.municipality_code,
-            self.identity.survey_id,
-            self.identity.fiscal_year,
+            *self._provenance(sheet, cell, r),
             measure_id,
             normalize_text(cells.get(cols.label)) if cols.label else None,
             cell_text(raw_answer),
@@ -824,14 +830,7 @@ class _FileTransform:
         self.own_positions[table_id] = position
         self.own.append(
             (
-                self.wb.file_name,
-                self.wb.sha256,
-                sheet.title,
-                text_cell,
-                r,
-                self.identity.municipality_code,
-                self.identity.survey_id,
-                self.identity.fiscal_year,
+                *self._provenance(sheet, text_cell, r),
                 table_id,
                 position,
                 text,
@@ -896,14 +895,7 @@ class _FileTransform:
         note = clean_text(raw_note)
         self._too_long(sheet, f"{note_col}{r}", note, codelists.NOTE_MAX_CHARS, raw_note)
         record = (
-            self.wb.file_name,
-            self.wb.sha256,
-            sheet.title,
-            cell,
-            r,
-            self.identity.municipality_code,
-            self.identity.survey_id,
-            self.identity.fiscal_year,
+            *self._provenance(sheet, cell, r),
             target_id,
             target_year,
             parsed.raw_text,
