@@ -12,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from workbook_factory import rezip as rezip_bytes
 
 from extract.container import Limits
 from extract.model import ExtractedWorkbook, RawSheet
@@ -31,15 +32,8 @@ def build(path: Path, fill: Callable[[openpyxl.Workbook], None]) -> Path:
 
 
 def rezip(path: Path, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None) -> Path:
-    replace, add = replace or {}, add or {}
-    data = path.read_bytes()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, replace.get(info.filename, src.read(info)))
-        for name, blob in add.items():
-            dst.writestr(name, blob)
-    path.write_bytes(out.getvalue())
+    """Rewrite an xlsx in place with some parts replaced or added."""
+    path.write_bytes(rezip_bytes(path.read_bytes(), replace, add))
     return path
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from workbook_factory import cfb
+from workbook_factory import cfb, rezip
 
 from extract.container import Limits, cfb_entry_names
 from extract.model import ExtractedWorkbook
@@ -65,18 +65,6 @@ def xlsx_bytes(build: Callable[[openpyxl.Workbook], None] | None = None) -> byte
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
-
-
-def rezip(data: bytes, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None) -> bytes:
-    """A copy of an xlsx with some parts replaced or added."""
-    replace, add = replace or {}, add or {}
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, replace.get(info.filename, src.read(info)))
-        for name, blob in add.items():
-            dst.writestr(name, blob)
-    return out.getvalue()
 
 
 def biff8(sheets: list[tuple[str, int, dict[tuple[int, int], object]]], merged: list[tuple] = ()) -> bytes:
