@@ -7,6 +7,7 @@ an empty cell; nothing is normalised here. Cell addresses are A1-style ("D12").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -60,6 +61,27 @@ class ExtractedWorkbook:
     # File-level problems (not a workbook, password, zip bomb, crash...). When any is present,
     # `sheets` may be empty and transform produces no rows for the file.
     issues: list[RawIssue] = field(default_factory=list)
+
+    @classmethod
+    def unread(
+        cls,
+        path: Path,
+        issues: list[RawIssue] | None = None,
+        *,
+        sha256: str = "",
+        file_size: int = 0,
+        received_at: float = 0.0,
+    ) -> ExtractedWorkbook:
+        """A file not (yet) read: no sheets, kind unknown, facts as far as known."""
+        return cls(
+            file_name=path.name,
+            file_path=str(path),
+            sha256=sha256,
+            file_size=file_size,
+            received_at=received_at,
+            file_kind=None,
+            issues=list(issues or []),
+        )
 
     def sheet_by_key(self, key: str) -> RawSheet | None:
         for sheet in self.sheets:

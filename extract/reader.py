@@ -21,14 +21,7 @@ from extract.sheetscan import MAX_EXCEL_COLS, PackageError, SheetScan, scan_work
 def extract_file(path: Path, limits: Limits) -> ExtractedWorkbook:
     """Never raises for a bad file: problems come back as `issues` (sheets then empty)."""
     path = Path(path)
-    workbook = ExtractedWorkbook(
-        file_name=path.name,
-        file_path=str(path),
-        sha256="",
-        file_size=0,
-        received_at=0.0,
-        file_kind=None,
-    )
+    workbook = ExtractedWorkbook.unread(path)
     try:
         container = open_container(path, limits)
     except OSError as exc:

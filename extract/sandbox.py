@@ -300,14 +300,12 @@ class _Batch:
             facts = file_facts(path)
         except OSError:
             facts = FileFacts("", 0, 0.0)
-        return ExtractedWorkbook(
-            file_name=path.name,
-            file_path=str(path),
+        return ExtractedWorkbook.unread(
+            path,
+            [RawIssue(code, detail=detail, rule=rule)],
             sha256=facts.sha256,
             file_size=facts.size,
             received_at=facts.mtime,
-            file_kind=None,
-            issues=[RawIssue(code, detail=detail, rule=rule)],
         )
 
 

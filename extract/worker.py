@@ -59,15 +59,7 @@ def main() -> None:
     hang_on = os.environ.get(TEST_HANG_ENV) or None
 
     def failure(index: int, path: Path, detail: str) -> bytes:
-        workbook = ExtractedWorkbook(
-            file_name=path.name,
-            file_path=str(path),
-            sha256="",
-            file_size=0,
-            received_at=0.0,
-            file_kind=None,
-            issues=[RawIssue("PARSE_FAILED", detail=detail, rule="parser")],
-        )
+        workbook = ExtractedWorkbook.unread(path, [RawIssue("PARSE_FAILED", detail=detail, rule="parser")])
         return encode(index, workbook)
 
     replies.send_bytes(READY)
