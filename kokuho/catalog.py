@@ -235,10 +235,10 @@ def _int(path: Path, node: dict[str, Any], key: str, expected: int | None = None
 
 
 def _build(path: Path, raw: dict[str, Any]) -> Catalog:
-    from kokuho.municipalities import all_prefectures
+    from kokuho.municipalities import NATIONAL, all_prefectures
 
     pref = str(raw.get("prefecture_code", "")).zfill(2)
-    if pref not in {p.code for p in all_prefectures()} | {"00"}:  # 00: nationwide survey
+    if pref not in {p.code for p in all_prefectures()} | {NATIONAL.code}:
         raise _fail(path, raw, f"都道府県コード {raw.get('prefecture_code')!r} は存在しません")
     fiscal_year = raw.get("fiscal_year")
     if not isinstance(fiscal_year, int) or not 2000 <= fiscal_year <= 2100:

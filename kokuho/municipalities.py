@@ -117,12 +117,17 @@ def prefecture(code: str) -> Prefecture:
     raise KeyError(f"都道府県コード {code!r} は存在しません")
 
 
+def in_survey_area(municipality: Municipality, prefecture_code: str) -> bool:
+    """Whether a municipality is surveyed by a survey of this prefecture (every one for "00").
+    The warehouse's SQL twin is the macro in load/sql/in_survey_area.sql."""
+    return str(prefecture_code).zfill(2) in (municipality.prefecture_code, NATIONAL.code)
+
+
 def municipalities_of(prefecture_code: str) -> list[Municipality]:
-    """The municipalities of one prefecture, in code order."""
-    key = str(prefecture_code).zfill(2)
-    if key == NATIONAL.code:
-        return sorted(all_municipalities(), key=lambda m: m.code)
-    return sorted((m for m in all_municipalities() if m.prefecture_code == key), key=lambda m: m.code)
+    """The municipalities a survey of this prefecture covers, in code order."""
+    return sorted(
+        (m for m in all_municipalities() if in_survey_area(m, prefecture_code)), key=lambda m: m.code
+    )
 
 
 def by_code() -> dict[str, Municipality]:

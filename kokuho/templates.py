@@ -36,9 +36,9 @@ from kokuho.catalog import (
 )
 from kokuho.codelists import ANSWER_YES
 from kokuho.municipalities import (
-    NATIONAL,
     Municipality,
     MunicipalityCodeError,
+    in_survey_area,
     lookup,
     municipalities_of,
     prefecture,
@@ -219,7 +219,7 @@ def _short_era(fiscal_year: int) -> str:
 
 
 def _check_ready(catalog: Catalog, municipality: Municipality) -> None:
-    if catalog.prefecture_code not in (municipality.prefecture_code, NATIONAL.code):
+    if not in_survey_area(municipality, catalog.prefecture_code):
         raise ValueError(
             f"市町村 {municipality.code} {municipality.name} は都道府県 {catalog.prefecture_code} の"
             f"市町村ではありません（カタログ {catalog.path}）"
@@ -588,7 +588,7 @@ def _resolve_municipalities(codes: Iterable[str], catalog: Catalog) -> list[Muni
             muni = lookup(raw)
         except (MunicipalityCodeError, KeyError) as exc:
             return f"市町村コード {raw!r}: {exc}"
-        if catalog.prefecture_code not in (muni.prefecture_code, NATIONAL.code):
+        if not in_survey_area(muni, catalog.prefecture_code):
             return f"市町村コード {muni.code}（{muni.name}）は都道府県 {catalog.prefecture_code} の市町村ではありません"
         if muni not in chosen:
             chosen.append(muni)

@@ -45,6 +45,8 @@ TABLES: tuple[str, ...] = (
     "file_issues",
     "runs",
 )
+# Macros the views use.
+MACROS: tuple[str, ...] = ("in_survey_area",)
 VIEWS: tuple[str, ...] = (
     "budget_lines",
     "measure_summary",
@@ -64,8 +66,8 @@ def sql(name: str) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables and (re)create every view, so views always match this code."""
-    for name in (*TABLES, *VIEWS):
+    """Create missing tables and (re)create every macro and view, so they always match this code."""
+    for name in (*TABLES, *MACROS, *VIEWS):
         con.execute(sql(name))
 
 
@@ -301,7 +303,7 @@ def _guard_issues(
     municipality, one of another prefecture, a survey without catalog, an unknown answer or measure).
     Transform and validation should have caught them; quarantining here keeps one bad file from
     failing the whole run."""
-    from kokuho.municipalities import by_code
+    from kokuho.municipalities import by_code, in_survey_area
 
     municipalities = by_code()
     rows: list[dict[str, object]] = []
@@ -335,7 +337,7 @@ def _guard_issues(
             add("MUNICIPALITY_UNKNOWN", *where, code, "")
         elif survey is None or survey not in surveys:
             add("WRONG_SURVEY", *where, survey, f"調査 {survey} のカタログが読み込まれていません")
-        elif surveys[survey].prefecture_code not in (municipalities[code].prefecture_code, "00"):
+        elif not in_survey_area(municipalities[code], surveys[survey].prefecture_code):
             add("MUNICIPALITY_OTHER_PREFECTURE", *where, code, f"調査 {survey}")
 
     # Answers: vectorised, since a national batch has hundreds of thousands of rows.

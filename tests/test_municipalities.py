@@ -146,3 +146,31 @@ def test_lookup(value: object, name: str, kind: str) -> None:
 def test_lookup_of_a_valid_but_unused_code_is_a_key_error() -> None:
     with pytest.raises(KeyError, match="999997"):
         lookup("99999")
+
+
+@pytest.mark.parametrize("survey_prefecture", ["11", "33", "13", "00"])
+def test_survey_area_agrees_with_its_sql_twin(survey_prefecture: str) -> None:
+    """kokuho.municipalities.in_survey_area and the warehouse macro decide the same for everyone."""
+    import duckdb
+
+    from kokuho.municipalities import in_survey_area
+    from load.warehouse import sql
+
+    con = duckdb.connect()
+    con.execute(sql("in_survey_area"))
+    everyone = all_municipalities()
+    in_sql = {
+        code
+        for (code,) in con.execute(
+            "SELECT code FROM (SELECT unnest($codes) AS code, unnest($prefs) AS pref) "
+            "WHERE in_survey_area(pref, $survey)",
+            {
+                "codes": [m.code for m in everyone],
+                "prefs": [m.prefecture_code for m in everyone],
+                "survey": survey_prefecture,
+            },
+        ).fetchall()
+    }
+    in_python = {m.code for m in everyone if in_survey_area(m, survey_prefecture)}
+    assert in_sql == in_python
+    assert len(in_python) == {"11": 63, "33": 27, "13": 62, "00": 1741}[survey_prefecture]

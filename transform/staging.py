@@ -33,11 +33,11 @@ from extract.model import ExtractedWorkbook, RawRow, RawSheet
 from kokuho import codelists, layout
 from kokuho.catalog import Catalog, Measure, NumericTargetItem
 from kokuho.municipalities import (
-    NATIONAL,
     Municipality,
     MunicipalityCodeError,
     all_prefectures,
     by_code,
+    in_survey_area,
     normalize_code,
 )
 from transform.batch import StagingBatch, conform
@@ -609,7 +609,7 @@ class _FileTransform:
         if muni is None:
             issues.add("MUNICIPALITY_UNKNOWN", sheet=cover.title, cell=cell, value=raw)
             return None
-        if ctx.catalog.prefecture_code not in (muni.prefecture_code, NATIONAL.code):
+        if not in_survey_area(muni, ctx.catalog.prefecture_code):
             issues.add(
                 "MUNICIPALITY_OTHER_PREFECTURE",
                 sheet=cover.title,

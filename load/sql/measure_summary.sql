@@ -10,7 +10,7 @@ WITH survey AS (
         s.survey_id,
         s.prefecture_code,
         s.fiscal_year,
-        (SELECT count(*) FROM municipalities AS mu WHERE mu.prefecture_code = s.prefecture_code OR s.prefecture_code = '00')
+        (SELECT count(*) FROM municipalities AS mu WHERE in_survey_area(mu.prefecture_code, s.prefecture_code))
             AS municipality_total
     FROM surveys AS s
 ),

@@ -22,7 +22,7 @@ SELECT
     c.sha256 IS NOT NULL AS submitted,
     s.survey_id
 FROM surveys AS s
-JOIN municipalities AS mu ON mu.prefecture_code = s.prefecture_code OR s.prefecture_code = '00'  -- 00: nationwide
+JOIN municipalities AS mu ON in_survey_area(mu.prefecture_code, s.prefecture_code)
 JOIN measures AS m ON m.survey_id = s.survey_id
 LEFT JOIN current AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
 LEFT JOIN responses AS r ON r.sha256 = c.sha256 AND r.measure_id = m.measure_id

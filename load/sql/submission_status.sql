@@ -63,7 +63,7 @@ classified AS (
         c.file_name AS accepted_file_name,
         c.received_at AS accepted_received_at
     FROM surveys AS s
-    JOIN municipalities AS mu ON mu.prefecture_code = s.prefecture_code OR s.prefecture_code = '00'  -- 00: nationwide
+    JOIN municipalities AS mu ON in_survey_area(mu.prefecture_code, s.prefecture_code)
     LEFT JOIN latest AS l ON l.status_survey_id = s.survey_id AND l.status_municipality_code = mu.code
     LEFT JOIN current AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
 )
