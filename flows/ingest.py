@@ -137,18 +137,17 @@ def build_flow():
         )
         chunks = [new_files[i : i + CHUNK_SIZE] for i in range(0, len(new_files), CHUNK_SIZE)]
         # In-process runs report each file; on Dask (another process) each finished chunk.
-        in_process = not distributed
         progress = StepProgress(
             "抽出 extract", len(new_files), logger=logger, artifact_key="kokuho-extract-progress"
         )
         futures = [
-            chunk_task.submit([f.path for f in chunk], settings, progress if in_process else None)
+            chunk_task.submit([f.path for f in chunk], settings, None if distributed else progress)
             for chunk in chunks
         ]
         staged = []
         for chunk, future in zip(chunks, futures, strict=True):
             staged.append(future.result())
-            if not in_process:
+            if distributed:
                 progress.advance(len(chunk))
         del futures  # they hold the chunks' results too
         task_runs = 2 + len(chunks)
