@@ -14,8 +14,11 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache, wraps
 from pathlib import Path
+from typing import Any, TypeVar
 
 from defusedxml import ElementTree as SafeET
 
@@ -31,6 +34,27 @@ CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 KIND_XLSX = "xlsx"
 KIND_XLSM = "xlsm"
 KIND_XLS = "xls"
+
+
+_Result = TypeVar("_Result")
+_MEMO_MAX_BYTES = 256 * 1024
+
+
+def memo_part(function: Callable[..., _Result]) -> Callable[..., _Result]:
+    """Cache a pure function of one XML part's bytes (and hashable arguments).
+
+    Workbooks returned from one template repeat their workbook, relationship, content-type and
+    style parts byte for byte, so a worker parses each once instead of once per file. Results
+    must be immutable; parts larger than 256 KB are never kept."""
+    cached = lru_cache(maxsize=32)(function)
+
+    @wraps(function)
+    def wrapper(blob: bytes, *args: Any) -> _Result:
+        if len(blob) <= _MEMO_MAX_BYTES:
+            return cached(blob, *args)
+        return function(blob, *args)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -317,6 +341,11 @@ def _content_type(parts: dict[str, bytes], part: str) -> str | None:
     blob = parts.get("[content_types].xml")
     if blob is None:
         return None
+    return _override_content_type(blob, part)
+
+
+@memo_part
+def _override_content_type(blob: bytes, part: str) -> str | None:
     try:
         root = SafeET.fromstring(blob)
     except Exception:  # any parse failure means "unknown", decided by the caller
@@ -335,10 +364,15 @@ def relationships(blob: bytes) -> list[tuple[str, str]]:
 
 def relationship_map(blob: bytes) -> list[tuple[str, str, str]]:
     """(Id, Type, Target) of every internal Relationship in a .rels part."""
+    return list(_relationships(blob))
+
+
+@memo_part
+def _relationships(blob: bytes) -> tuple[tuple[str, str, str], ...]:
     try:
         root = SafeET.fromstring(blob)
     except Exception:
-        return []
+        return ()
     out = []
     for element in root:
         if local_name(element.tag) != "Relationship":
@@ -346,7 +380,7 @@ def relationship_map(blob: bytes) -> list[tuple[str, str, str]]:
         if element.get("TargetMode", "").lower() == "external":
             continue
         out.append((element.get("Id", ""), element.get("Type", ""), element.get("Target", "")))
-    return out
+    return tuple(out)
 
 
 def resolve_target(base_dir: str, target: str) -> str:

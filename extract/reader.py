@@ -136,21 +136,19 @@ def _raw_sheet(title: str, visible: bool, data: Any, scan: SheetScan | None, leg
     hidden_rows = scan.hidden_rows if scan else set()
     rows: list[RawRow] = []
     sheet_key: str | None = None
+    values_by_row = data.to_python() if start else []
+    width = max(map(len, values_by_row), default=0)
     # skip_empty_area=True starts at the first used cell; positions are offset back from there.
-    for i, values in enumerate(data.to_python() if start else []):
-        if values.count("") == len(values):
+    # Column A (the key column) gets the name "" so that it can be popped from the row's cells.
+    letters = ["" if left + j == 0 else _letter(left + j) for j in range(width)]
+    for i, values in enumerate(values_by_row):
+        cells: dict[str, Any] = {
+            c: v for c, v in zip(letters, values, strict=False) if v != "" and v is not None
+        }
+        if not cells:
             continue
         row_no = top + i + 1
-        key: str | None = None
-        cells: dict[str, Any] = {}
-        for j, value in enumerate(values):
-            if value is None or value == "":
-                continue
-            col = left + j
-            if col == 0:
-                key = _key(value)
-            else:
-                cells[_letter(col)] = value
+        key = _key(cells.pop("")) if left == 0 and "" in cells else None
         if row_no == 1:
             sheet_key = key
         if key is not None or cells:

@@ -9,8 +9,11 @@ its worker is killed and the file reported as PARSE_TIMEOUT. The other files of 
 and results come back in the order given.
 
 Results travel as plain tuples unpickled with an allow-list (extract.wire), so even a parser
-exploited by a crafted file
-cannot make the parent run code. Workers are started with subprocess (not multiprocessing), so
+exploited by a crafted file cannot make the parent run code.
+
+A `WorkerStep` runs a further plain function on each workbook inside the worker (staging, for
+the ingest flow), so that the work is spread over the workers and only its compact result
+crosses the pipe; files the worker could not finish get the same step in the parent. Workers are started with subprocess (not multiprocessing), so
 they never re-import the caller's __main__ and need no `if __name__ == "__main__"` guard there.
 
 Test hooks: see extract.worker (TEST_CRASH_ENV, TEST_HANG_ENV; read by the worker from the
@@ -37,7 +40,7 @@ from typing import Any
 
 from extract.container import MIB, FileFacts, Limits, file_facts
 from extract.model import ExtractedWorkbook, RawIssue
-from extract.wire import decode
+from extract.wire import STEP_RESULT, decode
 from extract.worker import READY, TEST_CRASH_ENV, TEST_HANG_ENV
 
 _PREFETCH = 4  # files queued per worker: keeps it busy while the parent reads its last result
@@ -48,7 +51,34 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # that finds this source tree whether or not the project is installed.
 _WORKER_CODE = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from extract.worker import main; main()"
 
-__all__ = ["TEST_CRASH_ENV", "TEST_HANG_ENV", "Limits", "extract_files"]
+__all__ = ["TEST_CRASH_ENV", "TEST_HANG_ENV", "Limits", "WorkerStep", "extract_files"]
+
+
+@dataclass(frozen=True)
+class WorkerStep:
+    """`module.function(workbook, *args)`, run on each extracted workbook inside the worker.
+
+    Its result must be plain data (tuples, lists, dicts, str, numbers, None, dates): it crosses
+    the pipe through the allow-list unpickler. `check`, a function of the same module, vets
+    each result in the parent (it comes from a process that parsed untrusted bytes) and returns
+    it or raises ValueError, which counts as a misbehaving worker."""
+
+    module: str
+    function: str
+    args: tuple[Any, ...] = ()
+    check: str | None = None
+
+    def resolve(self) -> Callable[..., Any]:
+        import importlib
+
+        return getattr(importlib.import_module(self.module), self.function)
+
+    def resolve_check(self) -> Callable[[Any], Any]:
+        import importlib
+
+        if self.check is None:
+            return lambda value: value
+        return getattr(importlib.import_module(self.module), self.check)
 
 
 def extract_files(
@@ -57,9 +87,11 @@ def extract_files(
     workers: int | None = None,
     limits: Limits | None = None,
     on_progress: Callable[[int, int], None] | None = None,
-) -> list[ExtractedWorkbook]:
-    """One ExtractedWorkbook per path, in the same order. Never raises for a bad file; raises
-    RuntimeError only when worker processes cannot be started at all.
+    step: WorkerStep | None = None,
+) -> list[Any]:
+    """One ExtractedWorkbook per path (with `step`: the step's result for it), in the same order.
+    Never raises for a bad file; raises RuntimeError only when worker processes cannot be started
+    at all.
 
     `on_progress(done, total)` is called as files finish (for progress bars)."""
     paths = [Path(p) for p in paths]
@@ -67,7 +99,7 @@ def extract_files(
         return []
     limits = limits or Limits()
     count = max(1, min(workers or _default_workers(), len(paths)))
-    return _Batch(paths, limits, count, on_progress).run()
+    return _Batch(paths, limits, count, on_progress, step).run()
 
 
 def _default_workers() -> int:
@@ -100,12 +132,16 @@ class _Batch:
         limits: Limits,
         count: int,
         on_progress: Callable[[int, int], None] | None = None,
+        step: WorkerStep | None = None,
     ) -> None:
         self.on_progress = on_progress
+        self.step = step
+        self.run_step = step.resolve() if step else None
+        self.check_step = step.resolve_check() if step else None
         self.paths = paths
         self.limits = limits
         self.count = count
-        self.results: list[ExtractedWorkbook | None] = [None] * len(paths)
+        self.results: list[Any] = [None] * len(paths)
         self.remaining = len(paths)
         self.pending: deque[int] = deque(range(len(paths)))
         self.suspects: deque[int] = deque()  # files whose worker died: re-run one by one
@@ -115,7 +151,7 @@ class _Batch:
         self.max_message = 4 * limits.max_uncompressed_bytes + 64 * MIB
         self.workers: list[_Worker] = []
 
-    def run(self) -> list[ExtractedWorkbook]:
+    def run(self) -> list[Any]:
         # Results hold millions of small objects and no cycles: collecting while they pile up
         # only rescans them over and over.
         collecting = gc.isenabled()
@@ -164,7 +200,7 @@ class _Batch:
             spawned=time.monotonic(),
         )
         with contextlib.suppress(OSError):  # a failed send shows up as a startup failure
-            worker.requests.send(self.limits)
+            worker.requests.send((self.limits, self.step))
         return worker
 
     def _stop(self, worker: _Worker, *, graceful: bool) -> None:
@@ -246,24 +282,32 @@ class _Batch:
                     worker.ready = True
                     self.startup_failures = 0
                     continue
-                index, workbook = decode(payload)
+                index, kind, result = decode(payload)
                 if not worker.inflight or index != worker.inflight[0]:
                     return False
+                if kind == STEP_RESULT:
+                    if self.check_step is None:
+                        return False
+                    result = self.check_step(result)
                 worker.inflight.popleft()
                 worker.started = time.monotonic()
-                self._done(index, workbook)
+                self._done(index, result)
                 if not worker.inflight:
                     worker.alone = False
         except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, KeyError):
             return False
         return True
 
-    def _done(self, index: int, workbook: ExtractedWorkbook) -> None:
+    def _done(self, index: int, result: Any) -> None:
+        if self.run_step is not None and isinstance(result, ExtractedWorkbook):
+            # A file the worker could not finish (or whose step failed there): the step runs here.
+            assert self.step is not None
+            result = self.run_step(result, *self.step.args)
         if self.results[index] is None:
             self.remaining -= 1
             if self.on_progress is not None:
                 self.on_progress(len(self.paths) - self.remaining, len(self.paths))
-        self.results[index] = workbook
+        self.results[index] = result
 
     def _lost(self, worker: _Worker, *, timed_out: bool) -> None:
         if worker.process.poll() is None:

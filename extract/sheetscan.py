@@ -16,7 +16,7 @@ from operator import itemgetter
 
 from defusedxml import ElementTree as SafeET
 
-from extract.container import Limits, local_name, relationship_map, resolve_target
+from extract.container import Limits, local_name, memo_part, relationship_map, resolve_target
 from extract.model import RawIssue
 
 MAX_EXCEL_ROWS = 1_048_576
@@ -88,7 +88,7 @@ def range_end(ref: str) -> tuple[int, int] | None:
 def scan_workbook(parts: dict[str, bytes], workbook_part: str) -> list[SheetScan]:
     """Every sheet of an OOXML workbook, in workbook order, with its worksheet XML scanned."""
     try:
-        root = SafeET.fromstring(parts[workbook_part])
+        sheets = _workbook_sheets(parts[workbook_part])
     except Exception as exc:  # any XML failure is a corrupt package
         raise PackageError(f"ブック本体（{workbook_part}）のXMLが壊れています") from exc
     base = posixpath.dirname(workbook_part)
@@ -96,7 +96,24 @@ def scan_workbook(parts: dict[str, bytes], workbook_part: str) -> list[SheetScan
     rels = {rid: (rtype, target) for rid, rtype, target in relationship_map(parts.get(rels_name, b""))}
     percent = percent_styles(_styles_part(parts, rels, base))
     scans: list[SheetScan] = []
-    for sheets in root:
+    for name, state, rid in sheets:
+        rel_type, target = rels.get(rid, ("", ""))
+        kind = rel_type.rsplit("/", 1)[-1].lower().removeprefix("xl") or "worksheet"
+        part = resolve_target(base, target) if target else None
+        scan = SheetScan(name=name, visible=state not in ("hidden", "veryhidden"), kind=kind, part=part)
+        if kind in _CELL_SHEETS:
+            if part is None or part not in parts:
+                raise PackageError(f"シート「{scan.name}」の本体（{part or rid}）がありません")
+            scan_sheet_xml(parts[part], percent, scan)
+        scans.append(scan)
+    return scans
+
+
+@memo_part
+def _workbook_sheets(blob: bytes) -> tuple[tuple[str, str, str], ...]:
+    """(name, state, relationship id) of every sheet the workbook part lists, in order."""
+    found = []
+    for sheets in SafeET.fromstring(blob):
         if local_name(sheets.tag) != "sheets":
             continue
         for sheet in sheets:
@@ -106,22 +123,8 @@ def scan_workbook(parts: dict[str, bytes], workbook_part: str) -> list[SheetScan
             rid = next(
                 (v for k, v in sheet.attrib.items() if k.startswith("{") and local_name(k) == "id"), ""
             )
-            rel_type, target = rels.get(rid, ("", ""))
-            kind = rel_type.rsplit("/", 1)[-1].lower().removeprefix("xl") or "worksheet"
-            part = resolve_target(base, target) if target else None
-            state = sheet.get("state", "visible").strip().lower()
-            scan = SheetScan(
-                name=sheet.get("name", ""),
-                visible=state not in ("hidden", "veryhidden"),
-                kind=kind,
-                part=part,
-            )
-            if kind in _CELL_SHEETS:
-                if part is None or part not in parts:
-                    raise PackageError(f"シート「{scan.name}」の本体（{part or rid}）がありません")
-                scan_sheet_xml(parts[part], percent, scan)
-            scans.append(scan)
-    return scans
+            found.append((sheet.get("name", ""), sheet.get("state", "visible").strip().lower(), rid))
+    return tuple(found)
 
 
 # Sheet kinds whose part holds <sheetData> (a parser may read all of them).
@@ -158,6 +161,11 @@ def percent_styles(styles_xml: bytes | None) -> frozenset[int]:
     """Indexes into cellXfs (a cell's s= attribute) whose number format shows a percentage."""
     if not styles_xml:
         return frozenset()
+    return _percent_styles(styles_xml)
+
+
+@memo_part
+def _percent_styles(styles_xml: bytes) -> frozenset[int]:
     custom: dict[int, str] = {}
     for fmt in _NUMFMT.finditer(styles_xml):
         attrs = _attrs(fmt.group(1))
@@ -264,7 +272,7 @@ def scan_sheet_xml(data: bytes, percent: frozenset[int], scan: SheetScan) -> She
                     scan.hidden_rows.clear()
                     return _scan_positions(data, percent, scan)
                 scan.hidden_rows.add(int(attrs[b"r"]))
-    want_formula = b"<f" in cells or b":f" in cells
+    want_formula = b"<f" in cells or _has_prefixed_tag(cells, b"f")
     want_error = b'"e"' in cells or b"'e'" in cells
     used = [i for i in percent if b's="%d"' % i in cells or b"s='%d'" % i in cells]
     want_percent = (
@@ -289,13 +297,37 @@ def scan_sheet_xml(data: bytes, percent: frozenset[int], scan: SheetScan) -> She
 
 def _cell_refs(data: bytes) -> list[tuple[bytes, bytes]] | None:
     """(column, row) of every cell, or None when some cell has no r="..." we can read."""
-    if b":c" not in data:
+    if not _has_prefixed_tag(data, b"c"):
         # No prefixed cells: the common form <c r="A1" ...> is read with one literal-led pass.
         refs = _PLAIN_CELL.findall(data)
         if (b"", b"") not in refs:
             return refs
     refs = _CELL_R.findall(data)
     return refs if len(refs) == len(_CELL_OPEN.findall(data)) and not _MALFORMED_TAG.search(data) else None
+
+
+_NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_TAG_END = frozenset(b" \t\r\n\f\v/>")
+
+
+def _has_prefixed_tag(data: bytes, local: bytes) -> bool:
+    """Whether an element <prefix:local ...> starts anywhere in `data`.
+
+    Looks only at each ":" + local and runs back over a name to "<": text cannot hold "<", and
+    the template's own keys ("kokuho:cover", "meta:fiscal_year") put many such pairs in the text,
+    which a plain byte search would mistake for markup (sending every such sheet the slow way)."""
+    needle = b":" + local
+    at = data.find(needle)
+    while at >= 0:
+        end = at + len(needle)
+        if end < len(data) and data[end] in _TAG_END:
+            start = at
+            while start > 0 and data[start - 1] in _NAME_BYTES:
+                start -= 1
+            if 0 < start < at and data[start - 1] == 0x3C:  # "<"
+                return True
+        at = data.find(needle, at + 1)
+    return False
 
 
 def _report_cell(

@@ -2,6 +2,9 @@
 
 Cheaper to unpickle than dataclass instances, and the parent's unpickler then needs to allow no
 class at all but the datetime types cell values may hold (see extract.sandbox).
+
+A message is (index, kind, values): kind WORKBOOK carries an ExtractedWorkbook as tuples, kind
+STEP_RESULT the plain-data result of the worker's step (extract.sandbox.WorkerStep).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ _WORKBOOK = tuple(f.name for f in fields(ExtractedWorkbook))
 _SHEET = tuple(f.name for f in fields(RawSheet))
 _ROW = tuple(f.name for f in fields(RawRow))
 _ISSUE = tuple(f.name for f in fields(RawIssue))
+
+WORKBOOK = 0
+STEP_RESULT = 1
 
 _ALLOWED_GLOBALS = frozenset(
     {
@@ -38,7 +44,12 @@ def encode(index: int, workbook: ExtractedWorkbook) -> bytes:
         sheets if name == "sheets" else issues if name == "issues" else getattr(workbook, name)
         for name in _WORKBOOK
     )
-    return pickle.dumps((index, values), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((index, WORKBOOK, values), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def encode_result(index: int, result: Any) -> bytes:
+    """A step's result: plain values only (the parent's unpickler refuses anything else)."""
+    return pickle.dumps((index, STEP_RESULT, result), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _encode_sheet(sheet: RawSheet) -> tuple[Any, ...]:
@@ -53,15 +64,21 @@ class _PlainUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def decode(payload: bytes) -> tuple[int, ExtractedWorkbook]:
-    """Raises (pickle.UnpicklingError, TypeError, ValueError...) on anything malformed."""
-    index, values = _PlainUnpickler(io.BytesIO(payload)).load()
-    if not isinstance(index, int) or not isinstance(values, tuple) or len(values) != len(_WORKBOOK):
+def decode(payload: bytes) -> tuple[int, int, Any]:
+    """(index, kind, ExtractedWorkbook or step result). Raises (pickle.UnpicklingError, TypeError,
+    ValueError...) on anything malformed."""
+    message = _PlainUnpickler(io.BytesIO(payload)).load()
+    if not isinstance(message, tuple) or len(message) != 3 or not isinstance(message[0], int):
+        raise pickle.UnpicklingError("malformed worker result")
+    index, kind, values = message
+    if kind == STEP_RESULT:
+        return index, kind, values
+    if kind != WORKBOOK or not isinstance(values, tuple) or len(values) != len(_WORKBOOK):
         raise pickle.UnpicklingError("malformed worker result")
     kwargs = dict(zip(_WORKBOOK, values, strict=True))
     kwargs["sheets"] = [_decode_sheet(sheet) for sheet in kwargs["sheets"]]
     kwargs["issues"] = [RawIssue(*issue) for issue in kwargs["issues"]]
-    return index, ExtractedWorkbook(**kwargs)
+    return index, kind, ExtractedWorkbook(**kwargs)
 
 
 def _decode_sheet(values: tuple[Any, ...]) -> RawSheet:

@@ -2,7 +2,8 @@
 
 It runs in a fresh interpreter (`python -I`), with no file descriptors of the parent but its two
 pipes, an address-space limit and no core dumps. It reads (index, path) requests and answers
-each with one pickled (index, ExtractedWorkbook). Its stdout is pointed at stderr so that nothing
+each with one pickled (index, ExtractedWorkbook), or, when the parent gave it a step
+(extract.sandbox.WorkerStep), with the step's plain-data result for that workbook. Its stdout is pointed at stderr so that nothing
 a library prints can corrupt the protocol.
 
 Test hooks, read from the environment here: KOKUHO_EXTRACT_TEST_CRASH=<file name> makes the
@@ -45,14 +46,15 @@ def main() -> None:
     os.dup2(null, 0)
     os.close(null)
 
-    limits = requests.recv()
+    limits, step = requests.recv()
     # Imports first, so that the address-space limit is all for parsing.
     import python_calamine  # noqa: F401
 
     from extract.model import ExtractedWorkbook, RawIssue
     from extract.reader import extract_file
-    from extract.wire import encode
+    from extract.wire import encode, encode_result
 
+    run_step = step.resolve() if step is not None else None
     confine(limits.memory_bytes)
 
     crash_on = os.environ.get(TEST_CRASH_ENV) or None
@@ -77,7 +79,14 @@ def main() -> None:
         if path.name == hang_on:
             time.sleep(24 * 3600)
         try:
-            payload = encode(index, extract_file(path, limits))
+            workbook = extract_file(path, limits)
+            if run_step is None:
+                payload = encode(index, workbook)
+            else:
+                try:
+                    payload = encode_result(index, run_step(workbook, *step.args))
+                except Exception:  # the step failed on this workbook: the parent runs it again
+                    payload = encode(index, workbook)
         except MemoryError:
             payload = failure(index, path, f"メモリ上限 {limits.memory_bytes // MIB:,}MB を超えました")
         except Exception as exc:  # reported for this file; the worker carries on

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,11 @@ def _only_io_errors(task: object, task_run: object, state: Any) -> bool:
     return isinstance(error, OSError | WarehouseBusy | duckdb.IOException)
 
 
-CHUNK_SIZE = 500  # files per extraction task: few tasks (5 ms each), each worth a worker's time
+# Files per extract-and-stage task. In-process, one task takes a national inbox at once: its
+# worker processes start once (each loads the catalog) and nothing waits at chunk boundaries; the
+# staged rows of 2,000 files take ~30 MB. On Dask, smaller chunks spread over the cluster.
+CHUNK_SIZE = 2000
+DISTRIBUTED_CHUNK_SIZE = 250
 
 
 def build_flow():
@@ -135,7 +141,8 @@ def build_flow():
             len(new_files),
             len(skipped),
         )
-        chunks = [new_files[i : i + CHUNK_SIZE] for i in range(0, len(new_files), CHUNK_SIZE)]
+        size = DISTRIBUTED_CHUNK_SIZE if distributed else CHUNK_SIZE
+        chunks = [new_files[i : i + size] for i in range(0, len(new_files), size)]
         # In-process runs report each file; on Dask (another process) each finished chunk.
         progress = StepProgress(
             "抽出 extract", len(new_files), logger=logger, artifact_key="kokuho-extract-progress"
@@ -198,17 +205,35 @@ def run_ingest(
         cluster = {"n_workers": 2, "threads_per_worker": 1, "processes": True}
         task_runner = DaskTaskRunner(address=address) if address else DaskTaskRunner(cluster_kwargs=cluster)
         flow = flow.with_options(task_runner=task_runner)
-    state = flow(
-        inbox=str(settings.inbox),
-        home=str(settings.home),
-        db=str(settings.db_path),
-        prefecture=settings.prefecture_code,
-        year=settings.fiscal_year,
-        export=export,
-        distributed=runner == "dask",
-    )
-    _wait_for_task_run_records(state["flow_run_id"], state["task_runs"])
+    with without_heartbeat():
+        state = flow(
+            inbox=str(settings.inbox),
+            home=str(settings.home),
+            db=str(settings.db_path),
+            prefecture=settings.prefecture_code,
+            year=settings.fiscal_year,
+            export=export,
+            distributed=runner == "dask",
+        )
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url is None:
+        # Only the ephemeral server stops with this process (a real one records at its pace).
+        _wait_for_task_run_records(state["flow_run_id"], state["task_runs"])
     return state
+
+
+@contextmanager
+def without_heartbeat() -> Iterator[None]:
+    """Flow runs started inside send no heartbeats.
+
+    Prefect 3.8's flow-run heartbeat thread sleeps in whole seconds and the run joins it at the
+    end: up to 1 s added to every run (a no-op flow: 1.07 s with it, 0.07 s without, measured).
+    Heartbeats only feed automations that detect crashed runs of workers; none watch these."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _wait_for_task_run_records(flow_run_id: str, expected: int, timeout: float = 15.0) -> None:

@@ -78,19 +78,6 @@ def scan_inbox(paths: Iterable[Path]) -> list[InboxFile]:
     return files
 
 
-def catalog_for(prefecture_code: str | None, fiscal_year: int | None, settings: Settings):
-    """The catalog a workbook claims; the run's own catalog when the claim names none we know
-    (staging then reports the mismatch as WRONG_SURVEY)."""
-    from kokuho.catalog import CatalogError, load_catalog_for
-
-    if prefecture_code == settings.prefecture_code and fiscal_year is not None:
-        try:
-            return load_catalog_for(prefecture_code, fiscal_year)
-        except CatalogError:
-            pass
-    return load_catalog_for(settings.prefecture_code, settings.fiscal_year)
-
-
 @dataclass
 class StagedChunk:
     """A chunk of files extracted and staged (raw cells are dropped here: the staging tables are
@@ -107,25 +94,20 @@ def stage_chunk(
     workbooks: list[object] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> StagedChunk:
-    """Extract (in isolated workers, unless `workbooks` are given) and stage a chunk of files, each
-    against the catalog its cover claims (a mixed inbox of two years stages each year correctly)."""
-    from extract.sandbox import extract_files
-    from transform.batch import StagingBatch
-    from transform.routing import claimed_survey
-    from transform.staging import build_staging
+    """Extract and stage a chunk of files, each against the catalog its cover claims (a mixed
+    inbox of two years stages each year correctly). Both run in the isolated workers
+    (transform.staging.stage_file as their step), unless `workbooks` are given (staged here)."""
+    from extract.sandbox import WorkerStep, extract_files
+    from transform.staging import batch_from_staged, stage_file
 
+    survey = (settings.prefecture_code, settings.fiscal_year)
     if workbooks is None:
-        workbooks = extract_files(paths, on_progress=on_progress)
-    groups: dict[str, tuple[object, list[object]]] = {}
-    for workbook in workbooks:
-        catalog = catalog_for(*claimed_survey(workbook), settings)
-        groups.setdefault(catalog.survey_id, (catalog, []))[1].append(workbook)
-    batches = []
-    catalog_of: dict[str, str] = {}
-    for survey_id, (catalog, group) in groups.items():
-        batches.append(build_staging(group, catalog))
-        catalog_of.update({wb.sha256: survey_id for wb in group})
-    return StagedChunk(batch=StagingBatch.concat(batches), catalog_of=catalog_of)
+        step = WorkerStep("transform.staging", "stage_file", args=survey, check="check_staged")
+        staged = extract_files(paths, on_progress=on_progress, step=step)
+    else:
+        staged = [stage_file(workbook, *survey) for workbook in workbooks]  # type: ignore[arg-type]
+    batch, catalog_of = batch_from_staged(staged)
+    return StagedChunk(batch=batch, catalog_of=catalog_of)
 
 
 def validate_staged(

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from workbook_factory import cfb, rezip
+from workbook_factory import catalog, cfb, filled, municipalities, rezip, to_bytes
 
+from expectations.contracts import contract
 from extract.container import Limits, cfb_entry_names
 from extract.model import ExtractedWorkbook
-from extract.sandbox import TEST_CRASH_ENV, TEST_HANG_ENV, extract_files
-from extract.wire import decode, encode
+from extract.sandbox import TEST_CRASH_ENV, TEST_HANG_ENV, WorkerStep, extract_files
+from extract.wire import STEP_RESULT, WORKBOOK, decode, encode, encode_result
 from kokuho.codelists import ISSUES
 
 KIB = 1024
@@ -381,8 +382,9 @@ def test_cfb_directory_names() -> None:
 # --- the channel from worker to parent ---------------------------------------------------------
 
 
-def test_worker_results_cannot_carry_code() -> None:
-    evil = pickle.dumps((0, (os.system, ("true",))), protocol=pickle.HIGHEST_PROTOCOL)
+@pytest.mark.parametrize("kind", [WORKBOOK, STEP_RESULT])
+def test_worker_results_cannot_carry_code(kind: int) -> None:
+    evil = pickle.dumps((0, kind, (os.system, ("true",))), protocol=pickle.HIGHEST_PROTOCOL)
     with pytest.raises(pickle.UnpicklingError):
         decode(evil)
 
@@ -391,9 +393,59 @@ def test_worker_results_round_trip(tmp_path: Path) -> None:
     from extract.reader import extract_file
 
     workbook = extract_file(good_workbook(tmp_path / "a.xlsx"), Limits())
-    index, copy = decode(encode(7, workbook))
-    assert index == 7
+    index, kind, copy = decode(encode(7, workbook))
+    assert (index, kind) == (7, WORKBOOK)
     assert copy == workbook
+    assert decode(encode_result(3, ("a", [(1, 2.5, None)]))) == (3, STEP_RESULT, ("a", [(1, 2.5, None)]))
+
+
+# --- a step run in the workers (staging, for the ingest flow) ----------------------------------
+
+RESPONSE_MEASURE = contract("stg_responses").column_names.index("measure_id")
+STAGE_STEP = WorkerStep("transform.staging", "stage_file", args=("11", 2024), check="check_staged")
+
+
+def test_worker_step_stages_as_the_parent_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from extract.reader import extract_file
+    from transform.staging import stage_file
+
+    paths = []
+    for municipality in municipalities()[:2]:
+        paths.append(tmp_path / f"{municipality.code}.xlsx")
+        paths[-1].write_bytes(to_bytes(filled(municipality).wb))
+    paths.append(tmp_path / "crash.xlsx")
+    paths[-1].write_bytes(paths[0].read_bytes() + b"\0")
+    monkeypatch.setenv(TEST_CRASH_ENV, "crash.xlsx")
+    staged = extract_files(paths, workers=2, limits=LIMITS, step=STAGE_STEP)
+    # The good files: staged in the workers exactly as in-process staging stages them.
+    for path, result in zip(paths[:2], staged[:2], strict=True):
+        assert result == stage_file(extract_file(path, LIMITS), "11", 2024)
+        assert len(result[2][0]) == 1  # the submission
+        assert {row[RESPONSE_MEASURE] for row in result[2][1]} == {m.id for m in catalog().measures}
+    # The file that killed its worker: staged in the parent, as its failure.
+    sha256, _, tables = staged[2]
+    assert sha256 == hashlib.sha256(paths[2].read_bytes()).hexdigest()
+    issues = tables[-1]
+    assert [row[5] for row in issues] == ["PARSE_FAILED"]
+    assert all(rows == [] for rows in tables[1:-1])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        ("sha", "survey"),
+        ("sha", "survey", ([], [], [], [])),
+        ("sha", 1, ([], [], [], [], [])),
+        ("sha", "survey", ([], [("too", "short")], [], [], [])),
+        ("sha", "survey", ([], [], [], [], ["not a tuple"])),
+    ],
+)
+def test_malformed_staged_results_are_refused(value: object) -> None:
+    from transform.staging import check_staged
+
+    with pytest.raises(ValueError, match="malformed"):
+        check_staged(value)
 
 
 def test_no_files_no_workers() -> None:

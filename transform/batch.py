@@ -4,10 +4,12 @@ follow the contracts in expectations/contracts/. Shared by transform, expectatio
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from expectations.contracts import contract
+
+if TYPE_CHECKING:  # pandas is imported where frames are built: extraction workers stage without it
+    import pandas as pd
 
 _PANDAS_DTYPES = {
     "string": "string",
@@ -20,17 +22,72 @@ _PANDAS_DTYPES = {
 
 def empty_frame(table: str) -> pd.DataFrame:
     """An empty DataFrame with the table's contract columns and dtypes."""
+    import pandas as pd
+
     return conform(pd.DataFrame(), table)
 
 
 def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Select and order the contract's columns (adding missing ones as null) and cast dtypes."""
+    import pandas as pd
+
     spec = contract(table)
     out = pd.DataFrame(index=frame.index)
     for column in spec.columns:
         values = frame[column.name] if column.name in frame.columns else pd.Series(None, index=frame.index)
         out[column.name] = values.astype(_PANDAS_DTYPES[column.dtype])
     return out.reset_index(drop=True)
+
+
+def frame_from_rows(rows: list[tuple], table: str) -> pd.DataFrame:
+    """A contract-typed DataFrame of row tuples in contract column order.
+
+    Built column by column through Arrow (several times faster than DataFrame.from_records and
+    astype on a national batch). A column whose values do not fit its type as they are (an int
+    in a text column...) goes the pandas way instead, so the result is always `conform`'s."""
+    import pandas as pd
+    import pyarrow as pa
+
+    spec = contract(table)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in spec.columns]
+    arrays: dict[str, pa.Array] = {}
+    other: dict[str, tuple] = {}
+    for column, values in zip(spec.columns, columns, strict=True):
+        arrow_type = _ARROW_TYPES.get(column.dtype)
+        try:
+            if arrow_type is None:
+                raise TypeError(column.dtype)
+            arrays[column.name] = pa.array(values, type=getattr(pa, arrow_type)())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            other[column.name] = values
+    frame = (
+        pa.table(arrays).to_pandas(types_mapper=_pandas_dtype)
+        if arrays
+        else pd.DataFrame(index=pd.RangeIndex(len(rows)))
+    )
+    for name, values in other.items():
+        frame[name] = pd.Series(list(values), dtype=object)
+    return conform(frame, table)
+
+
+# Contract dtype -> pyarrow type (factory name); anything else goes the pandas way.
+_ARROW_TYPES = {"string": "string", "int64": "int64", "float64": "float64", "bool": "bool_"}
+
+
+def _pandas_dtype(arrow_type: object) -> object:
+    """types_mapper for Arrow -> pandas: the nullable dtypes `conform` casts to."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if arrow_type == pa.string():
+        return pd.StringDtype("pyarrow")
+    if arrow_type == pa.int64():
+        return pd.Int64Dtype()
+    if arrow_type == pa.float64():
+        return pd.Float64Dtype()
+    if arrow_type == pa.bool_():
+        return pd.BooleanDtype()
+    return None
 
 
 @dataclass
@@ -55,6 +112,8 @@ class StagingBatch:
 
     @classmethod
     def concat(cls, batches: list[StagingBatch]) -> StagingBatch:
+        import pandas as pd
+
         if not batches:
             return cls.empty()
         return cls(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from extract.model import ExtractedWorkbook
 from kokuho import layout
+from kokuho.catalog import Catalog, CatalogError, load_catalog_for
 
 
 def claimed_survey(workbook: ExtractedWorkbook) -> tuple[str | None, int | None]:
@@ -24,3 +25,16 @@ def claimed_survey(workbook: ExtractedWorkbook) -> tuple[str | None, int | None]
         elif name == layout.META_FISCAL_YEAR and value.strip().isdigit():
             year = int(value.strip())
     return prefecture, year
+
+
+def catalog_for(
+    prefecture_code: str | None, fiscal_year: int | None, run_prefecture: str, run_year: int
+) -> Catalog:
+    """The catalog a workbook claims; the run's own catalog when the claim names none we know
+    (staging then reports the mismatch as WRONG_SURVEY)."""
+    if prefecture_code == run_prefecture and fiscal_year is not None:
+        try:
+            return load_catalog_for(prefecture_code, fiscal_year)
+        except CatalogError:
+            pass
+    return load_catalog_for(run_prefecture, run_year)

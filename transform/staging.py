@@ -26,8 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import pandas as pd
-
 from expectations.contracts import contract
 from extract.model import ExtractedWorkbook, RawRow, RawSheet
 from kokuho import codelists, layout
@@ -40,7 +38,7 @@ from kokuho.municipalities import (
     in_survey_area,
     normalize_code,
 )
-from transform.batch import StagingBatch, conform
+from transform.batch import StagingBatch
 from transform.normalize import (
     cell_text,
     clean_text,
@@ -51,7 +49,15 @@ from transform.normalize import (
     parse_target,
 )
 
-__all__ = ["MAX_ISSUES_PER_FILE", "build_staging", "filename_codes"]
+__all__ = [
+    "MAX_ISSUES_PER_FILE",
+    "StagedFile",
+    "batch_from_staged",
+    "build_staging",
+    "check_staged",
+    "filename_codes",
+    "stage_file",
+]
 
 MAX_ISSUES_PER_FILE = 50
 _MAX_VALUE_CHARS = 200  # an offending value is shown up to this length
@@ -325,7 +331,10 @@ class _FileIssues:
 # Collected rows (tuples in contract column order; one DataFrame per table per batch)
 # --------------------------------------------------------------------------------------------
 
-_COLUMNS = {table: contract(table).column_names for table in StagingBatch.TABLES.values()}
+
+@lru_cache(maxsize=1)
+def _columns() -> dict[str, list[str]]:
+    return {table: contract(table).column_names for table in StagingBatch.TABLES.values()}
 
 
 @dataclass
@@ -336,16 +345,31 @@ class _Rows:
     numeric_targets: list[tuple] = field(default_factory=list)
     issues: list[tuple] = field(default_factory=list)
 
+    def extend(self, tables: tuple[list[tuple], ...]) -> None:
+        for attr, rows in zip(StagingBatch.TABLES, tables, strict=True):
+            getattr(self, attr).extend(rows)
+
+    def tables(self) -> tuple[list[tuple], ...]:
+        return tuple(getattr(self, attr) for attr in StagingBatch.TABLES)
+
     def batch(self) -> StagingBatch:
+        from transform.batch import frame_from_rows
+
         frames = {}
         for attr, table in StagingBatch.TABLES.items():
-            frame = pd.DataFrame.from_records(getattr(self, attr), columns=_COLUMNS[table])
+            rows = getattr(self, attr)
             if attr == "submissions":
-                frame["received_at"] = pd.to_datetime(
-                    frame["received_at"].astype("float64"), unit="s", utc=True
-                )
-            frames[attr] = conform(frame, table)
+                # received_at travels as POSIX seconds (a float pickles cheaply).
+                position = _columns()[table].index("received_at")
+                rows = [(*r[:position], _utc(r[position]), *r[position + 1 :]) for r in rows]
+            frames[attr] = frame_from_rows(rows, table)
         return StagingBatch(**frames)
+
+
+def _utc(seconds: float | None) -> object:
+    from datetime import UTC, datetime
+
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 @dataclass
@@ -361,6 +385,11 @@ class _Identity:
 # Public API
 # --------------------------------------------------------------------------------------------
 
+# One staged file as plain data: (sha256, survey_id of the catalog it was staged against, the rows
+# of each staging table in StagingBatch.TABLES order). Built where the file was extracted (an
+# isolated worker) and sent back as it is: far smaller and cheaper to move than the raw cells.
+StagedFile = tuple[str, str, tuple[list[tuple], ...]]
+
 
 def build_staging(workbooks: list[ExtractedWorkbook], catalog: Catalog) -> StagingBatch:
     """Staging rows and issues of many returned files against one catalog, as one batch.
@@ -368,7 +397,7 @@ def build_staging(workbooks: list[ExtractedWorkbook], catalog: Catalog) -> Stagi
     The same bytes under two names (same sha256) are staged once, under the first name: the
     staging grain is the sha256, and identical content gives identical rows.
     """
-    ctx = _Context.of(catalog)
+    ctx = _context(catalog)
     rows = _Rows()
     seen: set[str] = set()
     for workbook in workbooks:
@@ -377,6 +406,64 @@ def build_staging(workbooks: list[ExtractedWorkbook], catalog: Catalog) -> Stagi
         seen.add(workbook.sha256)
         _FileTransform(workbook, ctx, rows).run()
     return rows.batch()
+
+
+def stage_file(workbook: ExtractedWorkbook, prefecture_code: str, fiscal_year: int) -> StagedFile:
+    """Stage one workbook against the catalog its cover claims, or the run's own survey
+    (`prefecture_code`, `fiscal_year`) when it claims none we know. Plain, picklable rows."""
+    from transform.routing import catalog_for, claimed_survey
+
+    catalog = catalog_for(*claimed_survey(workbook), prefecture_code, fiscal_year)
+    rows = _Rows()
+    _FileTransform(workbook, _context(catalog), rows).run()
+    return workbook.sha256, catalog.survey_id, rows.tables()
+
+
+def check_staged(value: object) -> StagedFile:
+    """`value` if it has the shape of a StagedFile (it comes from a worker that parsed untrusted
+    bytes), else ValueError. Cells are plain values already: the worker's results are unpickled
+    with an allow-list."""
+    columns = _columns()
+    widths = [len(columns[table]) for table in StagingBatch.TABLES.values()]
+    if not (isinstance(value, tuple) and len(value) == 3):
+        raise ValueError("malformed staged file")
+    sha256, survey_id, tables = value
+    if not (isinstance(sha256, str) and isinstance(survey_id, str) and isinstance(tables, tuple)):
+        raise ValueError("malformed staged file")
+    if len(tables) != len(widths):
+        raise ValueError("malformed staged file")
+    for rows, width in zip(tables, widths, strict=True):
+        if not isinstance(rows, list) or any(not isinstance(r, tuple) or len(r) != width for r in rows):
+            raise ValueError("malformed staged file")
+    return value  # type: ignore[return-value]
+
+
+def batch_from_staged(staged: Iterable[StagedFile]) -> tuple[StagingBatch, dict[str, str]]:
+    """One StagingBatch of many staged files, and each file's survey_id by sha256. The same
+    bytes under two names are kept once, under the first name (as build_staging does)."""
+    rows = _Rows()
+    survey_of: dict[str, str] = {}
+    for sha256, survey_id, tables in staged:
+        if sha256 in survey_of:
+            continue
+        survey_of[sha256] = survey_id
+        rows.extend(tables)
+    return rows.batch(), survey_of
+
+
+_CONTEXTS: dict[int, tuple[Catalog, _Context]] = {}
+
+
+def _context(catalog: Catalog) -> _Context:
+    """The lookups of a catalog, built once per catalog object (catalogs are loaded once and
+    cached, so a worker staging thousands of files builds them once). The entry holds the
+    catalog, so its id cannot be reused while cached."""
+    cached = _CONTEXTS.get(id(catalog))
+    if cached is None or cached[0] is not catalog:
+        if len(_CONTEXTS) >= 8:
+            _CONTEXTS.clear()
+        cached = _CONTEXTS[id(catalog)] = (catalog, _Context.of(catalog))
+    return cached[1]
 
 
 def filename_codes(file_name: str, known: dict[str, Municipality] | None = None) -> list[str]:
