@@ -213,7 +213,7 @@ def _check_zip(container: Container, limits: Limits) -> None:
             if not name.endswith(_XML_SUFFIXES):
                 continue
             try:
-                parts[name] = archive.read(info)
+                parts[name] = read_member(container.data, info)
             except NotImplementedError:
                 issues.append(
                     RawIssue(
@@ -240,6 +240,34 @@ def _check_zip(container: Container, limits: Limits) -> None:
         _classify_package(container, parts)
         if not issues:
             container.parts = parts
+
+
+def read_member(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """One member of the zip `data`, as ZipFile.read gives it, without ZipFile's per-member file
+    objects (a third of the container checks' time on a survey workbook): the local header must
+    match the directory, the output is bounded by the directory's size, the CRC must match."""
+    offset = info.header_offset
+    header = data[offset : offset + 30]
+    if len(header) < 30 or header[:4] != ZIP_MAGIC:
+        raise zipfile.BadZipFile(f"bad local header: {info.filename}")
+    name_length, extra_length = struct.unpack_from("<HH", header, 26)
+    name = data[offset + 30 : offset + 30 + name_length]
+    if name.decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace") != info.orig_filename:
+        raise zipfile.BadZipFile(f"local and central names differ: {info.filename}")
+    start = offset + 30 + name_length + extra_length
+    raw = data[start : start + info.compress_size]
+    if len(raw) != info.compress_size:
+        raise zipfile.BadZipFile(f"truncated member: {info.filename}")
+    if info.compress_type == zipfile.ZIP_STORED:
+        blob = raw
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        blob = inflater.decompress(raw, info.file_size + 1)
+    else:
+        raise NotImplementedError(f"compression method {info.compress_type}")
+    if len(blob) != info.file_size or zlib.crc32(blob) != info.CRC:
+        raise zipfile.BadZipFile(f"bad size or CRC: {info.filename}")
+    return blob
 
 
 def _check_zip_directory(infos: list[zipfile.ZipInfo], limits: Limits, issues: list[RawIssue]) -> bool:

@@ -67,7 +67,7 @@ def _read(container: Container, limits: Limits) -> tuple[list[RawSheet], list[Ra
     if container.kind != KIND_XLS:
         assert container.workbook_part is not None
         try:
-            scanned = scan_workbook(container.parts, container.workbook_part)
+            scanned = scan_workbook(container.parts, container.workbook_part, limits)
         except PackageError as exc:
             return [], [RawIssue("CORRUPT_WORKBOOK", detail=str(exc), rule="package")]
         oversized = [issue for scan in scanned if (issue := too_large(scan, limits))]

@@ -30,8 +30,11 @@ class SheetScan:
     kind: str  # worksheet / chartsheet / dialogsheet / macrosheet
     part: str | None  # zip part name, None when the workbook's relationship is missing
     dimension: str | None = None
-    max_row: int = 0  # 1-based extent of the cells actually present (0: none)
+    max_row: int = 0  # 1-based extent of the cells actually present (0: none) ...
     max_col: int = 0
+    # ... or, when False, an upper bound of it: every cell lies within SMALL_EXTENT (Z999), which
+    # the limits allowed, so the exact extent was not worked out.
+    extent_exact: bool = True
     merged_ranges: list[str] = field(default_factory=list)
     hidden_rows: set[int] = field(default_factory=set)
     formula_without_value: list[str] = field(default_factory=list)
@@ -85,8 +88,14 @@ def range_end(ref: str) -> tuple[int, int] | None:
 # --- workbook ----------------------------------------------------------------------------------
 
 
-def scan_workbook(parts: dict[str, bytes], workbook_part: str) -> list[SheetScan]:
-    """Every sheet of an OOXML workbook, in workbook order, with its worksheet XML scanned."""
+def scan_workbook(
+    parts: dict[str, bytes], workbook_part: str, limits: Limits | None = None
+) -> list[SheetScan]:
+    """Every sheet of an OOXML workbook, in workbook order, with its worksheet XML scanned. With
+    `limits` at least SMALL_EXTENT, a sheet whose cells all lie within it skips the exact extent."""
+    small_ok = (
+        limits is not None and limits.max_rows >= SMALL_EXTENT[0] and limits.max_cols >= SMALL_EXTENT[1]
+    )
     try:
         sheets = _workbook_sheets(parts[workbook_part])
     except Exception as exc:  # any XML failure is a corrupt package
@@ -104,7 +113,7 @@ def scan_workbook(parts: dict[str, bytes], workbook_part: str) -> list[SheetScan
         if kind in _CELL_SHEETS:
             if part is None or part not in parts:
                 raise PackageError(f"シート「{scan.name}」の本体（{part or rid}）がありません")
-            scan_sheet_xml(parts[part], percent, scan)
+            scan_sheet_xml(parts[part], percent, scan, small_extent_ok=small_ok)
         scans.append(scan)
     return scans
 
@@ -226,6 +235,10 @@ _MALFORMED_TAG = re.compile(
     rb"<" + _PFX + rb"(?:c|row)(?=[\s/>])(?!(?:\s+[\w:.\-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*/?>)"
 )
 _NUMERIC_TYPES = (None, b"n")
+SMALL_EXTENT = (999, 26)  # rows, columns: A1..Z999
+# A cell opening that is not exactly <c r="A1".."Z999" (no attribute first, no "$", no lower case,
+# row without leading zero): only then is the extent worked out reference by reference.
+_CELL_BEYOND_Z999 = re.compile(rb'<c(?! r="[A-Z][1-9][0-9]{0,2}")(?=[\s/>])')
 # styles.xml
 _NUMFMT = re.compile(rb"<" + _PFX + rb"numFmt" + _ATTRS + rb"/?>")
 _CELL_XFS = re.compile(rb"<" + _PFX + rb"cellXfs\b[^>]*>(.*?)</" + _PFX + rb"cellXfs\s*>", re.DOTALL)
@@ -240,9 +253,15 @@ def _text(raw: bytes) -> str:
     return html.unescape(raw.decode("utf-8", "replace"))
 
 
-def scan_sheet_xml(data: bytes, percent: frozenset[int], scan: SheetScan) -> SheetScan:
+def scan_sheet_xml(
+    data: bytes, percent: frozenset[int], scan: SheetScan, *, small_extent_ok: bool = False
+) -> SheetScan:
     """Fill `scan` from one worksheet part: one regex pass for the extent, byte searches to
-    decide whether anything else needs a closer look (usually nothing does)."""
+    decide whether anything else needs a closer look (usually nothing does).
+
+    With `small_extent_ok`, a sheet whose every cell is written <c r="A1".."Z999" (a survey
+    sheet always is) is recognised by one search that finds nothing, and its extent is given as
+    SMALL_EXTENT (extent_exact False) instead of reading every reference."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64]:
         data = data.decode("utf-16", "replace").encode("utf-8")
     dimension = _DIMENSION.search(data) if b"dimension" in data else None
@@ -255,11 +274,15 @@ def scan_sheet_xml(data: bytes, percent: frozenset[int], scan: SheetScan) -> She
             ref = _attrs(merge.group(1)).get(b"ref")
             if ref:
                 scan.merged_ranges.append(ref.decode("ascii", "replace").strip())
-    refs = _cell_refs(data)
-    if refs is None:
-        return _scan_positions(data, percent, scan)
-    scan.max_row = max(map(int, map(itemgetter(1), refs)), default=0)
-    scan.max_col = max((column_index(c.decode("ascii")) for c in {c for c, _ in refs}), default=0)
+    if small_extent_ok and not _has_prefixed_tag(data, b"c") and _CELL_BEYOND_Z999.search(data) is None:
+        scan.max_row, scan.max_col = SMALL_EXTENT
+        scan.extent_exact = False
+    else:
+        refs = _cell_refs(data)
+        if refs is None:
+            return _scan_positions(data, percent, scan)
+        scan.max_row = max(map(int, map(itemgetter(1), refs)), default=0)
+        scan.max_col = max((column_index(c.decode("ascii")) for c in {c for c, _ in refs}), default=0)
     # Markers are looked for inside <sheetData> only (headers, footers and data validations
     # outside it hold <firstHeader>, <formula1>...).
     start = data.find(b"sheetData")

@@ -287,3 +287,33 @@ def test_unreadable_path_is_reported_not_raised(tmp_path: Path) -> None:
     result = extract(tmp_path / "gone.xlsx")
     assert [issue.code for issue in result.issues] == ["PARSE_FAILED"]
     assert result.file_name == "gone.xlsx"
+
+
+# --- the sheet scan's extent: fast path for A1..Z999, exact otherwise -----------------------------
+
+SHEET_XML = '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{}</sheetData></worksheet>'
+
+
+@pytest.mark.parametrize(
+    ("cells", "exact", "extent"),
+    [
+        ('<row r="1"><c r="A1" t="inlineStr"><is><t>kokuho:cover</t></is></c></row>', False, (999, 26)),
+        ('<row r="9"><c r="Z999"><v>1</v></c></row>', False, (999, 26)),
+        ('<row r="1"><c r="AA1"><v>1</v></c></row>', True, (1, 27)),
+        ('<row r="1000"><c r="B1000"><v>1</v></c></row>', True, (1000, 2)),
+        ('<row r="1"><c r="$C$7"><v>1</v></c></row>', True, (7, 3)),
+        ('<row r="1"><c s="1" r="D4"><v>1</v></c></row>', True, (4, 4)),
+        ('<row r="1"><c r="A1"/><c r="XFD1048576"><v>1</v></c></row>', True, (1048576, 16384)),
+        ('<row r="1"><c><v>1</v></c><c><v>2</v></c></row>', True, (1, 2)),
+    ],
+)
+def test_sheet_extent(cells: str, exact: bool, extent: tuple[int, int]) -> None:
+    from extract.sheetscan import SheetScan, scan_sheet_xml
+
+    scan = scan_sheet_xml(
+        SHEET_XML.format(cells).encode(),
+        frozenset(),
+        SheetScan("s", True, "worksheet", "p"),
+        small_extent_ok=True,
+    )
+    assert (scan.extent_exact, (scan.max_row, scan.max_col)) == (exact, extent)

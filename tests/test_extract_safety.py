@@ -14,6 +14,7 @@ import pickle
 import random
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -450,3 +451,28 @@ def test_malformed_staged_results_are_refused(value: object) -> None:
 
 def test_no_files_no_workers() -> None:
     assert extract_files([]) == []
+
+
+def _one_member_zip(payload: bytes = b"<a/>" * 50, name: str = "xl/a.xml") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, payload)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: d.replace(b"xl/a.xml", b"xl/b.xml", 1), "names differ"),  # local header only
+        (lambda d: d[:40], "bad local header|truncated"),
+        (lambda d: d[:40] + bytes([d[40] ^ 0xFF]) + d[41:], "CRC|Error"),  # deflate data
+    ],
+)
+def test_read_member_refuses_damaged_members(damage: Callable[[bytes], bytes], message: str) -> None:
+    from extract.container import read_member
+
+    good = _one_member_zip()
+    info = zipfile.ZipFile(io.BytesIO(good)).infolist()[0]
+    assert read_member(good, info) == b"<a/>" * 50
+    with pytest.raises((zipfile.BadZipFile, zlib.error), match=message):
+        read_member(damage(good), info)
