@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from kokuho.catalog import fiscal_year_label
 from load import export_sheets as sheets
 from load.export_data import LOCAL_TZ, ExportError, SummaryData, read_summary
+from load.xlsx_cells import save_workbook
 
 DEFAULT_SURVEY_TITLE = "国民健康保険運営方針で目標設定した事業の取組状況調査"
 NO_RUN = "（記録なし）"
@@ -51,7 +52,7 @@ def export_summary(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".xlsx", dir=out.parent)
     os.close(fd)
     try:
-        workbook.save(tmp_name)
+        save_workbook(workbook, tmp_name)  # the sheets' buffered cells (export_sheets.put) included
         os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes it private; publish it like any file
         os.replace(tmp_name, out)
     except BaseException:
@@ -67,6 +68,8 @@ def _umask() -> int:
 
 
 def build_workbook(ctx: sheets.Context) -> Workbook:
+    """The summary workbook; its cells are buffered (load.xlsx_cells): save it with
+    xlsx_cells.save_workbook, not Workbook.save, which would write the sheets without cells."""
     data = ctx.data
     workbook = Workbook()
     notes = workbook.active

@@ -1,22 +1,25 @@
 """Sheet writers of the summary workbook (seed 001 / seed 004 layouts) and their shared styling.
 
-Every value goes through `put`, which stores strings as text: openpyxl turns any string starting
-with "=" into a formula, and budget lines, initiatives, notes and file names come from
-municipalities.
+Every value goes through `put` (or `cell_of` + `put_cells` for cells repeated on many rows),
+which stores strings as text: openpyxl turns any string starting with "=" into a formula, and
+budget lines, initiatives, notes and file names come from municipalities. Cells and row heights
+go to the sheet's buffer (load.xlsx_cells), not to openpyxl Cell objects: save the workbook with
+xlsx_cells.save_workbook.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 import unicodedata
 import weakref
-from collections.abc import Iterable, Sequence
-from copy import copy
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -27,6 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kokuho.catalog import SUBGROUP_MARKS, fiscal_year_label, short_year_label
 from kokuho.codelists import MARKER_DOWN, MARKER_NEW, MARKER_UP, MUNICIPALITY_STATUS_LABELS
 from load.export_data import MeasureRow, OwnInitiative, SummaryData
+from load.xlsx_cells import TIME_TYPES, CellBuffer, sheet_cells, time_format
 
 NONE_MARK = "—"
 CHECK_MARK = "○"
@@ -34,7 +38,7 @@ OWN_HEADING = "<その他（独自の取組）>"
 NO_OWN = "（記入なし）"
 FORMULA_TRIGGERS = ("=", "+", "-", "@")
 MAX_CELL_CHARS = 32_767
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
 
 FONT_NAME = "游ゴシック"
 BASE = Font(name=FONT_NAME, size=10)
@@ -52,6 +56,10 @@ WRAP_INDENT = Alignment(wrap_text=True, vertical="top", indent=1)
 CENTER = Alignment(horizontal="center", vertical="top", wrap_text=True)
 HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
 NO_WRAP = Alignment(vertical="center", wrap_text=False)
+HEADING_ALIGNS = tuple(Alignment(vertical="center", indent=level) for level in range(3))
+NUMBER_ALIGN = Alignment(horizontal="right", vertical="top", wrap_text=True)
+VERTICAL_LABEL = Alignment(horizontal="center", vertical="bottom", text_rotation=90, wrap_text=True)
+SMALL = Font(name=FONT_NAME, size=8)
 LINE_HEIGHT = 15.0  # points per wrapped line of 10 pt Japanese text
 
 
@@ -97,56 +105,119 @@ def put(
     fill: PatternFill | None = None,
     border: Border | None = None,
     number_format: str | None = None,
-) -> Cell:
-    """Write one value; strings are always stored as text, never as a formula."""
-    cell = ws.cell(row=row, column=col)
-    if isinstance(value, str):
-        text = safe_text(value)
-        cell.value = text
-        cell.data_type = "s"  # openpyxl guessed "f" for "=..."; user text must stay text
-        if text.startswith(FORMULA_TRIGGERS):
-            cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
+) -> None:
+    """Write one value; strings are always stored as text, never as a formula.
+
+    The cell goes to the sheet's buffer (load.xlsx_cells), written when the workbook is saved
+    with xlsx_cells.save_workbook. Style objects are cached by identity: pass module constants."""
+    cells = _cells(ws)
+    if isinstance(value, str):  # the common cases inline: put runs once per cell of a national table
+        if len(value) > MAX_CELL_CHARS or _ILLEGAL.search(value) is not None:
+            value = safe_text(value)
+        quote = value.startswith(FORMULA_TRIGGERS)  # Excel keeps it text even when edited
+    elif value is None or type(value) is int or type(value) is float:
+        quote = False
     else:
-        cell.value = value  # type: ignore[assignment]
-    _apply_style(ws, cell, font, align, fill, border, number_format)
-    return cell
+        stored = _stored(cells, value, font, align, fill, border, number_format)
+        cells.put(row, col, *stored)
+        return
+    style = cells.styles.ids.get((id(font), id(align), id(fill), id(border), number_format, quote))
+    if style is None:
+        style = cells.style_id(font, align, fill, border, number_format, quote)
+    line = cells.rows.get(row)
+    if line is None:
+        line = cells.rows[row] = {}
+    line[col] = (value, style)
 
 
-# Setting font/fill/border/alignment one by one hashes each style object against the workbook's
-# style tables (most of the export's time on a national matrix). Each combination is resolved once
-# per workbook and then copied as openpyxl's own StyleArray, as openpyxl does for named styles.
-# Keyed by the workbook (weakly) and by the style objects' ids; the entry holds the objects, so an
-# id cannot be reused by another object while it is cached.
-_STYLE_CACHE: weakref.WeakKeyDictionary[object, dict[tuple[object, ...], tuple[object, tuple[object, ...]]]]
-_STYLE_CACHE = weakref.WeakKeyDictionary()
-
-
-def _apply_style(
+def cell_of(
     ws: Worksheet,
-    cell: Cell,
+    value: object,
+    *,
+    font: Font = BASE,
+    align: Alignment | None = None,
+    fill: PatternFill | None = None,
+    border: Border | None = None,
+    number_format: str | None = None,
+) -> tuple[object, int]:
+    """What put() stores for this value and style, to be written many times with put_cells."""
+    return _stored(_cells(ws), value, font, align, fill, border, number_format)
+
+
+def _stored(
+    cells: CellBuffer,
+    value: object,
     font: Font,
     align: Alignment | None,
     fill: PatternFill | None,
     border: Border | None,
     number_format: str | None,
-) -> None:
-    parts = (font, align, fill, border)
-    key = (*map(id, parts), number_format, bool(cell.quotePrefix))
-    cache = _STYLE_CACHE.setdefault(ws.parent, {})
-    cached = cache.get(key)
-    if cached is not None:
-        cell._style = copy(cached[0])  # type: ignore[attr-defined]
-        return
-    cell.font = font
-    if align is not None:
-        cell.alignment = align
-    if fill is not None:
-        cell.fill = fill
-    if border is not None:
-        cell.border = border
-    if number_format is not None:
-        cell.number_format = number_format
-    cache[key] = (copy(cell._style), parts)  # type: ignore[attr-defined]
+) -> tuple[object, int]:
+    """(value, style id) as the buffer keeps a cell: text cleaned, quotePrefix on formula triggers."""
+    quote = False
+    if isinstance(value, str):
+        value = safe_text(value)
+        quote = value.startswith(FORMULA_TRIGGERS)  # Excel keeps it text even when edited
+    elif number_format is None and isinstance(value, TIME_TYPES):
+        number_format = time_format(value)  # as openpyxl: a date format when none is given
+    style = cells.styles.ids.get((id(font), id(align), id(fill), id(border), number_format, quote))
+    if style is None:
+        style = cells.style_id(font, align, fill, border, number_format, quote)
+    return value, style
+
+
+def repeated_cells(
+    ws: Worksheet,
+    *,
+    font: Font = BASE,
+    align: Alignment | None = None,
+    fill: PatternFill | None = None,
+    border: Border | None = None,
+    number_format: str | None = None,
+) -> Callable[[object], tuple[object, int]]:
+    """cell_of() with this style, remembered per text: for columns whose texts repeat on many rows."""
+    memo: dict[str | None, tuple[object, int]] = {}
+
+    def cell(value: object) -> tuple[object, int]:
+        if value is not None and type(value) is not str:
+            return cell_of(
+                ws, value, font=font, align=align, fill=fill, border=border, number_format=number_format
+            )
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = cell_of(
+                ws, value, font=font, align=align, fill=fill, border=border, number_format=number_format
+            )
+        return found
+
+    return cell
+
+
+def put_cells(ws: Worksheet, row: int, first_col: int, cells: Iterable[tuple[object, int]]) -> None:
+    """Consecutive cells of one row from cell_of() (a national matrix row of ○ at once)."""
+    numbered = list(zip(itertools.count(first_col), cells, strict=False))
+    if numbered:
+        rows = _cells(ws).rows
+        line = rows.get(row)
+        if line is None:
+            line = rows[row] = {}
+        line.update(numbered)
+
+
+# (weak reference to the last worksheet put() wrote to, its buffer), replaced as one tuple so
+# that exports running in several threads never pair a sheet with another sheet's buffer.
+_last_sheet: tuple[weakref.ReferenceType[Worksheet], CellBuffer] | None = None
+
+
+def _cells(ws: Worksheet) -> CellBuffer:
+    """sheet_cells(ws), remembering the last sheet: put runs once per cell of a national table."""
+    global _last_sheet
+    last = _last_sheet
+    if last is not None and last[0]() is ws:
+        return last[1]
+    cells = sheet_cells(ws)
+    _last_sheet = (weakref.ref(ws), cells)
+    return cells
 
 
 def text_width(text: str) -> int:
@@ -158,10 +229,20 @@ def wrapped_height(texts: Iterable[tuple[str, float]], minimum_lines: int = 1) -
     """Row height for texts wrapped in columns of the given widths (openpyxl cannot autofit)."""
     lines = minimum_lines
     for text, width in texts:
-        usable = max(width - 1.5, 1.0)
-        count = sum(max(1, math.ceil(text_width(part) / usable)) for part in text.split("\n"))
-        lines = max(lines, count)
+        lines = max(lines, wrapped_lines(text, width))
     return lines * LINE_HEIGHT + 3
+
+
+@lru_cache(maxsize=4096)
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines of text wrapped in a column of the given width (labels repeat on every row)."""
+    usable = max(width - 1.5, 1.0)
+    return sum(max(1, math.ceil(text_width(part) / usable)) for part in text.split("\n"))
+
+
+def row_height(ws: Worksheet, row: int, height: float | None) -> None:
+    """ws.row_dimensions[row].height = height, kept with the sheet's buffered cells."""
+    _cells(ws).set_height(row, height)
 
 
 def set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
@@ -195,7 +276,7 @@ def header_row(ws: Worksheet, row: int, labels: Sequence[str], height: float | N
     for col, label in enumerate(labels, start=1):
         put(ws, row, col, label, font=BOLD, align=HEADER_ALIGN, fill=HEADER_FILL, border=BOX)
     if height:
-        ws.row_dimensions[row].height = height
+        row_height(ws, row, height)
 
 
 def title_block(
@@ -203,10 +284,10 @@ def title_block(
 ) -> None:
     """Rows 1-3: title, subtitle (section or legend) and the source note."""
     put(ws, 1, 1, title, font=TITLE, align=NO_WRAP)
-    ws.row_dimensions[1].height = 22
+    row_height(ws, 1, 22)
     if subtitle:
         put(ws, 2, 1, subtitle, font=SUBTITLE, align=NO_WRAP)
-        ws.row_dimensions[2].height = 18
+        row_height(ws, 2, 18)
     put(ws, 3, 1, ctx.source_note + (f"　{note}" if note else ""), font=NOTE, align=NO_WRAP)
 
 
@@ -343,9 +424,7 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
         put(ws, row, 1, m.label, align=WRAP_INDENT, border=BOX)
         put(ws, row, 2, m.implementing_count, align=CENTER, border=BOX, number_format="0")
         put(ws, row, 3, budget, align=WRAP, border=BOX)
-        ws.row_dimensions[row].height = wrapped_height(
-            ((m.label, SECTION_WIDTHS[0] - 2), (budget, SECTION_WIDTHS[2]))
-        )
+        row_height(ws, row, wrapped_height(((m.label, SECTION_WIDTHS[0] - 2), (budget, SECTION_WIDTHS[2]))))
         row += 1
     if written_tables:
         row = _own_block(ws, row, own.get(written_tables[-1], []))
@@ -360,10 +439,13 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
 
 def _heading(ws: Worksheet, row: int, text: str, level: int) -> int:
     font = SUBTITLE if level == 0 else BOLD
-    put(ws, row, 1, text, font=font, align=Alignment(vertical="center", indent=level), fill=HEADING_FILL)
+    align = (
+        HEADING_ALIGNS[level] if level < len(HEADING_ALIGNS) else Alignment(vertical="center", indent=level)
+    )
+    put(ws, row, 1, text, font=font, align=align, fill=HEADING_FILL)
     for col in (2, 3):
         put(ws, row, col, None, fill=HEADING_FILL)
-    ws.row_dimensions[row].height = 20 if level == 0 else 18
+    row_height(ws, row, 20 if level == 0 else 18)
     return row + 1
 
 
@@ -374,9 +456,7 @@ def _own_block(ws: Worksheet, row: int, items: list[tuple[str, str]]) -> int:
         put(ws, row, 1, text, align=WRAP_INDENT, border=BOX)
         put(ws, row, 2, None, border=BOX)
         put(ws, row, 3, budget, align=WRAP, border=BOX)
-        ws.row_dimensions[row].height = wrapped_height(
-            ((text, SECTION_WIDTHS[0] - 2), (budget, SECTION_WIDTHS[2]))
-        )
+        row_height(ws, row, wrapped_height(((text, SECTION_WIDTHS[0] - 2), (budget, SECTION_WIDTHS[2]))))
         row += 1
     return row
 
@@ -427,9 +507,13 @@ def write_status(ws: Worksheet, ctx: Context) -> None:
         for col, value in enumerate(values, start=1):
             align = WRAP if col in (1, 3) else CENTER
             put(ws, row, col, value, align=align, border=BOX, number_format="0" if col in (4, 5, 7) else None)
-        ws.row_dimensions[row].height = wrapped_height(
-            ((m.label, STATUS_WIDTHS[2]), (values[0], STATUS_WIDTHS[0]))
-        )  # type: ignore[arg-type]
+        row_height(
+            ws,
+            row,
+            wrapped_height(
+                ((m.label, STATUS_WIDTHS[2]), (values[0], STATUS_WIDTHS[0]))  # type: ignore[arg-type]
+            ),
+        )
         row += 1
     finish_table(ws, STATUS_HEADER_ROW, row - 1, len(STATUS_WIDTHS), f"D{STATUS_HEADER_ROW + 1}")
     setup_print(ws, f"1:{STATUS_HEADER_ROW}")
@@ -459,15 +543,34 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
     ):
         put(ws, MATRIX_ID_ROW, col, top, font=BOLD, align=HEADER_ALIGN, fill=HEADER_FILL, border=BOX)
         put(ws, MATRIX_LABEL_ROW, col, bottom, font=BOLD, align=HEADER_ALIGN, fill=HEADER_FILL, border=BOX)
-    vertical = Alignment(horizontal="center", vertical="bottom", text_rotation=90, wrap_text=True)
-    small = Font(name=FONT_NAME, size=8)
     for index, m in enumerate(measures, start=first):
-        put(ws, MATRIX_ID_ROW, index, m.measure_id, font=small, align=vertical, fill=HEADER_FILL, border=BOX)
-        put(ws, MATRIX_LABEL_ROW, index, m.label, font=small, align=vertical, fill=HEADER_FILL, border=BOX)
-    ws.row_dimensions[MATRIX_ID_ROW].height = 36
-    ws.row_dimensions[MATRIX_LABEL_ROW].height = 230
+        put(
+            ws,
+            MATRIX_ID_ROW,
+            index,
+            m.measure_id,
+            font=SMALL,
+            align=VERTICAL_LABEL,
+            fill=HEADER_FILL,
+            border=BOX,
+        )
+        put(
+            ws,
+            MATRIX_LABEL_ROW,
+            index,
+            m.label,
+            font=SMALL,
+            align=VERTICAL_LABEL,
+            fill=HEADER_FILL,
+            border=BOX,
+        )
+    row_height(ws, MATRIX_ID_ROW, 36)
+    row_height(ws, MATRIX_LABEL_ROW, 230)
     row = MATRIX_LABEL_ROW + 1
-    totals = [0] * len(measures)
+    measure_ids = [m.measure_id for m in measures]
+    counts: Counter[str] = Counter()
+    mark, blank = (cell_of(ws, value, align=CENTER, border=BOX) for value in (CHECK_MARK, None))
+    none: set[str] = set()
     for code, name in data.matrix_municipalities:
         answered = code in data.matrix_answered
         put(ws, row, 1, code, align=CENTER, border=BOX)
@@ -481,14 +584,14 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
             align=CENTER,
             border=BOX,
         )
-        for index, m in enumerate(measures):
-            mark = (code, m.measure_id) in data.matrix
-            totals[index] += mark
-            put(ws, row, index + first, CHECK_MARK if mark else None, align=CENTER, border=BOX)
+        done = data.matrix.get(code, none)
+        put_cells(ws, row, first, [mark if measure_id in done else blank for measure_id in measure_ids])
+        counts.update(done)
         row += 1
     put(ws, row, 1, TOTAL_LABEL, font=BOLD, align=NO_WRAP, fill=TOTAL_FILL, border=BOX)
     for col in (2, 3):
         put(ws, row, col, None, fill=TOTAL_FILL, border=BOX)
+    totals = [counts[measure_id] for measure_id in measure_ids]
     for index, count in enumerate(totals):
         put(
             ws,
@@ -568,31 +671,28 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
         if t.note and t.note not in notes.setdefault(key, []):
             notes[key].append(t.note)
     row = TARGET_HEADER_ROW + 1
+    # 8,709 rows nationally: repeated texts and the number style are resolved once.
+    wrapped = repeated_cells(ws, align=WRAP, border=BOX)
+    centered = repeated_cells(ws, align=CENTER, border=BOX)
+    number_style = cell_of(ws, 0.0, align=NUMBER_ALIGN, border=BOX, number_format="0.0#")[1]
     for target_id in target_order(ctx):
         for code in sorted(c for (tid, c) in grouped if tid == target_id):
             key = (target_id, code)
             note = "／".join(notes.get(key, []))
             put(ws, row, 1, code, align=CENTER, border=BOX)
-            put(ws, row, 2, names[code], align=WRAP, border=BOX)
-            put(ws, row, 3, label_of[target_id], align=WRAP, border=BOX)
-            for offset, year in enumerate(years):
-                value = grouped[key].get(year)
-                number = isinstance(value, float)
-                put(
-                    ws,
-                    row,
-                    4 + offset,
-                    value,
-                    align=Alignment(
-                        horizontal="right" if number else "center", vertical="top", wrap_text=True
-                    ),
-                    border=BOX,
-                    number_format="0.0#" if number else None,
-                )
-            put(ws, row, 4 + len(years), note, align=WRAP, border=BOX)
-            ws.row_dimensions[row].height = wrapped_height(
-                ((note, widths[-1]), (label_of[target_id], widths[2]))
+            values = [grouped[key].get(year) for year in years]
+            put_cells(
+                ws,
+                row,
+                2,
+                [
+                    wrapped(names[code]),
+                    wrapped(label_of[target_id]),
+                    *[(v, number_style) if isinstance(v, float) else centered(v) for v in values],
+                    wrapped(note),
+                ],
             )
+            row_height(ws, row, wrapped_height(((note, widths[-1]), (label_of[target_id], widths[2]))))
             row += 1
     finish_table(ws, TARGET_HEADER_ROW, row - 1, len(widths), f"D{TARGET_HEADER_ROW + 1}")
     setup_print(ws, f"1:{TARGET_HEADER_ROW}")
@@ -653,8 +753,12 @@ def write_submissions(ws: Worksheet, ctx: Context) -> None:
                 border=BOX,
                 number_format="yyyy/mm/dd hh:mm" if col == 5 else None,
             )
-        ws.row_dimensions[row].height = wrapped_height(
-            ((file_name or "", SUBMISSION_WIDTHS[3]), (reason_text or "", SUBMISSION_WIDTHS[5]))
+        row_height(
+            ws,
+            row,
+            wrapped_height(
+                ((file_name or "", SUBMISSION_WIDTHS[3]), (reason_text or "", SUBMISSION_WIDTHS[5]))
+            ),
         )
         row += 1
     finish_table(ws, SUBMISSION_HEADER_ROW, row - 1, len(SUBMISSION_WIDTHS), f"A{SUBMISSION_HEADER_ROW + 1}")

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from python_calamine import CalamineWorkbook
 
-from load.export_data import ExportError
+from load.export_data import ExportError, SummaryData
 from load.export_excel import export_main, export_summary
 from load.export_views import export_view
 
@@ -526,6 +526,38 @@ def test_matrix_matches_view_and_totals_equal_counts(warehouse: Path, workbook: 
     assert totals[0] == "合計（実施市町村数）"
     assert [int(v) for v in totals[3:]] == [m["implementing_count"] for m in views]
     assert [int(v) for v in totals[3:]] == list(EXPECTED_COUNTS_2024.values())
+
+
+@pytest.mark.parametrize(
+    ("column_type", "answers"),
+    [
+        ("BOOLEAN", {"M1": True, "M2": False, "M3": None}),
+        ("VARCHAR", {"M1": "〇\u3000", "M2": "false", "M3": None}),  # symbols as stored, odd spacing
+        ("INTEGER", {"M1": 1, "M2": 0, "M3": None}),
+    ],
+    ids=["boolean", "symbol", "integer"],
+)
+def test_matrix_read_grouped_keeps_the_answer_rules(column_type: str, answers: dict[str, object]) -> None:
+    """The matrix is read grouped by answer value; yes/no is still decided by _implemented."""
+    from load.export_data import _add_matrix, _read_matrix, _Texts
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE municipality_matrix (fiscal_year INTEGER, prefecture_code VARCHAR,"
+        f" municipality_code VARCHAR, municipality_name VARCHAR, measure_id VARCHAR, implemented {column_type},"
+        " survey_id VARCHAR)"
+    )
+    rows = [(2024, PREF, "111007", "さいたま市", mid, value, S24) for mid, value in answers.items()]
+    rows += [(2024, PREF, "113697", None, mid, None, S24) for mid in answers]  # no file: NULL, no name
+    rows += [(2024, PREF, "112011", "川越市", "M1", answers["M1"], S23)]  # another survey of the year
+    con.executemany("INSERT INTO municipality_matrix VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    present = [d[0] for d in con.execute("SELECT * FROM municipality_matrix LIMIT 0").description]
+    data = SummaryData(2024, PREF, "埼玉県", [], [], [], [], [], [], [])
+    matrix = [r for r in _read_matrix(con, present, 2024, PREF) if r["survey_id"] == S24]
+    _add_matrix(data, matrix, _Texts())
+    assert data.matrix == {"111007": {"M1"}}
+    assert data.matrix_answered == {"111007"}
+    assert data.matrix_municipalities == [("111007", "さいたま市"), ("113697", "東秩父村")]  # master's name
 
 
 # --- numeric targets --------------------------------------------------------------------------------
