@@ -43,7 +43,9 @@ from extract.model import ExtractedWorkbook, RawIssue
 from extract.wire import STEP_RESULT, decode
 from extract.worker import READY, TEST_CRASH_ENV, TEST_HANG_ENV
 
-_PREFETCH = 4  # files queued per worker: keeps it busy while the parent reads its last result
+# Files queued per worker: keeps it busy while the parent reads results (and, with on_result,
+# turns a few dozen of them into frames).
+_PREFETCH = 8
 _STARTUP_SECONDS = 60.0
 _MAX_STARTUP_FAILURES = 3
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -87,19 +89,21 @@ def extract_files(
     workers: int | None = None,
     limits: Limits | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
     step: WorkerStep | None = None,
 ) -> list[Any]:
     """One ExtractedWorkbook per path (with `step`: the step's result for it), in the same order.
     Never raises for a bad file; raises RuntimeError only when worker processes cannot be started
     at all.
 
-    `on_progress(done, total)` is called as files finish (for progress bars)."""
+    `on_progress(done, total)` is called as files finish (for progress bars), `on_result(index,
+    result)` once per file as its result arrives (in completion order, not path order)."""
     paths = [Path(p) for p in paths]
     if not paths:
         return []
     limits = limits or Limits()
     count = max(1, min(workers or _default_workers(), len(paths)))
-    return _Batch(paths, limits, count, on_progress, step).run()
+    return _Batch(paths, limits, count, on_progress, step, on_result).run()
 
 
 def _default_workers() -> int:
@@ -133,8 +137,10 @@ class _Batch:
         count: int,
         on_progress: Callable[[int, int], None] | None = None,
         step: WorkerStep | None = None,
+        on_result: Callable[[int, Any], None] | None = None,
     ) -> None:
         self.on_progress = on_progress
+        self.on_result = on_result
         self.step = step
         self.run_step = step.resolve() if step else None
         self.check_step = step.resolve_check() if step else None
@@ -305,6 +311,8 @@ class _Batch:
             result = self.run_step(result, *self.step.args)
         if self.results[index] is None:
             self.remaining -= 1
+            if self.on_result is not None:
+                self.on_result(index, result)
             if self.on_progress is not None:
                 self.on_progress(len(self.paths) - self.remaining, len(self.paths))
         self.results[index] = result

@@ -98,15 +98,18 @@ def stage_chunk(
     inbox of two years stages each year correctly). Both run in the isolated workers
     (transform.staging.stage_file as their step), unless `workbooks` are given (staged here)."""
     from extract.sandbox import WorkerStep, extract_files
-    from transform.staging import batch_from_staged, stage_file
+    from transform.staging import StagedBatchBuilder, stage_file
 
     survey = (settings.prefecture_code, settings.fiscal_year)
+    builder = StagedBatchBuilder()
     if workbooks is None:
         step = WorkerStep("transform.staging", "stage_file", args=survey, check="check_staged")
-        staged = extract_files(paths, on_progress=on_progress, step=step)
+        # Rows become frames while the workers are still extracting (builder.add per result).
+        extract_files(paths, on_progress=on_progress, on_result=builder.add, step=step)
     else:
-        staged = [stage_file(workbook, *survey) for workbook in workbooks]  # type: ignore[arg-type]
-    batch, catalog_of = batch_from_staged(staged)
+        for index, workbook in enumerate(workbooks):
+            builder.add(index, stage_file(workbook, *survey))  # type: ignore[arg-type]
+    batch, catalog_of = builder.finish()
     return StagedChunk(batch=batch, catalog_of=catalog_of)
 
 

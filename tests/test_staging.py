@@ -856,3 +856,36 @@ def test_same_bytes_under_two_names_staged_once(catalog: Catalog) -> None:
     batch = build_staging([first, second], catalog)
     assert list(batch.submissions["file_name"]) == ["112011_川越市.xlsx"]
     assert len(batch.responses) == 150
+
+
+# --- staged files assembled as they arrive (the ingest flow's workers) ---------------------------
+
+
+def test_staged_files_in_any_order_give_the_batch_of_build_staging(catalog: Catalog) -> None:
+    from transform.staging import StagedBatchBuilder, stage_file
+
+    books = [
+        make_book(catalog, code="112011", name="川越市", file_name="a.xlsx", sha256="a" * 64),
+        make_book(catalog, code="112071", name="秩父市", file_name="b.xlsx", sha256="b" * 64),
+        make_book(catalog, code="112011", name="川越市", file_name="copy_of_a.xlsx", sha256="a" * 64),
+        make_book(catalog, code="113697", name="東秩父村", file_name="c.xlsx", sha256="c" * 64),
+    ]
+    staged = [stage_file(book, catalog.prefecture_code, catalog.fiscal_year) for book in books]
+    builder = StagedBatchBuilder(every=2)  # frames built part by part
+    for index in (3, 1, 2, 0):  # completion order, not path order
+        builder.add(index, staged[index])
+    batch, survey_of = builder.finish()
+    expected = build_staging(books, catalog)
+    for attr in StagingBatch.TABLES:
+        pd.testing.assert_frame_equal(getattr(batch, attr), getattr(expected, attr), obj=attr)
+    assert list(batch.submissions["file_name"]) == ["a.xlsx", "b.xlsx", "c.xlsx"]  # first name kept
+    assert survey_of == dict.fromkeys(["a" * 64, "b" * 64, "c" * 64], catalog.survey_id)
+
+
+def test_a_missing_staged_file_is_an_error(catalog: Catalog) -> None:
+    from transform.staging import StagedBatchBuilder, stage_file
+
+    builder = StagedBatchBuilder()
+    builder.add(1, stage_file(make_book(catalog), catalog.prefecture_code, catalog.fiscal_year))
+    with pytest.raises(ValueError, match="missing"):
+        builder.finish()

@@ -51,6 +51,7 @@ from transform.normalize import (
 
 __all__ = [
     "MAX_ISSUES_PER_FILE",
+    "StagedBatchBuilder",
     "StagedFile",
     "batch_from_staged",
     "build_staging",
@@ -441,14 +442,47 @@ def check_staged(value: object) -> StagedFile:
 def batch_from_staged(staged: Iterable[StagedFile]) -> tuple[StagingBatch, dict[str, str]]:
     """One StagingBatch of many staged files, and each file's survey_id by sha256. The same
     bytes under two names are kept once, under the first name (as build_staging does)."""
-    rows = _Rows()
-    survey_of: dict[str, str] = {}
-    for sha256, survey_id, tables in staged:
-        if sha256 in survey_of:
-            continue
-        survey_of[sha256] = survey_id
-        rows.extend(tables)
-    return rows.batch(), survey_of
+    builder = StagedBatchBuilder()
+    for index, file in enumerate(staged):
+        builder.add(index, file)
+    return builder.finish()
+
+
+class StagedBatchBuilder:
+    """Staged files into one StagingBatch as they arrive, in any order (`add(index, file)`,
+    indexes 0..n-1): rows are taken in index order, and every `every` files become frames at
+    once, so that most of the conversion overlaps the extraction still running."""
+
+    def __init__(self, every: int = 64) -> None:
+        self.every = every
+        self.rows = _Rows()
+        self.count = 0
+        self.frames: list[StagingBatch] = []
+        self.survey_of: dict[str, str] = {}
+        self.pending: dict[int, StagedFile] = {}
+        self.next_index = 0
+
+    def add(self, index: int, file: StagedFile) -> None:
+        self.pending[index] = file
+        while self.next_index in self.pending:
+            sha256, survey_id, tables = self.pending.pop(self.next_index)
+            self.next_index += 1
+            if sha256 in self.survey_of:
+                continue  # the same bytes under a second name
+            self.survey_of[sha256] = survey_id
+            self.rows.extend(tables)
+            self.count += 1
+            if self.count % self.every == 0:
+                self.frames.append(self.rows.batch())
+                self.rows = _Rows()
+
+    def finish(self) -> tuple[StagingBatch, dict[str, str]]:
+        if self.pending:
+            raise ValueError(f"staged files missing before index {min(self.pending)}")
+        self.frames.append(self.rows.batch())
+        self.rows = _Rows()
+        frames, self.frames = self.frames, []
+        return (frames[0] if len(frames) == 1 else StagingBatch.concat(frames)), self.survey_of
 
 
 _CONTEXTS: dict[int, tuple[Catalog, _Context]] = {}
