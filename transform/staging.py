@@ -354,17 +354,28 @@ class _Rows:
         return tuple(getattr(self, attr) for attr in StagingBatch.TABLES)
 
     def batch(self) -> StagingBatch:
-        from transform.batch import frame_from_rows
+        from transform.batch import frame_from_arrow
 
-        frames = {}
+        return StagingBatch(
+            **{
+                attr: frame_from_arrow([part], StagingBatch.TABLES[attr])
+                for attr, part in self.arrow().items()
+            }
+        )
+
+    def arrow(self) -> dict[str, object]:
+        """Each table's rows as an Arrow table (transform.batch.arrow_from_rows)."""
+        from transform.batch import arrow_from_rows
+
+        parts = {}
         for attr, table in StagingBatch.TABLES.items():
             rows = getattr(self, attr)
             if attr == "submissions":
                 # received_at travels as POSIX seconds (a float pickles cheaply).
                 position = _columns()[table].index("received_at")
                 rows = [(*r[:position], _utc(r[position]), *r[position + 1 :]) for r in rows]
-            frames[attr] = frame_from_rows(rows, table)
-        return StagingBatch(**frames)
+            parts[attr] = arrow_from_rows(rows, table)
+        return parts
 
 
 def _utc(seconds: float | None) -> object:
@@ -453,11 +464,11 @@ class StagedBatchBuilder:
     indexes 0..n-1): rows are taken in index order, and every `every` files become frames at
     once, so that most of the conversion overlaps the extraction still running."""
 
-    def __init__(self, every: int = 64) -> None:
+    def __init__(self, every: int = 128) -> None:
         self.every = every
         self.rows = _Rows()
         self.count = 0
-        self.frames: list[StagingBatch] = []
+        self.parts: dict[str, list[object]] = {attr: [] for attr in StagingBatch.TABLES}
         self.survey_of: dict[str, str] = {}
         self.pending: dict[int, StagedFile] = {}
         self.next_index = 0
@@ -473,16 +484,25 @@ class StagedBatchBuilder:
             self.rows.extend(tables)
             self.count += 1
             if self.count % self.every == 0:
-                self.frames.append(self.rows.batch())
-                self.rows = _Rows()
+                self._convert()
 
     def finish(self) -> tuple[StagingBatch, dict[str, str]]:
+        from transform.batch import frame_from_arrow
+
         if self.pending:
             raise ValueError(f"staged files missing before index {min(self.pending)}")
-        self.frames.append(self.rows.batch())
+        self._convert()
+        parts, self.parts = self.parts, {attr: [] for attr in StagingBatch.TABLES}
+        batch = StagingBatch(
+            **{attr: frame_from_arrow(parts[attr], table) for attr, table in StagingBatch.TABLES.items()}  # type: ignore[arg-type]
+        )
+        return batch, self.survey_of
+
+    def _convert(self) -> None:
+        # Python rows -> Arrow now (the costly part); one pandas conversion at the end.
+        for attr, part in self.rows.arrow().items():
+            self.parts[attr].append(part)
         self.rows = _Rows()
-        frames, self.frames = self.frames, []
-        return (frames[0] if len(frames) == 1 else StagingBatch.concat(frames)), self.survey_of
 
 
 _CONTEXTS: dict[int, tuple[Catalog, _Context]] = {}
