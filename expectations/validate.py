@@ -7,10 +7,13 @@ never pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,13 +31,13 @@ if TYPE_CHECKING:
 
 STAGE = "validate"
 ROW_ID = "row_id"  # position of the row in the validated frame, to read any column of a failing row
-# sha256 is read through row_id: as an index column it would repeat a domain column of the
-# compound-unique expectations (GX then warns and drops it). Each index column costs GX a
-# per-row lookup for every failing row.
+# GX gets only the columns its expectations check plus row_id (every extra column is copied by each
+# of GX's row filters): a failing row is found by its row_id, and the stored results (Data Docs)
+# get these provenance columns added back from the frame. sha256 is read through row_id too.
 INDEX_COLUMNS = ["file_name", "sheet", "cell", ROW_ID]
 RESULT_FORMAT: dict[str, Any] = {
     "result_format": "COMPLETE",
-    "unexpected_index_column_names": INDEX_COLUMNS,
+    "unexpected_index_column_names": [ROW_ID],
     "partial_unexpected_count": 20,
 }
 DEFAULT_MAX_ROWS_PER_FILE = 2000
@@ -124,11 +127,11 @@ def validate_batch(
         run_id = runner.run_id(catalog.survey_id)
         results: dict[str, SuiteSummary] = {}
         for suite, frame in frames.items():
-            result, batch_id = runner.validate(suite, frame, params)
+            result, batch_id = runner.validate(suite, runner.gx_frame(suite, frame), params)
             results[suite] = _summary(suite, frame, result)
             builder.add_result(suite, frame, result)
             if runner.store_results:
-                runner.store(suite, result, batch_id, run_id)
+                runner.store(suite, result, batch_id, run_id, frame)
         docs_index = None
         if data_docs_dir is not None:
             from expectations.data_docs import build_data_docs
@@ -164,6 +167,22 @@ class _Runner:
         self.batch_definitions = {
             name: source.get_asset(name).get_batch_definition(BATCH_DEFINITION) for name in SUITE_OF.values()
         }
+        self.columns = {name: _checked_columns(suite) for name, suite in self.suites.items()}
+        _memoize_conversions()
+
+    def gx_frame(self, suite: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """The columns the suite checks plus row_id, every row; text as categories.
+
+        GX filters the whole frame for each metric (nulls, failing rows): narrow columns of
+        integer category codes make those copies cheap, and GX compares the values, so results
+        are the same as on the text columns."""
+        columns = [c for c in frame.columns if c in self.columns[suite] or c == ROW_ID]
+        return pd.DataFrame(
+            {
+                c: frame[c].astype("category") if isinstance(frame[c].dtype, pd.StringDtype) else frame[c]
+                for c in columns
+            }
+        )
 
     def run_id(self, run_name: str) -> Any:
         from great_expectations.core.run_identifier import RunIdentifier
@@ -173,7 +192,7 @@ class _Runner:
     def validate(self, suite: str, frame: pd.DataFrame, params: dict[str, Any]) -> tuple[Any, str]:
         """The suite's result over the whole frame, and the batch ID (nothing stored)."""
         batch = self.batch_definitions[suite].get_batch(batch_parameters={"dataframe": frame})
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _conversions_memoized():
             # GX 1.24 repeats a column of compound-unique expectations in a frame it turns into
             # records; pandas warns (and under -W error the metric would fail). Harmless.
             warnings.filterwarnings("ignore", "DataFrame columns are not unique", UserWarning)
@@ -184,9 +203,10 @@ class _Runner:
     def _validate(batch: Any, suite: Any, params: dict[str, Any]) -> Any:
         return batch.validate(suite, result_format=RESULT_FORMAT, expectation_parameters=params)
 
-    def store(self, suite: str, result: Any, batch_id: str, run_id: Any) -> None:
+    def store(self, suite: str, result: Any, batch_id: str, run_id: Any, frame: pd.DataFrame) -> None:
         """Store the result for Data Docs, trimmed in place (once issues are taken from it):
-        complete lists would make each stored result as large as the failures."""
+        complete lists would make each stored result as large as the failures. Failing rows show
+        their file, sheet and cell (read from `frame` by row_id)."""
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
             ValidationResultIdentifier,
@@ -199,6 +219,7 @@ class _Runner:
                 if isinstance(details.get(key), list):
                     details[key] = details[key][:STORED_UNEXPECTED]
             details.pop("unexpected_index_query", None)
+            _add_provenance(details, frame)
         stored.meta["run_id"] = run_id
         stored.meta["validation_time"] = run_id.run_time
         stored.meta["batch_parameters"] = {"dataframe": "<DATAFRAME>"}
@@ -210,6 +231,98 @@ class _Runner:
             ),
             expectation_suite_identifier=suite_key,
         )
+
+
+def _checked_columns(suite: Any) -> set[str]:
+    """Every column an expectation of the suite reads."""
+    columns: set[str] = set()
+    for expectation in suite.expectations:
+        kwargs = expectation.configuration.kwargs
+        columns.update(kwargs.get("column_list") or [])
+        columns.update(kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs)
+    return columns
+
+
+def _add_provenance(details: dict[str, Any], frame: pd.DataFrame) -> None:
+    """Put file, sheet and cell into each failing row GX listed by row_id, as GX itself writes
+    index columns (before row_id, values as text), so Data Docs name them."""
+    if "unexpected_index_column_names" in details:
+        details["unexpected_index_column_names"] = list(INDEX_COLUMNS)
+    where: dict[str, np.ndarray] = {}
+    for key in ("unexpected_index_list", "partial_unexpected_index_list"):
+        rows = details.get(key)
+        if not isinstance(rows, list):
+            continue
+        for n, row in enumerate(rows):
+            if not isinstance(row, dict) or ROW_ID not in row:
+                continue
+            if not where:
+                where = {c: frame[c].to_numpy(dtype=object) for c in INDEX_COLUMNS if c != ROW_ID}
+            position = int(row[ROW_ID])
+            with_provenance: dict[str, Any] = {}
+            for column, value in row.items():
+                if column == ROW_ID:
+                    with_provenance.update({c: str(values[position]) for c, values in where.items()})
+                with_provenance[column] = value
+            rows[n] = with_provenance
+
+
+# GX (1.24) rebuilds an expectation from its configuration (ExpectationConfiguration.to_domain_obj)
+# and re-derives the configuration from the expectation (Expectation.configuration, a pydantic
+# deep dict, value sets included) again and again: some 130 times per expectation and validation,
+# and with the 1,741 codes of a national survey that was most of the time of a validation. While
+# one of our validations runs, each object converts once. The memo lives only for that call (and
+# that thread or task): GX does not change these objects while it validates.
+_MEMO: ContextVar[dict[tuple[str, int], tuple[Any, Any]] | None] = ContextVar(
+    "gx_conversion_memo", default=None
+)
+_MEMO_INSTALLED = False
+_MEMO_LOCK = threading.Lock()
+
+
+def _memoized(kind: str, convert: Any) -> Any:
+    """`convert(obj)`, looked up in (and added to) the memo of the running validation, if any."""
+
+    def memoized(obj: Any) -> Any:
+        memo = _MEMO.get()
+        if memo is None:
+            return convert(obj)
+        hit = memo.get((kind, id(obj)))
+        if hit is None or hit[0] is not obj:  # the memo holds obj, so its id is not reused meanwhile
+            hit = memo[(kind, id(obj))] = (obj, convert(obj))
+        return hit[1]
+
+    return memoized
+
+
+def _memoize_conversions() -> None:
+    """Route GX's two conversions through the memo (once per process; a no-op for a GX whose
+    classes no longer look like this)."""
+    global _MEMO_INSTALLED
+    from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    with _MEMO_LOCK:
+        if _MEMO_INSTALLED:
+            return
+        _MEMO_INSTALLED = True
+        configuration = Expectation.__dict__.get("configuration")
+        if isinstance(configuration, property) and configuration.fget is not None:
+            Expectation.configuration = property(  # type: ignore[method-assign]
+                _memoized("configuration", configuration.fget), doc=configuration.__doc__
+            )
+        to_domain_obj = ExpectationConfiguration.__dict__.get("to_domain_obj")
+        if callable(to_domain_obj):
+            ExpectationConfiguration.to_domain_obj = _memoized("domain", to_domain_obj)  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _conversions_memoized() -> Iterator[None]:
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
 
 
 _RUNNERS: OrderedDict[str, _Runner] = OrderedDict()

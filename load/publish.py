@@ -154,7 +154,7 @@ def open_for_write(
             shutil.copyfile(db_path, work)
         con = duckdb.connect(str(work))
         try:
-            ensure_schema(con)
+            ensure_schema(con, remember=True)
             yield con
             con.execute("CHECKPOINT")
         except BaseException:

@@ -570,3 +570,70 @@ def test_an_expectation_gx_cannot_evaluate_stops_the_run(
     monkeypatch.setattr(validate._Runner, "_validate", staticmethod(without_answer))
     with pytest.raises(validate.ExpectationError, match="answer"):
         validate.validate_batch(make_batch(saitama_catalog), saitama_catalog)
+
+
+def test_a_cached_runner_validates_each_batch_against_its_own_catalog(
+    gx_ready: None, saitama_catalog: Catalog
+) -> None:
+    """The context (and, within a validation, each expectation's configuration) is reused:
+    nothing of one batch or of its catalog's parameters may leak into the next validation."""
+    from expectations.validate import validate_batch
+    from kokuho.catalog import load_catalog_for
+
+    okayama = load_catalog_for("33", 2024)
+    unknown_measure = make_batch(saitama_catalog)
+    _set("responses", "measure_id", "9-9-99")(unknown_measure)
+
+    first = validate_batch(unknown_measure, saitama_catalog)
+    assert first.failed_files == {sha_of(BAD)}
+    assert set(first.issues["code"]) == {"UNKNOWN_MEASURE"}
+    assert validate_batch(make_batch(saitama_catalog), saitama_catalog).issues.empty
+    elsewhere = validate_batch(make_batch(saitama_catalog), okayama)
+    assert elsewhere.failed_files == {sha_of(n) for n in range(3)}
+    assert "WRONG_SURVEY" in set(elsewhere.issues["code"])
+    again = validate_batch(make_batch(saitama_catalog), saitama_catalog)
+    assert again.issues.empty and again.failed_files == set()
+
+
+def test_gx_conversions_are_memoized_only_while_validating(gx_ready: None) -> None:
+    import great_expectations.expectations as gxe
+
+    from expectations.validate import _conversions_memoized
+
+    expectation = gxe.ExpectColumnValuesToBeInSet(column="code", value_set=["111007"])
+    with _conversions_memoized():
+        configuration = expectation.configuration
+        assert expectation.configuration is configuration
+        assert configuration.to_domain_obj() is configuration.to_domain_obj()
+    expectation.value_set = ["112011"]
+    assert expectation.configuration.kwargs["value_set"] == ["112011"]
+    assert expectation.configuration is not expectation.configuration
+    assert configuration.to_domain_obj() is not configuration.to_domain_obj()
+
+
+def test_stored_results_cover_every_row_and_name_the_failing_cells(
+    gx_ready: None, saitama_catalog: Catalog, tmp_path: Path
+) -> None:
+    """GX is given only the checked columns (and row_id) but every row; Data Docs still show the
+    file, sheet and cell of each failing row."""
+    from expectations.validate import INDEX_COLUMNS, RESULTS_SUBDIR, validate_batch
+
+    docs = tmp_path / "data_docs"
+    batch = make_batch(saitama_catalog)
+    _set("responses", "measure_id", "9-9-99")(batch)
+    validate_batch(batch, saitama_catalog, data_docs_dir=docs)
+
+    (stored,) = (docs / RESULTS_SUBDIR / "stg_responses").rglob("*.json")
+    results = json.loads(stored.read_text(encoding="utf-8"))["results"]
+    assert {r["result"]["element_count"] for r in results} == {12}
+    (failed,) = [r for r in results if not r["success"]]
+    assert failed["result"]["unexpected_index_column_names"] == INDEX_COLUMNS
+    (row,) = failed["result"]["unexpected_index_list"]
+    bad_row = row_of(batch.responses)
+    assert int(row.pop("row_id")) == bad_row
+    assert row == {
+        "measure_id": "9-9-99",
+        "file_name": file_name(BAD),
+        "sheet": SECTION,
+        "cell": batch.responses.loc[bad_row, "cell"],
+    }

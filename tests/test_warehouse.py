@@ -584,3 +584,96 @@ def test_connection_target_loads_without_publishing(tmp_path: Path, fx: Fixture)
         assert con.execute("SELECT count(*) FROM responses").fetchone() == (18,)
     finally:
         con.close()
+
+
+def test_a_file_twice_in_one_batch_loads_one_row_per_key(tmp_path: Path, fx: Fixture) -> None:
+    """The same bytes under two names: one submission, and each answer, initiative and target
+    once, from the first name (then the first worksheet row)."""
+    db = tmp_path / "kokuho.duckdb"
+    saitama = fx.files2024[0]
+    original = saitama.batch()
+    copy = saitama.batch()
+    for frame in (copy.submissions, copy.responses, copy.own_initiatives, copy.numeric_targets):
+        frame["file_name"] = "A_copy.xlsx"  # sorts first: its rows are the ones kept
+    copy.responses["label"] = "コピーの項目名"
+    load_batch(db, StagingBatch.concat([original, copy]), catalogs=fx.catalogs, run_id="run-1")
+    assert query(db, "SELECT file_name FROM submissions") == [("A_copy.xlsx",)]
+    measures = original.responses["measure_id"].nunique()
+    got = query(
+        db, "SELECT count(*), count(DISTINCT measure_id), list(DISTINCT label_as_written) FROM responses"
+    )
+    assert got == [(measures, measures, ["コピーの項目名"])]
+    for table, key in (
+        ("own_initiative_responses", "table_id, position"),
+        ("numeric_target_responses", "target_id, target_year"),
+    ):
+        keys = query(db, f"SELECT count(*), count(DISTINCT ({key})), min(file_name) FROM {table}")
+        assert keys[0][0] == keys[0][1] > 0 and keys[0][2] == "A_copy.xlsx"
+
+
+def test_a_key_repeated_within_a_file_keeps_the_first_row(tmp_path: Path, fx: Fixture) -> None:
+    db = tmp_path / "kokuho.duckdb"
+    batch = fx.files2024[1].batch()
+    twice = batch.responses.iloc[[0]].assign(row_no=99, cell="D99", answer_raw="２回目")
+    batch.responses = conform(pd.concat([twice, batch.responses], ignore_index=True), "stg_responses")
+    load_batch(db, batch, catalogs=fx.catalogs, run_id="run-1")
+    measure = batch.responses.loc[0, "measure_id"]
+    assert query(db, "SELECT cell FROM responses WHERE measure_id = ?", [measure]) == [
+        (batch.responses.loc[1, "cell"],)
+    ]
+
+
+def test_a_database_with_the_former_schema_keeps_loading(tmp_path: Path, fx: Fixture) -> None:
+    """Response tables created with PRIMARY KEYs (before the national-scale tuning) still take new
+    files one by one, and give the same views as a fresh database."""
+    from load.warehouse import sql
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    for table, key in (
+        ("responses", "sha256, measure_id"),
+        ("own_initiative_responses", "sha256, table_id, position"),
+        ("numeric_target_responses", "sha256, target_id, target_year"),
+    ):
+        ddl = sql(table).rstrip().removesuffix(");").rstrip()
+        con.execute(f"{ddl},\n    PRIMARY KEY ({key})\n);")
+    con.close()
+    fresh = tmp_path / "fresh.duckdb"
+    for i, spec in enumerate(fx.all_files()):
+        load_batch(old, spec.batch(), catalogs=fx.catalogs, run_id=f"run-{i}")
+    load_fixture(fresh, fx)
+    keys = query(old, "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'")
+    assert (
+        keys[0][0]
+        > query(fresh, "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'")[0][
+            0
+        ]
+    )
+    views = (
+        "measure_summary",
+        "budget_lines",
+        "submission_status",
+        "own_initiatives",
+        "numeric_targets_wide",
+    )
+    assert snapshot(old, views) == snapshot(fresh, views)
+
+
+def test_municipality_sync_restores_edited_rows_only(tmp_path: Path) -> None:
+    from kokuho.municipalities import all_municipalities
+    from load.warehouse import ensure_schema, sync_municipalities
+
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    try:
+        ensure_schema(con)
+        sync_municipalities(con)
+        count = con.execute("SELECT count(*) FROM municipalities").fetchone()[0]
+        assert count == len(all_municipalities())
+        con.execute("UPDATE municipalities SET name = '誤記' WHERE code = ?", [SAITAMA])
+        sync_municipalities(con)
+        assert con.execute("SELECT name FROM municipalities WHERE code = ?", [SAITAMA]).fetchone() == (
+            "さいたま市",
+        )
+        assert con.execute("SELECT count(*) FROM municipalities").fetchone()[0] == count
+    finally:
+        con.close()

@@ -1,4 +1,5 @@
--- Load step (not an object): the numeric target cells of the batch's new valid files.
+-- Load step (not an object): the numeric target cells of the batch's new valid files. stg_numeric_targets
+-- holds one row per (sha256, target_id, target_year): load_batch keeps the first by file name and row.
 INSERT INTO numeric_target_responses
 SELECT
     t.sha256,
@@ -16,5 +17,4 @@ SELECT
     t.row_no
 FROM stg_numeric_targets AS t
 JOIN load_files AS lf ON lf.sha256 = t.sha256 AND NOT lf.quarantined
-JOIN submissions AS sub ON sub.sha256 = t.sha256
-QUALIFY row_number() OVER (PARTITION BY t.sha256, t.target_id, t.target_year ORDER BY t.file_name, t.row_no) = 1;
+JOIN submissions AS sub ON sub.sha256 = t.sha256;

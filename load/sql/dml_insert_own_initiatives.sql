@@ -1,4 +1,5 @@
--- Load step (not an object): the その他（独自の取組） rows of the batch's new valid files.
+-- Load step (not an object): the その他（独自の取組） rows of the batch's new valid files. stg_own_initiatives
+-- holds one row per (sha256, table_id, position): load_batch keeps the first by file name and row.
 INSERT INTO own_initiative_responses
 SELECT
     o.sha256,
@@ -15,5 +16,4 @@ SELECT
     o.row_no
 FROM stg_own_initiatives AS o
 JOIN load_files AS lf ON lf.sha256 = o.sha256 AND NOT lf.quarantined
-JOIN submissions AS sub ON sub.sha256 = o.sha256
-QUALIFY row_number() OVER (PARTITION BY o.sha256, o.table_id, o.position ORDER BY o.file_name, o.row_no) = 1;
+JOIN submissions AS sub ON sub.sha256 = o.sha256;

@@ -1,5 +1,6 @@
 -- Load step (not an object): the answers of the batch's new valid files. Municipality and survey come from
--- the submission row. A budget line written as a dash or blank is no budget line.
+-- the submission row. A budget line written as a dash or blank is no budget line. stg_responses holds one
+-- row per (sha256, measure_id): load_batch keeps the first by file name and row.
 INSERT INTO responses
 SELECT
     r.sha256,
@@ -19,5 +20,4 @@ SELECT
     r.row_no
 FROM stg_responses AS r
 JOIN load_files AS lf ON lf.sha256 = r.sha256 AND NOT lf.quarantined
-JOIN submissions AS sub ON sub.sha256 = r.sha256
-QUALIFY row_number() OVER (PARTITION BY r.sha256, r.measure_id ORDER BY r.file_name, r.row_no) = 1;
+JOIN submissions AS sub ON sub.sha256 = r.sha256;

@@ -1,5 +1,7 @@
 -- One row per numeric target cell of a valid returned file; the raw text is kept beside the
 -- parsed value (the views numeric_targets and numeric_targets_wide show the current ones).
+-- Grain (sha256, target_id, target_year), kept by the load as for responses
+-- (no PRIMARY KEY index: see responses.sql).
 CREATE TABLE IF NOT EXISTS numeric_target_responses (
     sha256            VARCHAR NOT NULL,
     municipality_code VARCHAR NOT NULL,
@@ -13,6 +15,5 @@ CREATE TABLE IF NOT EXISTS numeric_target_responses (
     file_name         VARCHAR NOT NULL,
     sheet             VARCHAR NOT NULL,
     cell              VARCHAR NOT NULL,
-    row_no            INTEGER,
-    PRIMARY KEY (sha256, target_id, target_year)
+    row_no            INTEGER
 );

@@ -1,5 +1,7 @@
 -- One row per filled その他（独自の取組） row of a valid returned file (the view own_initiatives
 -- shows the current ones).
+-- Grain (sha256, table_id, position), kept by the load as for responses
+-- (no PRIMARY KEY index: see responses.sql).
 CREATE TABLE IF NOT EXISTS own_initiative_responses (
     sha256            VARCHAR NOT NULL,
     municipality_code VARCHAR NOT NULL,
@@ -12,6 +14,5 @@ CREATE TABLE IF NOT EXISTS own_initiative_responses (
     file_name         VARCHAR NOT NULL,
     sheet             VARCHAR NOT NULL,
     cell              VARCHAR NOT NULL,
-    row_no            INTEGER,
-    PRIMARY KEY (sha256, table_id, position)
+    row_no            INTEGER
 );
