@@ -96,8 +96,9 @@ def extract_files(
     Never raises for a bad file; raises RuntimeError only when worker processes cannot be started
     at all.
 
-    `on_progress(done, total)` is called as files finish (for progress bars), `on_result(index,
-    result)` once per file as its result arrives (in completion order, not path order)."""
+    `on_progress(done, total)` is called as files finish (for progress bars). With `on_result`,
+    `on_result(index, result)` is called once per file as its result arrives (in completion order,
+    not path order) and nothing is kept or returned: a national batch is not held twice."""
     paths = [Path(p) for p in paths]
     if not paths:
         return []
@@ -148,6 +149,7 @@ class _Batch:
         self.limits = limits
         self.count = count
         self.results: list[Any] = [None] * len(paths)
+        self.finished = [False] * len(paths)
         self.remaining = len(paths)
         self.pending: deque[int] = deque(range(len(paths)))
         self.suspects: deque[int] = deque()  # files whose worker died: re-run one by one
@@ -173,7 +175,7 @@ class _Batch:
                 self._stop(worker, graceful=not worker.inflight)
             if collecting:
                 gc.enable()
-        return [result for result in self.results if result is not None]
+        return [result for result in self.results if result is not None]  # empty with on_result
 
     # workers
 
@@ -309,13 +311,15 @@ class _Batch:
             # A file the worker could not finish (or whose step failed there): the step runs here.
             assert self.step is not None
             result = self.run_step(result, *self.step.args)
-        if self.results[index] is None:
+        if not self.finished[index]:
+            self.finished[index] = True
             self.remaining -= 1
             if self.on_result is not None:
                 self.on_result(index, result)
             if self.on_progress is not None:
                 self.on_progress(len(self.paths) - self.remaining, len(self.paths))
-        self.results[index] = result
+        if self.on_result is None:
+            self.results[index] = result  # with on_result the caller keeps what it needs, not us
 
     def _lost(self, worker: _Worker, *, timed_out: bool) -> None:
         if worker.process.poll() is None:

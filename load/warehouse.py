@@ -248,13 +248,25 @@ def _run_with_frames(
     frames: dict[str, pd.DataFrame],
     params: dict[str, object] | None = None,
 ) -> None:
-    for name, frame in frames.items():
-        con.register(name, _scannable(frame))
+    # Each frame is registered (as Arrow) just before the first statement that reads it and
+    # dropped after the last one: one national table's Arrow copy at a time, not all of them.
+    texts = [sql(step) for step in ((steps,) if isinstance(steps, str) else steps)]
+    readers = {
+        name: [i for i, text in enumerate(texts) if re.search(rf"\b{name}\b", text)] for name in frames
+    }
+    registered: set[str] = set()
     try:
-        for step in (steps,) if isinstance(steps, str) else steps:
-            _execute(con, sql(step), params)
+        for index, text in enumerate(texts):
+            for name, used_by in readers.items():
+                if used_by and used_by[0] == index:
+                    con.register(name, _scannable(frames[name]))
+                    registered.add(name)
+            _execute(con, text, params)
+            for name in [n for n in registered if readers[n][-1] == index]:
+                con.unregister(name)
+                registered.discard(name)
     finally:
-        for name in frames:
+        for name in registered:
             con.unregister(name)
 
 

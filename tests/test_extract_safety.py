@@ -476,3 +476,11 @@ def test_read_member_refuses_damaged_members(damage: Callable[[bytes], bytes], m
     assert read_member(good, info) == b"<a/>" * 50
     with pytest.raises((zipfile.BadZipFile, zlib.error), match=message):
         read_member(damage(good), info)
+
+
+def test_on_result_gets_every_file_once_and_nothing_is_kept(tmp_path: Path) -> None:
+    paths = [good_workbook(tmp_path / f"{n}.xlsx") for n in range(5)]
+    seen: list[int] = []
+    kept = extract_files(paths, workers=2, limits=LIMITS, on_result=lambda index, result: seen.append(index))
+    assert sorted(seen) == list(range(5))
+    assert kept == []  # the caller holds the results; the sandbox does not hold them twice

@@ -125,6 +125,8 @@ class StagingBatch:
 
         if not batches:
             return cls.empty()
+        if len(batches) == 1:
+            return batches[0]  # already conformed; a copy would double a national batch's memory
         return cls(
             **{
                 f.name: conform(pd.concat([getattr(b, f.name) for b in batches], ignore_index=True), table)
