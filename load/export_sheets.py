@@ -121,9 +121,10 @@ def put(
         stored = _stored(cells, value, font, align, fill, border, number_format)
         cells.put(row, col, *stored)
         return
+    # StyleTable.style_id's own cache lookup, inlined: this is the per-cell path.
     style = cells.styles.ids.get((id(font), id(align), id(fill), id(border), number_format, quote))
     if style is None:
-        style = cells.style_id(font, align, fill, border, number_format, quote)
+        style = cells.styles.style_id(font, align, fill, border, number_format, quote)
     line = cells.rows.get(row)
     if line is None:
         line = cells.rows[row] = {}
@@ -160,10 +161,7 @@ def _stored(
         quote = value.startswith(FORMULA_TRIGGERS)  # Excel keeps it text even when edited
     elif number_format is None and isinstance(value, TIME_TYPES):
         number_format = time_format(value)  # as openpyxl: a date format when none is given
-    style = cells.styles.ids.get((id(font), id(align), id(fill), id(border), number_format, quote))
-    if style is None:
-        style = cells.style_id(font, align, fill, border, number_format, quote)
-    return value, style
+    return value, cells.styles.style_id(font, align, fill, border, number_format, quote)
 
 
 def repeated_cells(

@@ -10,7 +10,7 @@ each buffered sheet's <sheetData> and <dimension> from the buffer, producing wha
 itself writes for such cells (inline strings, numbers as <v>, booleans t="b", dates as serials).
 
     cells = sheet_cells(ws)
-    cells.put(2, 3, "text", cells.style_id(font=BOLD, border=BOX))
+    cells.put(2, 3, "text", cells.styles.style_id(font=BOLD, border=BOX))
     save_workbook(workbook, path)
 
 Values are stored as given: strings are never turned into formulas (no "=" parsing), so callers
@@ -133,17 +133,6 @@ class CellBuffer:
         self.rows: dict[int, dict[int, tuple[object, int]]] = {}
         self.heights: dict[int, float] = {}
         self.styles = style_table(ws.parent)
-
-    def style_id(
-        self,
-        font: Font | None = None,
-        align: Alignment | None = None,
-        fill: PatternFill | None = None,
-        border: Border | None = None,
-        number_format: str | None = None,
-        quote_prefix: bool = False,
-    ) -> int:
-        return self.styles.style_id(font, align, fill, border, number_format, quote_prefix)
 
     def put(self, row: int, col: int, value: object, style_id: int = 0) -> None:
         """Store one value (None for a styled empty cell); a later put to the same cell replaces it."""

@@ -40,11 +40,6 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def frame_from_rows(rows: list[tuple], table: str) -> pd.DataFrame:
-    """A contract-typed DataFrame of row tuples in contract column order."""
-    return frame_from_arrow([arrow_from_rows(rows, table)], table)
-
-
 def arrow_from_rows(rows: list[tuple], table: str) -> pa.Table:
     """Row tuples in contract column order as an Arrow table of the contract's types.
 

@@ -53,7 +53,6 @@ __all__ = [
     "MAX_ISSUES_PER_FILE",
     "StagedBatchBuilder",
     "StagedFile",
-    "batch_from_staged",
     "build_staging",
     "check_staged",
     "filename_codes",
@@ -448,15 +447,6 @@ def check_staged(value: object) -> StagedFile:
         if not isinstance(rows, list) or any(not isinstance(r, tuple) or len(r) != width for r in rows):
             raise ValueError("malformed staged file")
     return value  # type: ignore[return-value]
-
-
-def batch_from_staged(staged: Iterable[StagedFile]) -> tuple[StagingBatch, dict[str, str]]:
-    """One StagingBatch of many staged files, and each file's survey_id by sha256. The same
-    bytes under two names are kept once, under the first name (as build_staging does)."""
-    builder = StagedBatchBuilder()
-    for index, file in enumerate(staged):
-        builder.add(index, file)
-    return builder.finish()
 
 
 class StagedBatchBuilder:
