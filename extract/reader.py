@@ -2,7 +2,8 @@
 
 This is what a sandbox worker runs (extract.sandbox); call it directly only on files you trust
 or in tests. Order: container checks, sheet scan, then python-calamine on the very bytes that
-were checked, and only when nothing before it objected.
+were checked (the XML parts as the checks inflated them: extract.container.checked_package), and
+only when nothing before it objected.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from extract.container import KIND_XLS, Container, Limits, file_facts, open_container
+from extract.container import KIND_XLS, Container, Limits, checked_package, file_facts, open_container
 from extract.model import ExtractedWorkbook, RawIssue, RawRow, RawSheet
 from extract.sheetscan import MAX_EXCEL_COLS, PackageError, SheetScan, scan_workbook, too_large
 
@@ -75,6 +76,7 @@ def _read(container: Container, limits: Limits) -> tuple[list[RawSheet], list[Ra
             return [], oversized  # never handed to the parser
         for scan in scanned:
             scans.setdefault(scan.name, scan)
+        container.data = checked_package(container)
         container.parts = {}  # free the XML before the parser allocates its own copy
     return _read_values(container, scans, limits)
 

@@ -484,3 +484,31 @@ def test_on_result_gets_every_file_once_and_nothing_is_kept(tmp_path: Path) -> N
     kept = extract_files(paths, workers=2, limits=LIMITS, on_result=lambda index, result: seen.append(index))
     assert sorted(seen) == list(range(5))
     assert kept == []  # the caller holds the results; the sandbox does not hold them twice
+
+
+def test_checked_package_gives_the_parser_exactly_the_checked_xml(tmp_path: Path) -> None:
+    """XML parts stored as the checks inflated them, other members copied byte for byte, names
+    (non-ASCII too) and order kept: the rebuilt package reads as the original does."""
+    from extract.container import checked_package, open_container
+    from extract.reader import extract_file
+
+    original = good_workbook(tmp_path / "good.xlsx")
+    extra = {"xl/media/画像1.png": b"\x89PNG" + bytes(range(256)) * 4, "xl/vbaProject.bin": b"\x00\x01" * 300}
+    with zipfile.ZipFile(original, "a", zipfile.ZIP_DEFLATED) as archive:
+        for name, payload in extra.items():
+            archive.writestr(name, payload)
+    container = open_container(original, LIMITS)
+    assert not container.issues
+    rebuilt = zipfile.ZipFile(io.BytesIO(checked_package(container)))
+    assert rebuilt.testzip() is None
+    source = zipfile.ZipFile(original)
+    assert [i.filename for i in rebuilt.infolist()] == [i.filename for i in source.infolist()]
+    for info in rebuilt.infolist():
+        assert rebuilt.read(info) == source.read(info.filename)
+        xml = info.filename.endswith((".xml", ".rels"))
+        assert info.compress_type == (zipfile.ZIP_STORED if xml else zipfile.ZIP_DEFLATED), info.filename
+    raw = source.infolist()[-1]  # copied as it was: same deflate stream
+    assert rebuilt.getinfo(raw.filename).compress_size == raw.compress_size
+    workbook = extract_file(original, LIMITS)
+    assert not workbook.issues
+    assert workbook.sheet_by_key("kokuho:section:1").rows[-1].cells == {"D": "○"}
