@@ -9,6 +9,7 @@ Works on a GX context it is given: import lazily.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +51,17 @@ def _remove_page(docs_dir: Path, key: Any) -> None:
         folder = folder.parent
 
 
-def build_data_docs(context: Any, docs_dir: Path, *, keep_runs: int, run_time: object = None) -> Path:
-    """Prune old results and their pages, render the run `run_time` (or everything when the
+def build_data_docs(
+    context: Any, docs_dir: Path, *, keep_runs: int, run_times: Collection[object] | None = None
+) -> Path:
+    """Prune old results and their pages, render the runs `run_times` (or everything when the
     site has no index yet) and the index. Returns the index.html path."""
     for key in prune_results(context, keep_runs):
         _remove_page(docs_dir, key)
     index = docs_dir / "index.html"
     new_keys = None
-    if index.is_file() and run_time is not None:
-        new_keys = [k for k in context.validation_results_store.list_keys() if k.run_id.run_time == run_time]
+    if index.is_file() and run_times:
+        wanted = set(run_times)
+        new_keys = [k for k in context.validation_results_store.list_keys() if k.run_id.run_time in wanted]
     context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=new_keys or None)
     return index

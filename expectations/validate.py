@@ -72,6 +72,8 @@ class ValidationOutcome:
     failed_files: set[str]  # sha256 of every file with a failing row (or cut for size)
     results: dict[str, SuiteSummary] = field(default_factory=dict)
     data_docs_index: Path | None = None
+    # Stored for Data Docs but not yet rendered (build_docs=False): render with build_docs_for.
+    docs_run_time: dt.datetime | None = None
 
     @property
     def success(self) -> bool:
@@ -103,6 +105,7 @@ def validate_batch(
     max_rows_per_file: int = DEFAULT_MAX_ROWS_PER_FILE,
     max_issues_per_file: int = DEFAULT_MAX_ISSUES_PER_FILE,
     keep_runs: int = DEFAULT_KEEP_RUNS,
+    build_docs: bool = True,
 ) -> ValidationOutcome:
     """Run every staging suite once over the whole batch; report failing rows as file issues.
 
@@ -110,7 +113,8 @@ def validate_batch(
     (GX's complete results cost ~0.25 ms per failing row) and fails with TOO_MANY_PROBLEMS; at
     most `max_issues_per_file` issues are reported per expectation and file. Issues already in
     `batch.issues` (same file, code, sheet and cell) are not repeated. With `data_docs_dir`, the
-    results are stored there and static Data Docs rebuilt, keeping the last `keep_runs` runs.
+    results are stored there and static Data Docs rebuilt, keeping the last `keep_runs` runs;
+    with `build_docs=False` only stored, for `build_docs_for` to render later (while the load runs).
     """
     apply_offline_env()
     params = suite_parameters(catalog)
@@ -133,11 +137,11 @@ def validate_batch(
             if runner.store_results:
                 runner.store(suite, result, batch_id, run_id, frame)
         docs_index = None
-        if data_docs_dir is not None:
+        if data_docs_dir is not None and build_docs:
             from expectations.data_docs import build_data_docs
 
             docs_index = build_data_docs(
-                runner.context, Path(data_docs_dir), keep_runs=keep_runs, run_time=run_id.run_time
+                runner.context, Path(data_docs_dir), keep_runs=keep_runs, run_times=[run_id.run_time]
             )
 
     issues = builder.frame(existing=batch.issues)
@@ -146,7 +150,21 @@ def validate_batch(
         failed_files=builder.failed_files,
         results=results,
         data_docs_index=docs_index,
+        docs_run_time=run_id.run_time if data_docs_dir is not None and not build_docs else None,
     )
+
+
+def build_docs_for(
+    data_docs_dir: Path, run_times: list[dt.datetime], *, keep_runs: int = DEFAULT_KEEP_RUNS
+) -> Path:
+    """Render the Data Docs of runs validated with build_docs=False (and prune old runs). Safe in
+    another thread than the validation: it waits for the directory's GX context."""
+    from expectations.data_docs import build_data_docs
+
+    apply_offline_env()
+    runner = _runner(data_docs_dir)
+    with runner.lock:
+        return build_data_docs(runner.context, Path(data_docs_dir), keep_runs=keep_runs, run_times=run_times)
 
 
 # --- GX -------------------------------------------------------------------------------------

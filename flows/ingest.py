@@ -72,9 +72,13 @@ def build_flow():
 
     @task(name="validate-and-quarantine", cache_policy=NO_CACHE)
     def validate_task(
-        files: list[steps.InboxFile], chunks: list[Any], settings: Settings
+        files: list[steps.InboxFile], chunks: list[Any], settings: Settings, build_docs: bool = True
     ) -> steps.StageResult:
-        return steps.validate_staged(files, chunks, settings)
+        return steps.validate_staged(files, chunks, settings, build_docs=build_docs)
+
+    @task(name="build-data-docs", cache_policy=NO_CACHE)
+    def docs_task(settings: Settings, run_times: list[Any]) -> Path | None:
+        return steps.build_data_docs(settings, run_times)
 
     @task(
         name="load-and-publish",
@@ -108,12 +112,14 @@ def build_flow():
     def export_task(settings: Settings, run_id: str) -> list[Path]:
         return steps.export_all(settings, run_id)
 
-    # One task at a time in-process: each extraction chunk already uses every core (worker processes).
+    # In-process, extraction chunks run one after another in the flow's thread (each already uses
+    # every core through its worker processes); the pool's two threads let the Data Docs render
+    # while the load runs (DuckDB works without the GIL).
     @flow(
         name="kokuho-ingest",
         log_prints=False,
         validate_parameters=False,
-        task_runner=ThreadPoolTaskRunner(max_workers=1),
+        task_runner=ThreadPoolTaskRunner(max_workers=2),
     )
     def ingest_flow(
         inbox: str,
@@ -147,22 +153,26 @@ def build_flow():
         progress = StepProgress(
             "抽出 extract", len(new_files), logger=logger, artifact_key="kokuho-extract-progress"
         )
-        futures = [
-            chunk_task.submit([f.path for f in chunk], settings, None if distributed else progress)
-            for chunk in chunks
-        ]
         staged = []
-        for chunk, future in zip(chunks, futures, strict=True):
-            staged.append(future.result())
-            if distributed:
+        if distributed:
+            futures = [chunk_task.submit([f.path for f in chunk], settings) for chunk in chunks]
+            for chunk, future in zip(chunks, futures, strict=True):
+                staged.append(future.result())
                 progress.advance(len(chunk))
-        del futures  # they hold the chunks' results too
+            del futures  # they hold the chunks' results too
+        else:
+            staged = [chunk_task([f.path for f in chunk], settings, progress) for chunk in chunks]
         task_runs = 2 + len(chunks)
-        result = loaded = None
+        result = loaded = docs = None
         if new_files:
             # quote(): these are large; Prefect must not walk them looking for futures.
-            result = validate_task(quote(new_files), quote(staged), settings)
+            # In-process the Data Docs render in the pool's second thread during the load; on Dask
+            # they render where the validation ran (its GX context holds the results).
+            result = validate_task(quote(new_files), quote(staged), settings, build_docs=distributed)
             staged.clear()  # the validated batch holds the rows now; keep one copy in memory, not two
+            if result.docs_run_times:
+                docs = docs_task.submit(settings, result.docs_run_times)
+                task_runs += 1
             loaded = load_task(quote(result), len(skipped), settings, run_id, started)
             task_runs += 2
         else:
@@ -172,6 +182,12 @@ def build_flow():
         if export and (new_files or not steps.export_path(settings).exists()):
             exports = export_task(settings, run_id)
             task_runs += 1
+        if docs is not None:
+            docs.wait()
+            if docs.state.is_completed():
+                result.data_docs_index = docs.result()
+            else:  # the data is loaded and exported; only the HTML report is missing
+                logger.error("Data Docs（検証結果のHTML）を作成できませんでした: %s", docs.state.message)
         summary = steps.summarise_run(
             settings, run_id, files, skipped, result, loaded, exports, time.time() - started
         )

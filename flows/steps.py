@@ -54,6 +54,7 @@ class StageResult:
     outcomes: list[FileOutcome]
     catalogs: list[object]  # kokuho.catalog.Catalog, one per survey seen
     data_docs_index: Path | None = None
+    docs_run_times: list[object] = field(default_factory=list)  # validated, Data Docs not yet built
 
 
 def scan_inbox(paths: Iterable[Path]) -> list[InboxFile]:
@@ -120,9 +121,11 @@ def validate_staged(
     *,
     write_quarantine: bool = True,
     validate: bool = True,
+    build_docs: bool = True,
 ) -> StageResult:
     """Validate all staged rows (once per survey, over every file of the batch), quarantine the
-    files with any issue, and say what became of each file."""
+    files with any issue, and say what became of each file. With `build_docs=False` the Data
+    Docs are left for `build_data_docs(settings, result.docs_run_times)`."""
     from expectations.validate import validate_batch
     from kokuho.catalog import load_catalog_for
     from load.quarantine import write_quarantine as write_quarantine_dir
@@ -135,6 +138,7 @@ def validate_staged(
         prefecture_code, year, _ = survey_id.split("-", 2)
         catalogs[survey_id] = load_catalog_for(prefecture_code, int(year))
     docs_index: Path | None = None
+    docs_run_times: list[object] = []
     if validate:
         found = [batch.issues]
         for survey_id, catalog in catalogs.items():
@@ -148,9 +152,13 @@ def validate_staged(
                         for attr, frame in vars(batch).items()
                     }
                 )
-            outcome = validate_batch(part, catalog, data_docs_dir=settings.data_docs_dir)
+            outcome = validate_batch(
+                part, catalog, data_docs_dir=settings.data_docs_dir, build_docs=build_docs
+            )
             found.append(outcome.issues)
             docs_index = outcome.data_docs_index or docs_index
+            if outcome.docs_run_time is not None:
+                docs_run_times.append(outcome.docs_run_time)
         batch.issues = pd.concat(found, ignore_index=True)
     issues = batch.issues
     failed = set(issues["sha256"].dropna().unique())
@@ -197,7 +205,17 @@ def validate_staged(
         outcomes=outcomes,
         catalogs=list(catalogs.values()),
         data_docs_index=docs_index,
+        docs_run_times=docs_run_times,
     )
+
+
+def build_data_docs(settings: Settings, run_times: list[object]) -> Path | None:
+    """Render the Data Docs of runs validated with build_docs=False; None when there were none."""
+    if not run_times:
+        return None
+    from expectations.validate import build_docs_for
+
+    return build_docs_for(settings.data_docs_dir, run_times)
 
 
 def stage_files(

@@ -8,6 +8,8 @@ inserted rows, edited labels and renamed sheets still extract correctly.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 KEY_COLUMN = "A"
 SHEET_KEY_CELL = "A1"
 
@@ -92,6 +94,7 @@ def own_key(table_id: str, n: int) -> str:
     return f"{OWN_PREFIX}{table_id}:{n}"
 
 
+@lru_cache(maxsize=4096)  # the same few hundred keys on every returned file
 def parse_own_key(key: str) -> tuple[str, int] | None:
     if not key.startswith(OWN_PREFIX):
         return None
@@ -109,6 +112,7 @@ def target_key(target_id: str, fiscal_year: int) -> str:
     return f"{TARGET_PREFIX}{target_id}:{fiscal_year}"
 
 
+@lru_cache(maxsize=4096)
 def parse_target_key(key: str) -> tuple[str, int] | None:
     if not key.startswith(TARGET_PREFIX):
         return None

@@ -440,6 +440,7 @@ def test_worker_step_stages_as_the_parent_would(tmp_path: Path, monkeypatch: pyt
         ("sha", 1, ([], [], [], [], [])),
         ("sha", "survey", ([], [("too", "short")], [], [], [])),
         ("sha", "survey", ([], [], [], [], ["not a tuple"])),
+        ("sha", "survey", ([], ((),), [], [], [])),  # rows in a tuple, not a list
     ],
 )
 def test_malformed_staged_results_are_refused(value: object) -> None:
@@ -447,6 +448,17 @@ def test_malformed_staged_results_are_refused(value: object) -> None:
 
     with pytest.raises(ValueError, match="malformed"):
         check_staged(value)
+
+
+@pytest.mark.parametrize("bad_row", [lambda w: (None,) * (w + 1), lambda w: [None] * w, lambda w: ()])
+def test_one_bad_row_among_good_ones_is_refused(bad_row: Callable[[int], object]) -> None:
+    from transform.staging import check_staged
+
+    width = len(contract("stg_responses").columns)
+    good = [(None,) * width] * 3
+    assert check_staged(("sha", "survey", ([], good, [], [], []))) is not None
+    with pytest.raises(ValueError, match="malformed"):
+        check_staged(("sha", "survey", ([], [*good, bad_row(width), *good], [], [], [])))
 
 
 def test_no_files_no_workers() -> None:

@@ -205,6 +205,18 @@ def test_run_summary_lists_quarantined_superseded_and_paths(demo_run: dict) -> N
         assert Path(export).is_file()
 
 
+def test_data_docs_of_the_run_are_rendered_and_named_in_the_summary(demo_run: dict) -> None:
+    """The Data Docs render in a task of their own, beside the load: the run waits for them."""
+    docs = demo_run["settings"].data_docs_dir
+    index = docs / "index.html"
+    assert index.is_file()
+    assert f"Data Docs:  {index}" in demo_run["first"]["text"]
+    pages = list((docs / "validations").rglob("*.html"))
+    stored = list((docs / "_validation_results").rglob("*.json"))
+    assert pages and len(pages) == len(stored)  # every stored result of the run has its page
+    assert "stg_responses" in index.read_text(encoding="utf-8")
+
+
 def test_run_summary_is_a_prefect_artifact(demo_run: dict) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey

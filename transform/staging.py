@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 
 from expectations.contracts import contract
 from extract.model import ExtractedWorkbook, RawRow, RawSheet
@@ -93,6 +94,7 @@ _TARGET_ROLES = tuple(layout.TARGET_COLUMNS)  # label, year, value, note
 _COVER_ANSWER_KEYS = frozenset(
     {layout.META_MUNICIPALITY_CODE, layout.META_MUNICIPALITY_NAME, *layout.CONTACT_KEYS}
 )
+_ROW_NO = attrgetter("row_no")
 _FILENAME_CODE_RE = re.compile(r"(?<![0-9])([0-9]{5,6})(?![0-9])")
 _ADDRESS_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
 _GUN_RE = re.compile(r"^.{1,6}郡")
@@ -444,7 +446,10 @@ def check_staged(value: object) -> StagedFile:
     if len(tables) != len(widths):
         raise ValueError("malformed staged file")
     for rows, width in zip(tables, widths, strict=True):
-        if not isinstance(rows, list) or any(not isinstance(r, tuple) or len(r) != width for r in rows):
+        # map() over C callables: this runs in the parent for every row of a national batch.
+        if type(rows) is not list or (
+            rows and ({*map(type, rows)} != {tuple} or {*map(len, rows)} != {width})
+        ):
             raise ValueError("malformed staged file")
     return value  # type: ignore[return-value]
 
@@ -810,7 +815,7 @@ class _FileTransform:
         cols = _DEFAULT_SECTION_COLS
         area = self.answer_area.setdefault(sheet.title, {})
         last_own: tuple[str, int] | None = None  # (table_id, row_no) of the last own-initiative row
-        for row in sorted(sheet.rows, key=lambda r: r.row_no):
+        for row in sorted(sheet.rows, key=_ROW_NO):
             key = row.key
             if key is None:
                 if last_own is not None and row.row_no == last_own[1] + 1 and _has_any(row, cols.own_cols):
@@ -976,7 +981,7 @@ class _FileTransform:
         defaults, headers = layout.TARGET_COLUMNS, layout.TARGET_HEADERS
         mapping = dict(defaults)
         area = self.answer_area.setdefault(sheet.title, {})
-        for row in sorted(sheet.rows, key=lambda r: r.row_no):
+        for row in sorted(sheet.rows, key=_ROW_NO):
             key = row.key
             if key == layout.COLUMN_HEADER_KEY:
                 mapping = _column_mapping(row, defaults, headers)
