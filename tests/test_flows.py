@@ -378,3 +378,15 @@ def test_tasks_retry_io_errors_only(error: BaseException, retried: bool) -> None
     from flows.ingest import _only_io_errors
 
     assert _only_io_errors(None, None, Failed(data=error)) is retried
+
+
+def test_objects_alive_before_the_run_are_frozen_for_it_only() -> None:
+    import gc
+
+    from flows.ingest import objects_before_run_frozen
+
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), objects_before_run_frozen():
+        assert gc.get_freeze_count() > 1000  # the modules of this test session at least
+        raise RuntimeError("a failed run")
+    assert gc.get_freeze_count() == 0  # unfrozen even when the run fails
