@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -141,20 +142,28 @@ def _raw_sheet(title: str, visible: bool, data: Any, scan: SheetScan | None, leg
     values_by_row = data.to_python() if start else []
     width = max(map(len, values_by_row), default=0)
     # skip_empty_area=True starts at the first used cell; positions are offset back from there.
-    # Column A (the key column) gets the name "" so that it can be popped from the row's cells.
-    letters = ["" if left + j == 0 else _letter(left + j) for j in range(width)]
+    # Column A, the key column, is read apart from the cells (only when the area starts there).
+    keyed = left == 0
+    letters = [_letter(left + j) for j in range(1 if keyed else 0, width)]
     for i, values in enumerate(values_by_row):
-        cells: dict[str, Any] = {
-            c: v for c, v in zip(letters, values, strict=False) if v != "" and v is not None
-        }
-        if not cells:
+        # The row's cells without A; empty cells come back as "" (None is kept out too).
+        if keyed:
+            first = values[0] if values else ""
+            key = _key(first) if first != "" else None
+            cells: dict[str, Any] = {
+                c: v
+                for c, v in zip(letters, islice(values, 1, None), strict=False)
+                if v != "" and v is not None
+            }
+        else:
+            key = None
+            cells = {c: v for c, v in zip(letters, values, strict=False) if v != "" and v is not None}
+        if key is None and not cells:
             continue
         row_no = top + i + 1
-        key = _key(cells.pop("")) if left == 0 and "" in cells else None
         if row_no == 1:
             sheet_key = key
-        if key is not None or cells:
-            rows.append(RawRow(row_no=row_no, key=key, cells=cells, hidden=row_no in hidden_rows))
+        rows.append(RawRow(row_no, key, cells, row_no in hidden_rows))
     sheet = RawSheet(title=title, key=sheet_key, visible=visible, rows=rows)
     if scan is not None:
         sheet.dimension = scan.dimension
