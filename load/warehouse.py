@@ -275,25 +275,13 @@ def _scannable(frame: pd.DataFrame) -> object:
 
     Staging text columns are Arrow-backed already, so this copies no text; DuckDB's own pandas
     scan would turn every text value into a Python string first (seconds and hundreds of MiB on
-    a national batch). A frame Arrow cannot type (mixed objects) is scanned as pandas.
-
-    Batches are cut at DuckDB's row-group size: inserted in small chunks (one per 128 files, as
-    staging is built), each became a partial row group that the CHECKPOINT then rewrote (0.2 s,
-    and a fifth more file, on a national batch); one single batch would scan on one thread."""
+    a national batch). A frame Arrow cannot type (mixed objects) is scanned as pandas."""
     import pyarrow as pa
 
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowException, TypeError, ValueError):
         return frame
-    if table.num_rows <= _ROW_GROUP_ROWS:
-        return table
-    if any(column.num_chunks > 1 for column in table.columns):
-        table = table.combine_chunks()  # staging comes in one chunk (transform.batch); others may not
-    return pa.Table.from_batches(table.to_batches(max_chunksize=_ROW_GROUP_ROWS))
-
-
-_ROW_GROUP_ROWS = 122_880  # DuckDB's default row_group_size
 
 
 def _execute(con: duckdb.DuckDBPyConnection, text: str, params: dict[str, object] | None = None) -> None:

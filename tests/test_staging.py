@@ -871,7 +871,7 @@ def test_staged_files_in_any_order_give_the_batch_of_build_staging(catalog: Cata
         make_book(catalog, code="113697", name="東秩父村", file_name="c.xlsx", sha256="c" * 64),
     ]
     staged = [stage_file(book, catalog.prefecture_code, catalog.fiscal_year) for book in books]
-    builder = StagedBatchBuilder(every=2)  # frames built part by part
+    builder = StagedBatchBuilder(part_rows=100)  # parts of 100 rows, across files
     for index in (3, 1, 2, 0):  # completion order, not path order
         builder.add(index, staged[index])
     batch, survey_of = builder.finish()
@@ -880,6 +880,11 @@ def test_staged_files_in_any_order_give_the_batch_of_build_staging(catalog: Cata
         pd.testing.assert_frame_equal(getattr(batch, attr), getattr(expected, attr), obj=attr)
     assert list(batch.submissions["file_name"]) == ["a.xlsx", "b.xlsx", "c.xlsx"]  # first name kept
     assert survey_of == dict.fromkeys(["a" * 64, "b" * 64, "c" * 64], catalog.survey_id)
+    # Parts of exactly part_rows, the rest last, kept as they are into the frames (the load hands
+    # them to DuckDB, whose row groups they tile).
+    chunks = [len(c) for c in batch.responses["measure_id"].array._pa_array.chunks]
+    total = 3 * len(catalog.measures)
+    assert chunks == [100] * (total // 100) + ([total % 100] if total % 100 else [])
 
 
 def test_a_missing_staged_file_is_an_error(catalog: Catalog) -> None:

@@ -671,25 +671,3 @@ def test_municipality_sync_restores_edited_rows_only(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM municipalities").fetchone()[0] == count
     finally:
         con.close()
-
-
-def test_staging_frames_reach_duckdb_in_whole_row_groups() -> None:
-    """Staging built in small Arrow chunks is cut at DuckDB's row-group size (whole row groups,
-    nothing rewritten at CHECKPOINT), rows unchanged and in order."""
-    import pandas as pd
-    import pyarrow as pa
-
-    from load.warehouse import _ROW_GROUP_ROWS, _scannable
-
-    rows = 2 * _ROW_GROUP_ROWS + 1000
-    parts = [
-        pa.table({"n": pa.array(range(i, min(i + 5000, rows))), "s": pa.array(["x"] * min(5000, rows - i))})
-        for i in range(0, rows, 5000)
-    ]
-    frame = pa.concat_tables(parts).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-    assert frame["s"].array._pa_array.num_chunks > 1  # as staging arrives: Arrow text in chunks
-    table = _scannable(frame)
-    assert [len(b) for b in table.to_batches()] == [_ROW_GROUP_ROWS, _ROW_GROUP_ROWS, 1000]
-    assert table.column("n").to_pylist() == list(range(rows))
-    small = _scannable(frame.head(10))
-    assert small.num_rows == 10

@@ -66,9 +66,7 @@ def frame_from_arrow(parts: list[pa.Table], table: str) -> pd.DataFrame:
     """One contract-typed DataFrame of Arrow tables made by `arrow_from_rows`."""
     import pyarrow as pa
 
-    # One chunk per column: the load hands DuckDB whole row groups cut from it without a copy
-    # (load.warehouse._scannable), instead of copying a national table there, at the memory peak.
-    joined = (pa.concat_tables(parts) if len(parts) != 1 else parts[0]).combine_chunks()
+    joined = pa.concat_tables(parts) if len(parts) != 1 else parts[0]
     return conform(joined.to_pandas(types_mapper=_pandas_dtype), table)
 
 

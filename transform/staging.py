@@ -366,17 +366,19 @@ class _Rows:
 
     def arrow(self) -> dict[str, object]:
         """Each table's rows as an Arrow table (transform.batch.arrow_from_rows)."""
-        from transform.batch import arrow_from_rows
+        return {attr: arrow_rows(attr, getattr(self, attr)) for attr in StagingBatch.TABLES}
 
-        parts = {}
-        for attr, table in StagingBatch.TABLES.items():
-            rows = getattr(self, attr)
-            if attr == "submissions":
-                # received_at travels as POSIX seconds (a float pickles cheaply).
-                position = _columns()[table].index("received_at")
-                rows = [(*r[:position], _utc(r[position]), *r[position + 1 :]) for r in rows]
-            parts[attr] = arrow_from_rows(rows, table)
-        return parts
+
+def arrow_rows(attr: str, rows: list[tuple]) -> object:
+    """Rows of one staging table (a StagingBatch attribute) as an Arrow table of its contract."""
+    from transform.batch import arrow_from_rows
+
+    table = StagingBatch.TABLES[attr]
+    if attr == "submissions":
+        # received_at travels as POSIX seconds (a float pickles cheaply).
+        position = _columns()[table].index("received_at")
+        rows = [(*r[:position], _utc(r[position]), *r[position + 1 :]) for r in rows]
+    return arrow_from_rows(rows, table)
 
 
 def _utc(seconds: float | None) -> object:
@@ -456,13 +458,17 @@ def check_staged(value: object) -> StagedFile:
 
 class StagedBatchBuilder:
     """Staged files into one StagingBatch as they arrive, in any order (`add(index, file)`,
-    indexes 0..n-1): rows are taken in index order, and every `every` files become frames at
-    once, so that most of the conversion overlaps the extraction still running."""
+    indexes 0..n-1): rows are taken in index order, and each table's rows become an Arrow part
+    every `part_rows` rows, so that most of the conversion overlaps the extraction still running.
 
-    def __init__(self, every: int = 128) -> None:
-        self.every = every
+    Parts are exactly `part_rows` long (the rest at `finish`): the load hands them to DuckDB as
+    they are, and parts that do not tile its row groups (122,880 rows) left partial row groups
+    that the load's CHECKPOINT rewrote (0.2 s more, and a file a fifth larger, on a national
+    batch in parts of 128 files)."""
+
+    def __init__(self, part_rows: int = 61_440) -> None:
+        self.part_rows = part_rows
         self.rows = _Rows()
-        self.count = 0
         self.parts: dict[str, list[object]] = {attr: [] for attr in StagingBatch.TABLES}
         self.survey_of: dict[str, str] = {}
         self.pending: dict[int, StagedFile] = {}
@@ -477,27 +483,33 @@ class StagedBatchBuilder:
                 continue  # the same bytes under a second name
             self.survey_of[sha256] = survey_id
             self.rows.extend(tables)
-            self.count += 1
-            if self.count % self.every == 0:
-                self._convert()
+            for attr, rows in zip(StagingBatch.TABLES, tables, strict=True):
+                if rows and len(getattr(self.rows, attr)) >= self.part_rows:
+                    self._convert(attr, whole_parts=True)
 
     def finish(self) -> tuple[StagingBatch, dict[str, str]]:
         from transform.batch import frame_from_arrow
 
         if self.pending:
             raise ValueError(f"staged files missing before index {min(self.pending)}")
-        self._convert()
+        for attr in StagingBatch.TABLES:
+            self._convert(attr, whole_parts=False)
         parts, self.parts = self.parts, {attr: [] for attr in StagingBatch.TABLES}
         batch = StagingBatch(
             **{attr: frame_from_arrow(parts[attr], table) for attr, table in StagingBatch.TABLES.items()}  # type: ignore[arg-type]
         )
         return batch, self.survey_of
 
-    def _convert(self) -> None:
+    def _convert(self, attr: str, *, whole_parts: bool) -> None:
         # Python rows -> Arrow now (the costly part); one pandas conversion at the end.
-        for attr, part in self.rows.arrow().items():
-            self.parts[attr].append(part)
-        self.rows = _Rows()
+        rows: list[tuple] = getattr(self.rows, attr)
+        size = self.part_rows
+        cut = len(rows) - len(rows) % size if whole_parts else len(rows)
+        for start in range(0, cut, size):
+            self.parts[attr].append(arrow_rows(attr, rows[start : start + size]))
+        if not whole_parts and not self.parts[attr]:
+            self.parts[attr].append(arrow_rows(attr, []))  # an empty table keeps its columns
+        setattr(self.rows, attr, rows[cut:])
 
 
 _CONTEXTS: dict[int, tuple[Catalog, _Context]] = {}
