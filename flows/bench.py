@@ -516,24 +516,45 @@ class _RssSampler:
 
     def _sample(self) -> None:
         psutil = self._psutil
-        own = self._me.memory_info().rss
+        own = _statm_rss(self._me.pid)
+        if own is None:
+            own = self._me.memory_info().rss
         workers = 0
         count = 0
-        for child in self._me.children(recursive=True):
-            if child.pid in self.before:
+        for pid in self._children():
+            if pid in self.before:
                 continue
-            with contextlib.suppress(psutil.Error):
-                if child.pid not in self._execed:
-                    if child.cmdline() == self._cmdline:
+            with contextlib.suppress(psutil.Error, OSError, ValueError):
+                if pid not in self._execed:
+                    if psutil.Process(pid).cmdline() == self._cmdline:
                         continue  # forked, not yet exec'd: its pages are this process's
-                    self._execed.add(child.pid)
-                workers += child.memory_info().rss
+                    self._execed.add(pid)
+                rss = _statm_rss(pid)
+                workers += rss if rss is not None else psutil.Process(pid).memory_info().rss
                 count += 1
         self.peak_self = max(self.peak_self, own)
         self.peak_workers = max(self.peak_workers, workers)
         self.peak_total = max(self.peak_total, own + workers)
         self.timeline.append((time.time(), own + workers))
         self.peak_children = max(self.peak_children, count)
+
+    def _children(self) -> list[int]:
+        """Every process started below this one. From /proc/<pid>/task/*/children where Linux
+        has it: psutil finds children by reading every process of the machine, ~0.7 ms of CPU a
+        sample, taken from the very run being measured."""
+        found: list[int] = []
+        queue = [self._me.pid]
+        try:
+            while queue:
+                pid = queue.pop()
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                        kids = [int(k) for k in (task / "children").read_text(encoding="ascii").split()]
+                        found += kids
+                        queue += kids
+        except OSError:
+            return [child.pid for child in self._me.children(recursive=True)]
+        return found
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -559,6 +580,15 @@ class _RssSampler:
             with contextlib.suppress(self._psutil.Error):
                 total += self._psutil.Process(pid).memory_info().rss
         return total
+
+
+def _statm_rss(pid: int) -> int | None:
+    """Resident set size of `pid` in bytes from /proc/<pid>/statm (None where there is none)."""
+    try:
+        resident = int(Path(f"/proc/{pid}/statm").read_text(encoding="ascii").split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return resident * os.sysconf("SC_PAGE_SIZE")
 
 
 def _ru_maxrss() -> int:

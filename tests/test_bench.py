@@ -100,3 +100,30 @@ def test_bench_main_small_run_without_full_run(tmp_path: Path, capsys: pytest.Ca
 def test_bench_main_rejects_impossible_n(tmp_path: Path) -> None:
     assert bench_main(["--n", "0", "--workdir", str(tmp_path)]) == 2
     assert bench_main(["--n", "1742", "--skip-full", "--workdir", str(tmp_path)]) == 2
+
+
+def test_rss_sampler_counts_the_processes_the_run_starts() -> None:
+    """The sampler's cheap /proc reading agrees with psutil on the workers it sees."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from flows.bench import _RssSampler
+
+    sampler = _RssSampler()
+    code = "import sys, time; x = bytearray(40_000_000); sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(30)"
+    children = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) for _ in range(2)]
+    try:
+        for child in children:
+            assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        sampler._sample()
+        expected = sum(psutil.Process(c.pid).memory_info().rss for c in children)
+        assert sampler.peak_children == 2
+        assert sampler.peak_workers >= 2 * 40_000_000
+        assert abs(sampler.peak_workers - expected) < 8 * 1024 * 1024  # pages touched in between
+        assert abs(sampler.peak_self - psutil.Process().memory_info().rss) < 8 * 1024 * 1024
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()

@@ -75,7 +75,10 @@ def _arrow_type(dtype: str) -> pa.DataType:
 
     if dtype.startswith("timestamp"):
         return pa.timestamp("us", tz="UTC")
-    return {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}[dtype]
+    # large_string: what pandas' Arrow-backed strings hold (plain string would be cast on the way).
+    return {"string": pa.large_string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}[
+        dtype
+    ]
 
 
 def _pandas_dtype(arrow_type: object) -> object:
@@ -83,7 +86,7 @@ def _pandas_dtype(arrow_type: object) -> object:
     import pandas as pd
     import pyarrow as pa
 
-    if arrow_type == pa.string():
+    if arrow_type in (pa.string(), pa.large_string()):
         return pd.StringDtype("pyarrow")
     if arrow_type == pa.int64():
         return pd.Int64Dtype()
