@@ -390,3 +390,28 @@ def test_objects_alive_before_the_run_are_frozen_for_it_only() -> None:
         assert gc.get_freeze_count() > 1000  # the modules of this test session at least
         raise RuntimeError("a failed run")
     assert gc.get_freeze_count() == 0  # unfrozen even when the run fails
+
+
+def test_a_data_docs_failure_leaves_the_load_and_the_run_standing(
+    demo_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The HTML report is rendered beside the load: when it fails, the data is loaded anyway and
+    the run completes, its summary naming no Data Docs."""
+    from flows import steps
+    from flows.ingest import run_ingest
+
+    def broken(settings: Settings, run_times: list[object]) -> Path | None:
+        raise RuntimeError("the Data Docs could not be written")
+
+    monkeypatch.setattr(steps, "build_data_docs", broken)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in sorted((Path(demo_run["settings"].inbox) / "2024").glob("11*.xlsx"))[:2]:
+        shutil.copy2(path, inbox / path.name)
+    settings = _settings(tmp_path / "home", inbox)
+    summary = run_ingest(settings, export=False)
+    assert summary["new"] == 2 and summary["accepted"] + summary["quarantined"] == 2
+    assert "Data Docs:" not in summary["text"]
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    assert con.execute("SELECT count(*) FROM submissions").fetchone() == (2,)
+    con.close()
