@@ -512,6 +512,8 @@ class _RssSampler:
         self.start_self = 0
         self._cmdline = self._me.cmdline()
         self.timeline: list[tuple[float, int]] = []  # (epoch seconds, run process + workers RSS)
+        # Kernels built without CONFIG_PROC_CHILDREN have no such file: psutil's way then.
+        self._proc_children = Path(f"/proc/{self._me.pid}/task/{self._me.pid}/children").is_file()
         self._execed: set[int] = set()
 
     def _sample(self) -> None:
@@ -542,18 +544,19 @@ class _RssSampler:
         """Every process started below this one. From /proc/<pid>/task/*/children where Linux
         has it: psutil finds children by reading every process of the machine, ~0.7 ms of CPU a
         sample, taken from the very run being measured."""
+        if not self._proc_children:
+            return [child.pid for child in self._me.children(recursive=True)]
         found: list[int] = []
         queue = [self._me.pid]
-        try:
-            while queue:
-                pid = queue.pop()
+        while queue:
+            pid = queue.pop()
+            # A process or thread that ends while it is read simply has no children left.
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                 for task in Path(f"/proc/{pid}/task").iterdir():
                     with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                         kids = [int(k) for k in (task / "children").read_text(encoding="ascii").split()]
                         found += kids
                         queue += kids
-        except OSError:
-            return [child.pid for child in self._me.children(recursive=True)]
         return found
 
     def _loop(self) -> None:

@@ -119,6 +119,8 @@ def test_rss_sampler_counts_the_processes_the_run_starts() -> None:
             assert child.stdout is not None and child.stdout.readline() == b"ready\n"
         sampler._sample()
         expected = sum(psutil.Process(c.pid).memory_info().rss for c in children)
+        # The /proc children files name the processes psutil finds by scanning the machine.
+        assert sorted(sampler._children()) == sorted(c.pid for c in psutil.Process().children(recursive=True))
         assert sampler.peak_children == 2
         assert sampler.peak_workers >= 2 * 40_000_000
         assert abs(sampler.peak_workers - expected) < 8 * 1024 * 1024  # pages touched in between

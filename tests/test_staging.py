@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from expectations.contracts import contract
@@ -882,7 +883,7 @@ def test_staged_files_in_any_order_give_the_batch_of_build_staging(catalog: Cata
     assert survey_of == dict.fromkeys(["a" * 64, "b" * 64, "c" * 64], catalog.survey_id)
     # Parts of exactly part_rows, the rest last, kept as they are into the frames (the load hands
     # them to DuckDB, whose row groups they tile).
-    chunks = [len(c) for c in batch.responses["measure_id"].array._pa_array.chunks]
+    chunks = [len(c) for c in pa.Table.from_pandas(batch.responses[["measure_id"]]).column(0).chunks]
     total = 3 * len(catalog.measures)
     assert chunks == [100] * (total // 100) + ([total % 100] if total % 100 else [])
 
