@@ -136,13 +136,9 @@ def validate_batch(
             builder.add_result(suite, frame, result)
             if runner.store_results:
                 runner.store(suite, result, batch_id, run_id, frame)
-        docs_index = None
-        if data_docs_dir is not None and build_docs:
-            from expectations.data_docs import build_data_docs
-
-            docs_index = build_data_docs(
-                runner.context, Path(data_docs_dir), keep_runs=keep_runs, run_times=[run_id.run_time]
-            )
+    docs_index = None
+    if data_docs_dir is not None and build_docs:
+        docs_index = build_docs_for(Path(data_docs_dir), [run_id.run_time], keep_runs=keep_runs)
 
     issues = builder.frame(existing=batch.issues)
     return ValidationOutcome(
