@@ -69,6 +69,9 @@ LOCAL_COPIES: dict[str, str] = {
 
 # An address in src=/href= or url(...), with its quotes.
 _ADDRESS = re.compile(r"""(?P<lead>\b(?:src|href)=|url\()(?P<q>["']?)(?P<url>https?://[^"'\s)]+)(?P=q)""")
+# A relative path into the site's static/ folder; GX's favicon path on validation pages is one
+# level short, so such paths are recomputed from the page's own depth.
+_SITE_STATIC = re.compile(r"""(?P<lead>\b(?:src|href)=|url\()(?P<q>["']?)(?:\./|(?:\.\./)+)static/""")
 _LOADING_TAG = re.compile(r"<(?:script|link)\b[^>]*>", re.IGNORECASE)
 # Subresource-integrity and CORS mode make browsers refuse scripts opened from file://.
 _CDN_ONLY_ATTRIBUTES = re.compile(
@@ -154,6 +157,7 @@ def localise(text: str, *, to_root: str) -> str:
         return f"{match['lead']}{match['q']}{to_root}/{target}{match['q']}"
 
     text = _ADDRESS.sub(local, text)
+    text = _SITE_STATIC.sub(lambda m: f"{m['lead']}{m['q']}{to_root}/static/", text)
 
     def local_tag(match: re.Match[str]) -> str:
         tag = match[0]
