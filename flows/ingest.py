@@ -105,9 +105,7 @@ def build_flow():
         retry_condition_fn=_only_io_errors,
         retry_delay_seconds=5,
     )
-    def record_task(
-        settings: Settings, run_id: str, skipped: int, started: float, scan: Any = None
-    ) -> None:
+    def record_task(settings: Settings, run_id: str, skipped: int, started: float, scan: Any = None) -> None:
         steps.record_empty_run(settings, run_id, skipped, started, scan)
 
     @task(

@@ -352,10 +352,13 @@ def validate_staged(
     write_quarantine: bool = True,
     validate: bool = True,
     build_docs: bool = True,
+    quarantine_dir: Path | None = None,
+    data_docs: bool = True,
 ) -> StageResult:
     """Validate all staged rows (once per survey, over every file of the batch), quarantine the
     files with any issue, and say what became of each file. With `build_docs=False` the Data
-    Docs are left for `build_data_docs(settings, result.docs_run_times)`."""
+    Docs are left for `build_data_docs(settings, result.docs_run_times)`; with `data_docs=False`
+    there are none (nothing is written for them). `quarantine_dir` overrides the settings'."""
     from expectations.validate import validate_batch
     from kokuho.catalog import load_catalog_for
     from load.quarantine import write_quarantine as write_quarantine_dir
@@ -397,7 +400,10 @@ def validate_staged(
                     }
                 )
             outcome = validate_batch(
-                part, catalog, data_docs_dir=settings.data_docs_dir, build_docs=build_docs
+                part,
+                catalog,
+                data_docs_dir=settings.data_docs_dir if data_docs else None,
+                build_docs=build_docs,
             )
             found.append(outcome.issues)
             docs_index = outcome.data_docs_index or docs_index
@@ -441,8 +447,9 @@ def validate_staged(
             outcome.fiscal_year = int(year) if year is not None else None
         if file.sha256 not in dropped and outcome.status == "quarantined" and write_quarantine:
             try:
-                record = write_quarantine_dir(file.path, file_issues, settings.quarantine_dir)
-                outcome.quarantine_dir = Path(getattr(record, "directory", settings.quarantine_dir))
+                target = quarantine_dir or settings.quarantine_dir
+                record = write_quarantine_dir(file.path, file_issues, target)
+                outcome.quarantine_dir = Path(getattr(record, "directory", target))
             except Exception as exc:  # a full disk, a vanished file: this file's reason, retried next run
                 detail = f"{type(exc).__name__}: {safe_text(str(exc))}"
                 dropped[file.sha256] = _skip_reason("QUARANTINE_FAILED", file, detail=detail)
@@ -502,10 +509,20 @@ def stage_files(
     workbooks: list[object] | None = None,
     write_quarantine: bool = True,
     validate: bool = True,
+    quarantine_dir: Path | None = None,
+    data_docs: bool = True,
 ) -> StageResult:
     """Extract (unless `workbooks` are given), stage, validate and quarantine a set of files."""
     chunk = stage_chunk([f.path for f in files], settings, workbooks=workbooks)
-    return validate_staged(files, [chunk], settings, write_quarantine=write_quarantine, validate=validate)
+    return validate_staged(
+        files,
+        [chunk],
+        settings,
+        write_quarantine=write_quarantine,
+        validate=validate,
+        quarantine_dir=quarantine_dir,
+        data_docs=data_docs,
+    )
 
 
 def _none(value: object) -> object:
@@ -537,50 +554,111 @@ def mark_superseded_within(outcomes: list[FileOutcome], received: dict[str, floa
         outcome.status = status[outcome.sha256]
 
 
-def format_outcomes(outcomes: list[FileOutcome]) -> str:
-    """A plain-text verdict per file (for the terminal)."""
-    labels = {"accepted": "受理", "quarantined": "差戻し", "superseded": "差替え済", "skipped": "処理済"}
+CHECK_LABELS = {
+    "accepted": "問題なし",
+    "quarantined": "差戻し",
+    "superseded": "差替え済",
+    "skipped": "スキップ",
+}
+
+
+def format_outcomes(
+    outcomes: list[FileOutcome],
+    labels: dict[str, str] | None = None,
+    expected_year: int | None = None,
+) -> str:
+    """A plain-text verdict per file (for the terminal): its municipality and survey year, its
+    issues, where it was set aside; a warning when its year is not `expected_year`."""
+    labels = labels or {
+        "accepted": "受理",
+        "quarantined": "差戻し",
+        "superseded": "差替え済",
+        "skipped": "処理済",
+    }
     lines = []
     for o in outcomes:
         who = f"{o.municipality_code or '------'} {o.municipality_name or ''}".strip()
+        if o.fiscal_year is not None:
+            who += f" / {o.fiscal_year}年度調査"
         lines.append(f"[{labels.get(o.status, o.status)}] {o.file_name}  ({who})")
+        if o.reason:
+            lines.append(f"    {o.reason_code}: {o.reason}")
         for issue in o.issues[:5]:
             lines.append(f"    {issue.get('code')}: {issue.get('message')}")
         if len(o.issues) > 5:
             lines.append(f"    …ほか {len(o.issues) - 5} 件")
+        if expected_year is not None and o.fiscal_year is not None and o.fiscal_year != expected_year:
+            lines.append(
+                f"    注意: この調査票は{o.fiscal_year}年度の調査のものです"
+                f"（確認している年度は{expected_year}年度です。--year で指定できます）。"
+            )
         if o.quarantine_dir:
             lines.append(f"    → 保管先: {o.quarantine_dir}")
     return "\n".join(lines)
 
 
 def check_main(argv: list[str]) -> int:
-    """`kokuho check PATH...`: validate returned workbooks without loading anything."""
+    """`kokuho check PATH...`: validate returned workbooks without loading anything. Writes
+    nothing unless asked (--quarantine DIR, --home DIR)."""
     parser = argparse.ArgumentParser(
         prog="kokuho check",
-        description="返送された調査票を検証し、不備のあるファイルを理由付きで保管します（DBには取り込みません）。",
+        description="返送された調査票をその場で検証します（DBには取り込みません）。"
+        "指定しない限り何も書き出しません。",
     )
-    parser.add_argument("paths", nargs="+", type=Path, help="file(s) or folder(s)")
-    parser.add_argument("--prefecture", help="prefecture code (default KOKUHO_PREFECTURE or 11)")
-    parser.add_argument("--year", type=int, help="survey fiscal year (default KOKUHO_YEAR or 2024)")
-    parser.add_argument("--home", help="KOKUHO_HOME: where quarantine/ and data_docs/ go")
+    parser.add_argument("paths", nargs="+", type=Path, help="検証するファイル・フォルダ file(s) or folder(s)")
+    parser.add_argument(
+        "--prefecture", help="都道府県コード prefecture code (default KOKUHO_PREFECTURE or 11)"
+    )
+    parser.add_argument(
+        "--year",
+        type=int,
+        help="調査年度 survey fiscal year (default KOKUHO_YEAR or 2024); 異なる年度の調査票は注意を表示",
+    )
+    parser.add_argument(
+        "--quarantine",
+        type=Path,
+        metavar="DIR",
+        help="不備のあるファイルの写し・理由一覧・返却用の写しをDIRに保管する write the quarantine outputs to DIR",
+    )
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        help="DIR/quarantine/ に保管し、DIR/data_docs/ に検証結果（Data Docs）を書き出す "
+        "write the quarantine outputs and Data Docs under DIR",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors and --help: return the code, as every <command>_main does
         return int(exc.code or 0)
     settings = Settings.resolve(home=args.home, prefecture_code=args.prefecture, fiscal_year=args.year)
-    missing = [p for p in args.paths if not p.exists()]
+    missing = [p for p in args.paths if not p.exists() and not p.is_symlink()]
     if missing:
         print(f"kokuho check: ファイルがありません: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
+    quarantine_dir = args.quarantine or (settings.quarantine_dir if args.home else None)
     files = scan_inbox(args.paths)
-    result = stage_files(files, settings)
-    mark_superseded_within(result.outcomes, {f.sha256: f.mtime for f in files})
-    print(format_outcomes(result.outcomes))
-    counts = pd.Series([o.status for o in result.outcomes]).value_counts().to_dict()
-    print(
-        f"\n{len(files)} files: accepted {counts.get('accepted', 0)}, "
-        f"superseded {counts.get('superseded', 0)}, quarantined {counts.get('quarantined', 0)}"
+    result = stage_files(
+        files,
+        settings,
+        write_quarantine=quarantine_dir is not None,
+        quarantine_dir=quarantine_dir,
+        data_docs=args.home is not None,
     )
+    mark_superseded_within(
+        [o for o in result.outcomes if o.status != "skipped"], {f.sha256: f.mtime for f in files}
+    )
+    print(format_outcomes(result.outcomes, CHECK_LABELS, settings.fiscal_year))
+    skipped = [e for e in files.entries if e.state == "skipped"]
+    for entry in skipped:
+        print(f"[スキップ] {entry.relative}  ({entry.reason_code})\n    {entry.reason}")
+    counts = pd.Series([o.status for o in result.outcomes], dtype=object).value_counts().to_dict()
+    print(
+        f"\n{len(files) + len(skipped)} 件: 問題なし {counts.get('accepted', 0)}、"
+        f"差替え済 {counts.get('superseded', 0)}、差戻し {counts.get('quarantined', 0)}、"
+        f"スキップ {counts.get('skipped', 0) + len(skipped)}"
+    )
+    if counts.get("quarantined") and quarantine_dir is None:
+        print("差戻し用の写し・理由一覧を保管するには --quarantine DIR を指定してください。")
     if result.data_docs_index:
         print(f"Data Docs: {result.data_docs_index}")
     return 0

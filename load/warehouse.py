@@ -593,10 +593,11 @@ def record_entries(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame, run_id
     frame = _entry_frame(entries).copy()
     open_rows = frame["state"].isna()
     shas = sorted(set(frame.loc[open_rows, "sha256"].dropna()))
-    held = {
-        row[0]: row[1:]
-        for row in con.execute(sql("q_inbox_submissions"), {"sha256s": shas}).fetchall()
-    } if shas else {}
+    held = (
+        {row[0]: row[1:] for row in con.execute(sql("q_inbox_submissions"), {"sha256s": shas}).fetchall()}
+        if shas
+        else {}
+    )
     for index in frame.index[open_rows]:
         sha = frame.at[index, "sha256"]
         if pd.isna(sha) or sha not in held:  # not loaded after all (should not happen): say so
