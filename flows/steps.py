@@ -144,8 +144,7 @@ def scan_inbox(paths: Iterable[Path]) -> ScanResult:
 
 def _walk(folder: Path, base: Path, entries: list[InboxEntry]) -> None:
     try:
-        with os.scandir(folder) as listing:
-            children = sorted(listing, key=lambda e: e.name)
+        children = _list(folder)
     except OSError as exc:
         entry = _entry(folder, base)
         _skip(entry, "UNREADABLE_FOLDER", detail=_os_error(exc))
@@ -170,6 +169,11 @@ def _walk(folder: Path, base: Path, entries: list[InboxEntry]) -> None:
                 _walk(path, base, entries)
             continue
         entries.append(_consider(path, _relative(path, base), is_link and _outside(path, base), base))
+
+
+def _list(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as listing:
+        return sorted(listing, key=lambda e: e.name)
 
 
 def _consider(path: Path, relative: str, outside: bool, base: Path | None = None) -> InboxEntry:

@@ -17,6 +17,7 @@ from pathlib import Path
 # A name of one path component: 255 bytes on ext4, xfs, btrfs, tmpfs, NTFS (in UTF-16 units).
 NAME_MAX_BYTES = 255
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_PRIVATE_USE_RE = re.compile(r"[\ue000-\uf8ff]")
 
 
 def sha256_of(path: Path | str | bytes) -> str:
@@ -49,6 +50,10 @@ def display_name(name: str | bytes) -> str:
         try:
             text = raw.decode("cp932")
         except UnicodeDecodeError:
+            text = ""
+        # cp932 maps stray bytes (0xFD-0xFF) and user-defined characters to the private use
+        # area: that is not a name anyone wrote, so show the bytes instead.
+        if not text or _PRIVATE_USE_RE.search(text):
             text = raw.decode("utf-8", errors="backslashreplace")
     return _CONTROL_RE.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
