@@ -8,7 +8,9 @@ quarantine_dir/<YYYYmmdd>_<sha8>_<original name>/
                                what is wrong and what to write instead (only for readable workbooks)
 
 Idempotent: the same file (same sha256 and name) always lands in the same folder, whose
-contents are rewritten.
+contents are rewritten. Names are the file's display form (kokuho.files.display_name: cp932 bytes
+decoded, undecodable bytes and control characters escaped), cut in UTF-8 bytes so that every folder
+and file name fits in the file system's 255 bytes.
 """
 
 from __future__ import annotations

@@ -590,37 +590,38 @@ def record_entries(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame, run_id
     earlier run are skipped as already processed (naming that file and run)."""
     from kokuho.codelists import skip_reason
 
-    frame = _entry_frame(entries).copy()
+    frame = _entry_frame(entries).reset_index(drop=True)
     open_rows = frame["state"].isna()
     shas = sorted(set(frame.loc[open_rows, "sha256"].dropna()))
-    held = (
-        {row[0]: row[1:] for row in con.execute(sql("q_inbox_submissions"), {"sha256s": shas}).fetchall()}
-        if shas
-        else {}
+    rows = con.execute(sql("q_inbox_submissions"), {"sha256s": shas}).fetchall() if shas else []
+    held = pd.DataFrame(
+        rows,
+        columns=["sha256", "held_name", "held_run", "held_status", "first_code", "first_reason", "cover"],
+    ).astype(object)
+    found = frame[["sha256"]].astype(object).merge(held, on="sha256", how="left")
+    held_run = found["held_run"]
+    this_run = open_rows & held_run.eq(run_id).to_numpy(dtype=bool)
+    earlier = open_rows & held_run.notna().to_numpy(dtype=bool) & ~this_run
+    lost = open_rows & ~this_run & ~earlier  # handed to the load but not in it (should not happen)
+    frame["processed_run_id"] = frame["processed_run_id"].where(~open_rows, held_run.astype("string"))
+    frame["municipality_code"] = frame["municipality_code"].fillna(
+        found["cover"].where(open_rows.to_numpy()).astype("string")
     )
-    for index in frame.index[open_rows]:
-        sha = frame.at[index, "sha256"]
-        if pd.isna(sha) or sha not in held:  # not loaded after all (should not happen): say so
-            frame.loc[index, ["state", "reason_code", "reason"]] = [
-                "skipped",
-                "UNREADABLE_FILE",
-                skip_reason("UNREADABLE_FILE", detail="取込対象から外れました"),
-            ]
-            continue
-        file_name, processed_run, status, first_code, first_reason, cover_code = held[sha]
-        frame.at[index, "processed_run_id"] = processed_run
-        if pd.isna(frame.at[index, "municipality_code"]) and cover_code is not None:
-            frame.at[index, "municipality_code"] = cover_code
-        if processed_run == run_id:
-            frame.at[index, "state"] = status
-            if status == STATUS_QUARANTINED:
-                frame.at[index, "reason_code"] = first_code
-                frame.at[index, "reason"] = first_reason
-        else:
-            frame.at[index, "state"] = "skipped"
-            frame.at[index, "reason_code"] = "ALREADY_PROCESSED"
-            frame.at[index, "reason"] = skip_reason("ALREADY_PROCESSED", other=file_name, run=processed_run)
-            frame.at[index, "duplicate_of"] = file_name
+    frame.loc[this_run, "state"] = found.loc[this_run, "held_status"].astype("string")
+    quarantined = this_run & found["held_status"].eq(STATUS_QUARANTINED).to_numpy(dtype=bool)
+    frame.loc[quarantined, "reason_code"] = found.loc[quarantined, "first_code"].astype("string")
+    frame.loc[quarantined, "reason"] = found.loc[quarantined, "first_reason"].astype("string")
+    frame.loc[earlier, ["state", "reason_code"]] = ["skipped", "ALREADY_PROCESSED"]
+    frame.loc[earlier, "duplicate_of"] = found.loc[earlier, "held_name"].astype("string")
+    frame.loc[earlier, "reason"] = [
+        skip_reason("ALREADY_PROCESSED", other=name, run=run)
+        for name, run in zip(found.loc[earlier, "held_name"], held_run[earlier], strict=True)
+    ]
+    frame.loc[lost, ["state", "reason_code", "reason"]] = [
+        "skipped",
+        "UNREADABLE_FILE",
+        skip_reason("UNREADABLE_FILE", detail="取込対象から外れました"),
+    ]
     _run_with_frames(con, "dml_insert_inbox_entries", {"stg_inbox_entries": frame}, {"run_id": run_id})
 
 
