@@ -379,8 +379,7 @@ def validate_staged(
         read = read_sha256.get(file.path, file.sha256)
         if read != file.sha256:
             dropped[file.sha256] = _skip_reason("FILE_CHANGING", file)
-            if read:
-                stray.add(read)
+            stray.add(read)  # "" when the worker could read nothing
     if dropped:
         batch = _without(batch, stray, names={f.name for f in files if f.sha256 in dropped})
         catalog_of = {sha: sid for sha, sid in catalog_of.items() if sha not in stray}

@@ -199,7 +199,9 @@ def test_missing_path_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert not (tmp_path / "home").exists()
 
 
-def test_check_lists_skipped_entries_with_their_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_lists_skipped_entries_with_their_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "returned"
     folder.mkdir()

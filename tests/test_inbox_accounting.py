@@ -266,3 +266,23 @@ def test_a_broken_resend_shows_returned(runs: dict) -> None:
         line for line in out.getvalue().splitlines() if f",{M[1].code}," in line or f",{M[2].code}," in line
     ]
     assert len(lines) == 2 and all(line.startswith("差戻し,") for line in lines)
+
+
+def test_a_file_removed_between_scan_and_read_is_skipped_and_retried(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Removed (or replaced) after the scan hashed it: skipped with its reason, not loaded, so the
+    next run sees whatever is there then; the other file is accepted."""
+    from flows import steps
+
+    inbox = tmp_path / "inbox"
+    gone = _write(inbox, _name(1), to_bytes(filled(M[1]).wb))
+    _write(inbox, _name(2), to_bytes(filled(M[2]).wb))
+    files = steps.scan_inbox([inbox])
+    gone.unlink()
+    result = steps.stage_files(files, settings, write_quarantine=False, data_docs=False)
+    by_name = {o.file_name: o for o in result.outcomes}
+    assert by_name[_name(1)].status == "skipped" and by_name[_name(1)].reason_code == "FILE_CHANGING"
+    assert by_name[_name(2)].status == "accepted"
+    assert set(result.batch.submissions["file_name"]) == {_name(2)}
+    assert set(result.batch.issues["file_name"]) <= {_name(2)}
