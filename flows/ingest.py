@@ -89,9 +89,14 @@ def build_flow():
         retry_delay_seconds=5,
     )
     def load_task(
-        result: steps.StageResult, skipped: int, settings: Settings, run_id: str, started: float
+        result: steps.StageResult,
+        skipped: int,
+        settings: Settings,
+        run_id: str,
+        started: float,
+        scan: list[steps.InboxFile] | None = None,
     ) -> Any:
-        return steps.load_and_publish(result, skipped, settings, run_id, started)
+        return steps.load_and_publish(result, skipped, settings, run_id, started, scan)
 
     @task(
         name="record-run",
@@ -100,8 +105,8 @@ def build_flow():
         retry_condition_fn=_only_io_errors,
         retry_delay_seconds=5,
     )
-    def record_task(settings: Settings, run_id: str, skipped: int, started: float) -> None:
-        steps.record_empty_run(settings, run_id, skipped, started)
+    def record_task(settings: Settings, run_id: str, skipped: int, started: float, scan: Any = None) -> None:
+        steps.record_empty_run(settings, run_id, skipped, started, scan)
 
     @task(
         name="export",
@@ -174,10 +179,10 @@ def build_flow():
             if result.docs_run_times:
                 docs = docs_task.submit(settings, result.docs_run_times)
                 task_runs += 1
-            loaded = load_task(quote(result), len(skipped), settings, run_id, started)
+            loaded = load_task(quote(result), len(skipped), settings, run_id, started, quote(files))
             task_runs += 2
         else:
-            record_task(settings, run_id, len(skipped), started)
+            record_task(settings, run_id, len(skipped), started, quote(files))
             task_runs += 1
         exports: list[Path] = []
         if export and (new_files or not steps.export_path(settings).exists()):

@@ -7,15 +7,21 @@ scan -> extract (isolated) -> stage (transform) -> validate (GX) -> quarantine -
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
+import re
+import stat
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from kokuho.config import Settings
-from kokuho.files import sha256_of
+from kokuho.files import display_name, display_path, name_hex, safe_text
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
 
@@ -26,6 +32,36 @@ class InboxFile:
     sha256: str
     size: int
     mtime: float
+    name: str = ""  # display form of the file name (kokuho.files.display_name)
+    name_hex: str = ""  # raw bytes of the file name
+    entry_no: int = -1  # index in the scan's entries
+
+
+@dataclass
+class InboxEntry:
+    """One entry of the inbox as the scan found it. `state` is None for a file to process, else
+    "skipped" with a reason code (kokuho.codelists.INBOX_SKIP_REASONS)."""
+
+    path: Path
+    name: str  # display form
+    name_hex: str
+    relative: str  # display form of the path under the inbox
+    sha256: str | None = None
+    size: int | None = None
+    mtime: float | None = None
+    state: str | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+    duplicate_of: str | None = None
+
+
+class ScanResult(list[InboxFile]):
+    """The files to process (a list, as before), plus `entries`: every entry the scan met,
+    skipped ones included, so that the run can account for each."""
+
+    def __init__(self, files: Iterable[InboxFile] = (), entries: list[InboxEntry] | None = None) -> None:
+        super().__init__(files)
+        self.entries: list[InboxEntry] = entries or []
 
 
 @dataclass
@@ -41,9 +77,13 @@ class FileOutcome:
     fiscal_year: int | None = None
     issues: list[dict[str, object]] = field(default_factory=list)
     quarantine_dir: Path | None = None
+    reason_code: str | None = None  # why a file was skipped (kokuho.codelists.INBOX_SKIP_REASONS)
+    reason: str | None = None
 
     @property
     def first_message(self) -> str:
+        if self.reason:
+            return self.reason
         return str(self.issues[0]["message"]) if self.issues else ""
 
 
@@ -54,29 +94,194 @@ class StageResult:
     outcomes: list[FileOutcome]
     catalogs: list[object]  # kokuho.catalog.Catalog, one per survey seen
     data_docs_index: Path | None = None
+    # Files not loaded after all (changed since the scan, quarantine copy failed), with why:
+    # not in the warehouse, so the next run tries them again.
+    dropped: dict[str, tuple[str, str]] = field(default_factory=dict)  # sha256 -> (code, reason)
     docs_run_times: list[object] = field(default_factory=list)  # validated, Data Docs not yet built
 
 
-def scan_inbox(paths: Iterable[Path]) -> list[InboxFile]:
+def scan_inbox(paths: Iterable[Path]) -> ScanResult:
     """Every candidate file under the given files/folders, sorted by name, with its sha256.
 
-    Every regular file counts (a CSV renamed .xlsx must be quarantined, not ignored); only Excel's
-    own lock files (~$name.xlsx) and hidden files are skipped.
+    Every regular file counts (a CSV renamed .xlsx must be quarantined, not ignored). Skipped, each
+    as an entry with its reason: Excel's lock files (~$name.xlsx), hidden files and folders,
+    links (never followed: nothing outside the inbox is read), FIFOs and devices, files and folders
+    that cannot be read, files that change while being hashed, and the same bytes under a second
+    name. A failure on one entry is that entry's reason, never the scan's.
     """
-    found: dict[Path, None] = {}
+    entries: list[InboxEntry] = []
     for root in paths:
         root = Path(root)
-        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in candidates:
-            name = path.name
-            if name.startswith(("~$", ".")) or name == "manifest.json":
-                continue
-            found[path.resolve()] = None
-    files = []
-    for path in sorted(found, key=lambda p: (p.name, str(p))):
-        stat = path.stat()
-        files.append(InboxFile(path=path, sha256=sha256_of(path), size=stat.st_size, mtime=stat.st_mtime))
+        if root.is_file():  # a path given explicitly (kokuho check FILE) is taken as it is
+            entries.append(_consider(root.resolve(), display_name(root.name), False))
+        else:
+            _walk(root.resolve(), root.resolve(), entries)
+    entries.sort(key=lambda e: (e.name, e.relative))
+    first_of: dict[str, InboxEntry] = {}
+    files = ScanResult(entries=entries)
+    for no, entry in enumerate(entries):
+        if entry.state is not None or entry.sha256 is None:
+            continue
+        first = first_of.get(entry.sha256)
+        if first is not None:
+            _skip(entry, "DUPLICATE_CONTENT", other=first.relative)
+            entry.duplicate_of = first.relative
+            continue
+        first_of[entry.sha256] = entry
+        files.append(
+            InboxFile(
+                path=entry.path,
+                sha256=entry.sha256,
+                size=entry.size or 0,
+                mtime=entry.mtime or 0.0,
+                name=entry.name,
+                name_hex=entry.name_hex,
+                entry_no=no,
+            )
+        )
     return files
+
+
+def _walk(folder: Path, base: Path, entries: list[InboxEntry]) -> None:
+    try:
+        children = _list(folder)
+    except OSError as exc:
+        entry = _entry(folder, base)
+        _skip(entry, "UNREADABLE_FOLDER", detail=_os_error(exc))
+        entries.append(entry)
+        return
+    for child in children:
+        path = Path(child.path)
+        try:
+            is_dir = child.is_dir(follow_symlinks=False)
+            is_link = child.is_symlink()
+        except OSError as exc:
+            entry = _entry(path, base)
+            _skip(entry, "UNREADABLE_FILE", detail=_os_error(exc))
+            entries.append(entry)
+            continue
+        if is_dir and not is_link:
+            if child.name.startswith("."):
+                entry = _entry(path, base)
+                _skip(entry, "HIDDEN_FILE")
+                entries.append(entry)
+            else:
+                _walk(path, base, entries)
+            continue
+        entries.append(_consider(path, _relative(path, base), is_link and _outside(path, base), base))
+
+
+def _list(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as listing:
+        return sorted(listing, key=lambda e: e.name)
+
+
+def _consider(path: Path, relative: str, outside: bool, base: Path | None = None) -> InboxEntry:
+    """The entry of one file: its facts and hash, or why it is skipped."""
+    entry = _entry(path, base, relative)
+    try:
+        _classify(entry, outside)
+        if entry.state is None:
+            entry.sha256, entry.size, entry.mtime = _hash_file(path)
+    except _Changed:
+        _skip(entry, "FILE_CHANGING")
+    except _NotRegular as exc:
+        _skip(entry, "NOT_REGULAR_FILE", detail=str(exc))
+    except OSError as exc:
+        _skip(entry, "UNREADABLE_FILE", detail=_os_error(exc))
+    except Exception as exc:  # anything else is still this file's reason, never the run's end
+        _skip(entry, "UNREADABLE_FILE", detail=f"{type(exc).__name__}: {display_name(str(exc))}")
+    return entry
+
+
+def _classify(entry: InboxEntry, outside: bool) -> None:
+    name = entry.name
+    info = os.lstat(entry.path)
+    if stat.S_ISLNK(info.st_mode):
+        _skip(entry, "OUTSIDE_INBOX" if outside else "SYMLINK")
+    elif name.startswith("~$"):
+        _skip(entry, "EXCEL_LOCK_FILE")
+    elif name.startswith("."):
+        _skip(entry, "HIDDEN_FILE")
+    elif name == "manifest.json":
+        _skip(entry, "MANIFEST_FILE")
+    elif not stat.S_ISREG(info.st_mode):
+        _skip(entry, "NOT_REGULAR_FILE", detail=_kind(info.st_mode))
+
+
+class _Changed(Exception):
+    """The file changed while it was read."""
+
+
+class _NotRegular(Exception):
+    """Not a regular file (swapped for a FIFO, device… since it was listed)."""
+
+
+def _hash_file(path: Path) -> tuple[str, int, float]:
+    """(sha256, size, mtime) read through one descriptor that follows no link and never blocks
+    (a FIFO swapped in); the file must not change while it is read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as handle:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise _NotRegular(_kind(before.st_mode))
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+        after = os.fstat(fd)
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        raise _Changed()
+    return digest.hexdigest(), after.st_size, after.st_mtime
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "名前付きパイプ（FIFO）"
+    if stat.S_ISSOCK(mode):
+        return "ソケット"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "デバイス"
+    if stat.S_ISDIR(mode):
+        return "フォルダ"
+    return "特殊ファイル"
+
+
+def _outside(path: Path, base: Path) -> bool:
+    """Whether a link resolves outside the inbox (reported apart; neither kind is followed)."""
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):
+        return True
+    return not target.is_relative_to(base.resolve())
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return display_path(path.relative_to(base))
+    except ValueError:
+        return display_name(path.name)
+
+
+def _entry(path: Path, base: Path | None, relative: str | None = None) -> InboxEntry:
+    return InboxEntry(
+        path=path,
+        name=display_name(path.name),
+        name_hex=name_hex(path.name),
+        relative=relative if relative is not None else _relative(path, base or path.parent),
+    )
+
+
+def _skip(entry: InboxEntry, code: str, **fields: object) -> None:
+    from kokuho.codelists import skip_reason
+
+    entry.state = "skipped"
+    entry.reason_code = code
+    entry.reason = skip_reason(code, name=entry.name, **fields)
+
+
+def _os_error(exc: OSError) -> str:
+    return display_name(exc.strerror or type(exc).__name__)
 
 
 @dataclass
@@ -86,6 +291,9 @@ class StagedChunk:
 
     batch: object  # transform.batch.StagingBatch
     catalog_of: dict[str, str]  # sha256 -> survey_id of the catalog the file was staged against
+    # sha256 of the bytes the worker read, per path ("" when it read none): a file that changed
+    # since the scan hashed it is not what the scan recorded.
+    read_sha256: dict[Path, str] = field(default_factory=dict)
 
 
 def stage_chunk(
@@ -103,15 +311,41 @@ def stage_chunk(
 
     survey = (settings.prefecture_code, settings.fiscal_year)
     builder = StagedBatchBuilder()
+    read_sha256: dict[Path, str] = {}
+
+    def add(index: int, staged: Any) -> None:
+        read_sha256[paths[index]] = staged[0]
+        builder.add(index, _displayable(staged, paths[index]))
+
     if workbooks is None:
         step = WorkerStep("transform.staging", "stage_file", args=survey, check="check_staged")
         # Rows become frames while the workers are still extracting (builder.add per result).
-        extract_files(paths, on_progress=on_progress, on_result=builder.add, step=step)
+        extract_files(paths, on_progress=on_progress, on_result=add, step=step)
     else:
         for index, workbook in enumerate(workbooks):
-            builder.add(index, stage_file(workbook, *survey))  # type: ignore[arg-type]
+            add(index, stage_file(workbook, *survey))  # type: ignore[arg-type]
     batch, catalog_of = builder.finish()
-    return StagedChunk(batch=batch, catalog_of=catalog_of)
+    return StagedChunk(batch=batch, catalog_of=catalog_of, read_sha256=read_sha256)
+
+
+def _displayable(staged: Any, path: Path) -> Any:
+    """The staged rows of a file whose name or folder is not plain text (cp932 bytes, control
+    characters): the raw name becomes its display form in every text value (file name, path,
+    messages), so nothing written to DuckDB, Excel or CSV holds invalid text."""
+    raw = str(path)
+    if display_path(path) == raw and safe_text(raw) == raw:
+        return staged
+    replacements = [(raw, display_path(path)), (path.name, display_name(path.name))]
+
+    def clean(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        for old, new in replacements:
+            value = value.replace(old, new)
+        return safe_text(value)
+
+    sha256, survey_id, tables = staged
+    return sha256, survey_id, tuple([tuple(map(clean, row)) for row in rows] for rows in tables)
 
 
 def validate_staged(
@@ -122,10 +356,13 @@ def validate_staged(
     write_quarantine: bool = True,
     validate: bool = True,
     build_docs: bool = True,
+    quarantine_dir: Path | None = None,
+    data_docs: bool = True,
 ) -> StageResult:
     """Validate all staged rows (once per survey, over every file of the batch), quarantine the
     files with any issue, and say what became of each file. With `build_docs=False` the Data
-    Docs are left for `build_data_docs(settings, result.docs_run_times)`."""
+    Docs are left for `build_data_docs(settings, result.docs_run_times)`; with `data_docs=False`
+    there are none (nothing is written for them). `quarantine_dir` overrides the settings'."""
     from expectations.validate import validate_batch
     from kokuho.catalog import load_catalog_for
     from load.quarantine import write_quarantine as write_quarantine_dir
@@ -133,6 +370,19 @@ def validate_staged(
 
     batch = StagingBatch.concat([c.batch for c in chunks])
     catalog_of = {sha: sid for c in chunks for sha, sid in c.catalog_of.items()}
+    # A file whose bytes, as the worker read them, are not those the scan hashed was being
+    # written (or was replaced or removed): it is not loaded, and the next run sees it again.
+    read_sha256 = {path: sha for c in chunks for path, sha in c.read_sha256.items()}
+    dropped: dict[str, tuple[str, str]] = {}
+    stray: set[str] = set()
+    for file in files:
+        read = read_sha256.get(file.path, file.sha256)
+        if read != file.sha256:
+            dropped[file.sha256] = _skip_reason("FILE_CHANGING", file)
+            stray.add(read)  # "" when the worker could read nothing
+    if dropped:
+        batch = _without(batch, stray, names={f.name for f in files if f.sha256 in dropped})
+        catalog_of = {sha: sid for sha, sid in catalog_of.items() if sha not in stray}
     catalogs = {}
     for survey_id in sorted(set(catalog_of.values())):
         prefecture_code, year, _ = survey_id.split("-", 2)
@@ -153,7 +403,10 @@ def validate_staged(
                     }
                 )
             outcome = validate_batch(
-                part, catalog, data_docs_dir=settings.data_docs_dir, build_docs=build_docs
+                part,
+                catalog,
+                data_docs_dir=settings.data_docs_dir if data_docs else None,
+                build_docs=build_docs,
             )
             found.append(outcome.issues)
             docs_index = outcome.data_docs_index or docs_index
@@ -183,7 +436,7 @@ def validate_staged(
     for file in files:
         file_issues = issues_by_file.get(file.sha256, issues.iloc[0:0])
         outcome = FileOutcome(
-            file_name=file.path.name,
+            file_name=file.name or display_name(file.path.name),
             path=file.path,
             sha256=file.sha256,
             status="quarantined" if file.sha256 in failed else "accepted",
@@ -195,10 +448,21 @@ def validate_staged(
             outcome.municipality_name = _none(name)
             year = _none(year)
             outcome.fiscal_year = int(year) if year is not None else None
-        if outcome.status == "quarantined" and write_quarantine:
-            record = write_quarantine_dir(file.path, file_issues, settings.quarantine_dir)
-            outcome.quarantine_dir = Path(getattr(record, "directory", settings.quarantine_dir))
+        if file.sha256 not in dropped and outcome.status == "quarantined" and write_quarantine:
+            try:
+                target = quarantine_dir or settings.quarantine_dir
+                record = write_quarantine_dir(file.path, file_issues, target)
+                outcome.quarantine_dir = Path(getattr(record, "directory", target))
+            except Exception as exc:  # a full disk, a vanished file: this file's reason, retried next run
+                detail = f"{type(exc).__name__}: {safe_text(str(exc))}"
+                dropped[file.sha256] = _skip_reason("QUARANTINE_FAILED", file, detail=detail)
+        if file.sha256 in dropped:
+            outcome.status = "skipped"
+            outcome.reason_code, outcome.reason = dropped[file.sha256]
         outcomes.append(outcome)
+    if dropped:
+        batch = _without(batch, set(dropped))
+        failed -= set(dropped)
     return StageResult(
         batch=batch,
         failed=failed,
@@ -206,6 +470,29 @@ def validate_staged(
         catalogs=list(catalogs.values()),
         data_docs_index=docs_index,
         docs_run_times=docs_run_times,
+        dropped=dropped,
+    )
+
+
+def _skip_reason(code: str, file: InboxFile, **fields: object) -> tuple[str, str]:
+    from kokuho.codelists import skip_reason
+
+    return code, skip_reason(code, name=file.name, **fields)
+
+
+def _without(batch: Any, shas: set[str], names: set[str] = frozenset()) -> Any:  # type: ignore[assignment]
+    """The batch without the rows of these files (and the issues, without sha256, of files
+    that could not be read at all under these names)."""
+    from transform.batch import StagingBatch
+
+    def keep(frame: pd.DataFrame) -> pd.Series:
+        mask = ~frame["sha256"].isin(shas)
+        if names and "file_name" in frame:
+            mask &= ~(frame["sha256"].isna() & frame["file_name"].isin(names))
+        return mask
+
+    return StagingBatch(
+        **{attr: frame[keep(frame)].reset_index(drop=True) for attr, frame in vars(batch).items()}
     )
 
 
@@ -225,10 +512,20 @@ def stage_files(
     workbooks: list[object] | None = None,
     write_quarantine: bool = True,
     validate: bool = True,
+    quarantine_dir: Path | None = None,
+    data_docs: bool = True,
 ) -> StageResult:
     """Extract (unless `workbooks` are given), stage, validate and quarantine a set of files."""
     chunk = stage_chunk([f.path for f in files], settings, workbooks=workbooks)
-    return validate_staged(files, [chunk], settings, write_quarantine=write_quarantine, validate=validate)
+    return validate_staged(
+        files,
+        [chunk],
+        settings,
+        write_quarantine=write_quarantine,
+        validate=validate,
+        quarantine_dir=quarantine_dir,
+        data_docs=data_docs,
+    )
 
 
 def _none(value: object) -> object:
@@ -260,50 +557,111 @@ def mark_superseded_within(outcomes: list[FileOutcome], received: dict[str, floa
         outcome.status = status[outcome.sha256]
 
 
-def format_outcomes(outcomes: list[FileOutcome]) -> str:
-    """A plain-text verdict per file (for the terminal)."""
-    labels = {"accepted": "受理", "quarantined": "差戻し", "superseded": "差替え済", "skipped": "処理済"}
+CHECK_LABELS = {
+    "accepted": "問題なし",
+    "quarantined": "差戻し",
+    "superseded": "差替え済",
+    "skipped": "スキップ",
+}
+
+
+def format_outcomes(
+    outcomes: list[FileOutcome],
+    labels: dict[str, str] | None = None,
+    expected_year: int | None = None,
+) -> str:
+    """A plain-text verdict per file (for the terminal): its municipality and survey year, its
+    issues, where it was set aside; a warning when its year is not `expected_year`."""
+    labels = labels or {
+        "accepted": "受理",
+        "quarantined": "差戻し",
+        "superseded": "差替え済",
+        "skipped": "処理済",
+    }
     lines = []
     for o in outcomes:
         who = f"{o.municipality_code or '------'} {o.municipality_name or ''}".strip()
+        if o.fiscal_year is not None:
+            who += f" / {o.fiscal_year}年度調査"
         lines.append(f"[{labels.get(o.status, o.status)}] {o.file_name}  ({who})")
+        if o.reason:
+            lines.append(f"    {o.reason_code}: {o.reason}")
         for issue in o.issues[:5]:
             lines.append(f"    {issue.get('code')}: {issue.get('message')}")
         if len(o.issues) > 5:
             lines.append(f"    …ほか {len(o.issues) - 5} 件")
+        if expected_year is not None and o.fiscal_year is not None and o.fiscal_year != expected_year:
+            lines.append(
+                f"    注意: この調査票は{o.fiscal_year}年度の調査のものです"
+                f"（確認している年度は{expected_year}年度です。--year で指定できます）。"
+            )
         if o.quarantine_dir:
             lines.append(f"    → 保管先: {o.quarantine_dir}")
     return "\n".join(lines)
 
 
 def check_main(argv: list[str]) -> int:
-    """`kokuho check PATH...`: validate returned workbooks without loading anything."""
+    """`kokuho check PATH...`: validate returned workbooks without loading anything. Writes
+    nothing unless asked (--quarantine DIR, --home DIR)."""
     parser = argparse.ArgumentParser(
         prog="kokuho check",
-        description="返送された調査票を検証し、不備のあるファイルを理由付きで保管します（DBには取り込みません）。",
+        description="返送された調査票をその場で検証します（DBには取り込みません）。"
+        "指定しない限り何も書き出しません。",
     )
-    parser.add_argument("paths", nargs="+", type=Path, help="file(s) or folder(s)")
-    parser.add_argument("--prefecture", help="prefecture code (default KOKUHO_PREFECTURE or 11)")
-    parser.add_argument("--year", type=int, help="survey fiscal year (default KOKUHO_YEAR or 2024)")
-    parser.add_argument("--home", help="KOKUHO_HOME: where quarantine/ and data_docs/ go")
+    parser.add_argument("paths", nargs="+", type=Path, help="検証するファイル・フォルダ file(s) or folder(s)")
+    parser.add_argument(
+        "--prefecture", help="都道府県コード prefecture code (default KOKUHO_PREFECTURE or 11)"
+    )
+    parser.add_argument(
+        "--year",
+        type=int,
+        help="調査年度 survey fiscal year (default KOKUHO_YEAR or 2024); 異なる年度の調査票は注意を表示",
+    )
+    parser.add_argument(
+        "--quarantine",
+        type=Path,
+        metavar="DIR",
+        help="不備のあるファイルの写し・理由一覧・返却用の写しをDIRに保管する write the quarantine outputs to DIR",
+    )
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        help="DIR/quarantine/ に保管し、DIR/data_docs/ に検証結果（Data Docs）を書き出す "
+        "write the quarantine outputs and Data Docs under DIR",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors and --help: return the code, as every <command>_main does
         return int(exc.code or 0)
     settings = Settings.resolve(home=args.home, prefecture_code=args.prefecture, fiscal_year=args.year)
-    missing = [p for p in args.paths if not p.exists()]
+    missing = [p for p in args.paths if not p.exists() and not p.is_symlink()]
     if missing:
         print(f"kokuho check: ファイルがありません: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
+    quarantine_dir = args.quarantine or (settings.quarantine_dir if args.home else None)
     files = scan_inbox(args.paths)
-    result = stage_files(files, settings)
-    mark_superseded_within(result.outcomes, {f.sha256: f.mtime for f in files})
-    print(format_outcomes(result.outcomes))
-    counts = pd.Series([o.status for o in result.outcomes]).value_counts().to_dict()
-    print(
-        f"\n{len(files)} files: accepted {counts.get('accepted', 0)}, "
-        f"superseded {counts.get('superseded', 0)}, quarantined {counts.get('quarantined', 0)}"
+    result = stage_files(
+        files,
+        settings,
+        write_quarantine=quarantine_dir is not None,
+        quarantine_dir=quarantine_dir,
+        data_docs=args.home is not None,
     )
+    mark_superseded_within(
+        [o for o in result.outcomes if o.status != "skipped"], {f.sha256: f.mtime for f in files}
+    )
+    print(format_outcomes(result.outcomes, CHECK_LABELS, settings.fiscal_year))
+    skipped = [e for e in files.entries if e.state == "skipped"]
+    for entry in skipped:
+        print(f"[スキップ] {entry.relative}  ({entry.reason_code})\n    {entry.reason}")
+    counts = pd.Series([o.status for o in result.outcomes], dtype=object).value_counts().to_dict()
+    print(
+        f"\n{len(files) + len(skipped)} 件: 問題なし {counts.get('accepted', 0)}、"
+        f"差替え済 {counts.get('superseded', 0)}、差戻し {counts.get('quarantined', 0)}、"
+        f"スキップ {counts.get('skipped', 0) + len(skipped)}"
+    )
+    if counts.get("quarantined") and quarantine_dir is None:
+        print("差戻し用の写し・理由一覧を保管するには --quarantine DIR を指定してください。")
     if result.data_docs_index:
         print(f"Data Docs: {result.data_docs_index}")
     return 0
@@ -317,39 +675,127 @@ def known_files(settings: Settings) -> set[str]:
 
 
 def load_and_publish(
-    result: StageResult, skipped: int, settings: Settings, run_id: str, started_at: float
+    result: StageResult,
+    skipped: int,
+    settings: Settings,
+    run_id: str,
+    started_at: float,
+    scan: Iterable[InboxFile] | None = None,
 ) -> object:
-    """Load the staged batch into a working copy and publish it atomically (load.publish)."""
+    """Load the staged batch into a working copy and publish it atomically (load.publish).
+    With the run's `scan` (scan_inbox's result), every inbox entry is recorded in inbox_entries."""
     from datetime import UTC, datetime
 
     from load.publish import open_for_write
     from load.warehouse import finish_run, load_batch, start_run
 
+    entries = entries_frame(scan, result)
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     with open_for_write(settings.db_path, run_id=run_id) as con:
         start_run(con, run_id, started_at=datetime.fromtimestamp(started_at, UTC))
         loaded = load_batch(
-            con, result.batch, failed_sha256=result.failed, catalogs=result.catalogs, run_id=run_id
+            con,
+            result.batch,
+            failed_sha256=result.failed,
+            catalogs=result.catalogs,
+            run_id=run_id,
+            entries=entries,
+            survey=(settings.prefecture_code, settings.fiscal_year),
         )
-        finish_run(con, run_id, skipped=skipped)
+        finish_run(con, run_id, skipped=skipped + _skipped_before_load(scan, result))
     return loaded
 
 
-def record_empty_run(settings: Settings, run_id: str, skipped: int, started_at: float) -> None:
-    """A run that found nothing new is still recorded (runs table), so analysts see it ran."""
+def record_empty_run(
+    settings: Settings,
+    run_id: str,
+    skipped: int,
+    started_at: float,
+    scan: Iterable[InboxFile] | None = None,
+) -> None:
+    """A run that found nothing new is still recorded (runs table, and its inbox entries), so
+    analysts see it ran and what it saw."""
     from datetime import UTC, datetime
 
     from kokuho.catalog import load_catalog_for
     from load.publish import open_for_write
-    from load.warehouse import finish_run, start_run, sync_catalog, sync_municipalities
+    from load.warehouse import finish_run, record_entries, start_run, sync_catalog, sync_municipalities
 
+    entries = entries_frame(scan, None)
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     with open_for_write(settings.db_path, run_id=run_id) as con:
         start_run(con, run_id, started_at=datetime.fromtimestamp(started_at, UTC))
         # The survey exists even before any file arrives, so submission_status lists who is missing.
         sync_municipalities(con)
         sync_catalog(con, load_catalog_for(settings.prefecture_code, settings.fiscal_year))
-        finish_run(con, run_id, skipped=skipped)
+        if entries is not None:
+            record_entries(con, entries, run_id)
+        finish_run(con, run_id, skipped=skipped + _skipped_before_load(scan, None))
+
+
+def _skipped_before_load(scan: Iterable[InboxFile] | None, result: StageResult | None) -> int:
+    """Entries the load never saw: skipped by the scan, or dropped before the load."""
+    entries = getattr(scan, "entries", None) or []
+    return sum(e.state == "skipped" for e in entries) + len(result.dropped if result else ())
+
+
+_NAME_CODE_RE = re.compile(r"^(\d{6})(?!\d)")
+
+
+def name_municipality_code(name: str) -> str | None:
+    """The municipality code a file name starts with (`112011_川越市.xlsx`), when it is a valid
+    code (check digit) of a known municipality; else None."""
+    from kokuho.municipalities import MunicipalityCodeError, by_code, normalize_code
+
+    match = _NAME_CODE_RE.match(unicodedata.normalize("NFKC", name))
+    if not match:
+        return None
+    try:
+        code = normalize_code(match[1])
+    except MunicipalityCodeError:
+        return None
+    return code if code in by_code() else None
+
+
+def entries_frame(scan: Iterable[InboxFile] | None, result: StageResult | None) -> pd.DataFrame | None:
+    """The run's inbox entries (load.warehouse.ENTRY_COLUMNS): skipped ones with their reason,
+    files handed to the load with state NULL (the load decides). None without a scan's entries."""
+    from datetime import UTC, datetime
+
+    entries = getattr(scan, "entries", None)
+    if entries is None:
+        return None
+    dropped = result.dropped if result is not None else {}
+    cover = {o.sha256: o.municipality_code for o in result.outcomes} if result is not None else {}
+    rows = []
+    for no, entry in enumerate(entries):
+        state, code, reason = entry.state, entry.reason_code, entry.reason
+        if state is None and entry.sha256 in dropped:
+            state = "skipped"
+            code, reason = dropped[entry.sha256]
+        name_code = name_municipality_code(entry.name)
+        rows.append(
+            {
+                "entry_no": no,
+                "path": entry.relative,
+                "file_path": display_path(entry.path),
+                "file_name": entry.name,
+                "name_hex": entry.name_hex,
+                "sha256": entry.sha256,
+                "file_size": entry.size,
+                "received_at": None if entry.mtime is None else datetime.fromtimestamp(entry.mtime, UTC),
+                "state": state,
+                "reason_code": code,
+                "reason": reason,
+                "duplicate_of": entry.duplicate_of,
+                "name_municipality_code": name_code,
+                "municipality_code": name_code or cover.get(entry.sha256 or ""),
+            }
+        )
+    from load.warehouse import ENTRY_COLUMNS
+
+    frame = pd.DataFrame(rows, columns=[c for c in ENTRY_COLUMNS if c != "processed_run_id"])
+    return frame.assign(processed_run_id=None)
 
 
 def export_path(settings: Settings, fiscal_year: int | None = None) -> Path:
@@ -394,6 +840,10 @@ class RunSummary:
     quarantine_dir: Path
     data_docs_index: Path | None
     seconds: float
+    # Every inbox entry's final state: state -> count (they sum to the entries), and the entries
+    # skipped for a reason other than "already processed" as (path, reason).
+    entry_counts: dict[str, int] = field(default_factory=dict)
+    skipped_entries: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -405,6 +855,9 @@ class RunSummary:
             "superseded": len(self.superseded),
             "quarantined": len(self.quarantined),
             "missing": len(self.missing),
+            "entries": sum(self.entry_counts.values()),
+            "entry_counts": dict(self.entry_counts),
+            "skipped_entries": [list(e) for e in self.skipped_entries],
             "text": self.text,
             "markdown": self.markdown,
             "exports": [str(p) for p in self.exports],
@@ -420,8 +873,12 @@ class RunSummary:
             f"  受理 accepted: {len(self.accepted)}   差替え superseded: {len(self.superseded)}   "
             f"差戻し quarantined: {len(self.quarantined)}   未提出 missing: {len(self.missing)}",
         ]
+        if self.entry_counts:
+            lines.append(f"  受信フォルダの全項目 inbox entries: {self.accounting}")
         for name, reason in self.quarantined:
             lines.append(f"  [差戻し] {name}: {reason}")
+        for name, reason in self.skipped_entries:
+            lines.append(f"  [スキップ] {name}: {reason}")
         for name in self.superseded:
             lines.append(f"  [差替え] {name}")
         if self.missing:
@@ -452,14 +909,26 @@ class RunSummary:
             f"| 差戻し | {len(self.quarantined)} |",
             f"| 未提出の市町村 | {len(self.missing)} |",
         ]
+        if self.entry_counts:
+            rows += ["", f"受信フォルダの全項目: {cell(self.accounting)}"]
         if self.quarantined:
             rows += ["", "## 差戻し", "", "| ファイル | 理由 |", "|---|---|"]
             rows += [f"| {cell(n)} | {cell(r)} |" for n, r in self.quarantined]
         if self.superseded:
             rows += ["", "## 差替え", ""] + [f"- {cell(n)}" for n in self.superseded]
+        if self.skipped_entries:
+            rows += ["", "## スキップ（理由付き）", "", "| 項目 | 理由 |", "|---|---|"]
+            rows += [f"| {cell(n)} | {cell(r)} |" for n, r in self.skipped_entries]
         if self.missing:
             rows += ["", "## 未提出", ""] + [f"- {cell(m)}" for m in self.missing]
         return "\n".join(rows)
+
+    @property
+    def accounting(self) -> str:
+        """`130 = 受理 120 + 差替え 2 + 差戻し 5 + スキップ 3`: every entry in exactly one state."""
+        labels = {"accepted": "受理", "superseded": "差替え", "quarantined": "差戻し", "skipped": "スキップ"}
+        parts = [f"{labels.get(k, k)} {v}" for k, v in self.entry_counts.items()]
+        return f"{sum(self.entry_counts.values())} = " + " + ".join(parts)
 
 
 def summarise_run(
@@ -503,6 +972,7 @@ def summarise_run(
             con.close()
     if result is not None and loaded is None:
         quarantined = [(o.file_name, o.first_message) for o in result.outcomes if o.status == "quarantined"]
+    counts, skipped_entries = _accounting(settings, run_id, files, result)
     return RunSummary(
         run_id=run_id,
         files=len(files),
@@ -517,4 +987,43 @@ def summarise_run(
         quarantine_dir=settings.quarantine_dir,
         data_docs_index=result.data_docs_index if result else None,
         seconds=seconds,
+        entry_counts=counts,
+        skipped_entries=skipped_entries,
     )
+
+
+def _accounting(
+    settings: Settings, run_id: str, files: list[InboxFile], result: StageResult | None
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Each inbox entry's final state, as the warehouse recorded it for the run (the scan and the
+    outcomes when it recorded none)."""
+    rows: list[tuple[str, str, str | None, str | None]] = []
+    if settings.db_path.exists():
+        from load.publish import connect_readonly
+        from load.warehouse import run_entries
+
+        con = connect_readonly(settings.db_path)
+        try:
+            rows = run_entries(con, run_id)
+        finally:
+            con.close()
+    if not rows:
+        entries = getattr(files, "entries", None) or []
+        outcome = {o.sha256: o for o in result.outcomes} if result else {}
+        for entry in entries:
+            known = outcome.get(entry.sha256 or "")
+            if entry.state is None and known is not None:
+                rows.append((entry.relative, known.status, known.reason_code, known.reason))
+            elif entry.state is None:
+                rows.append((entry.relative, "skipped", "ALREADY_PROCESSED", None))
+            else:
+                rows.append((entry.relative, entry.state, entry.reason_code, entry.reason))
+    counts = {s: 0 for s in ("accepted", "superseded", "quarantined", "skipped")}
+    for _, state, _, _ in rows:
+        counts[state] = counts.get(state, 0) + 1
+    skipped = [
+        (path, reason or "")
+        for path, state, code, reason in rows
+        if state == "skipped" and code != "ALREADY_PROCESSED"
+    ]
+    return (counts if rows else {}), skipped

@@ -205,3 +205,28 @@ def issue_message(code: str, **fields: object) -> str:
 
 def issue_hint(code: str) -> str:
     return ISSUES[code][1]
+
+
+# Why an inbox entry was not processed (inbox_entries.reason_code), with the Japanese reason
+# (format fields: name, detail, other, run). Stable: analysts filter on the code.
+INBOX_SKIP_REASONS: dict[str, str] = {
+    "ALREADY_PROCESSED": "処理済みのファイル「{other}」と同じ内容です（取込 {run} で処理済み）。",
+    "DUPLICATE_CONTENT": "同じ内容のファイル「{other}」と重複しています（内容は1回だけ処理します）。",
+    "EXCEL_LOCK_FILE": "Excelが開いている間に作る一時ファイル（~$）です。",
+    "HIDDEN_FILE": "隠しファイル・隠しフォルダ（名前が「.」で始まる）です。",
+    "MANIFEST_FILE": "デモデータの説明ファイル（manifest.json）です。",
+    "SYMLINK": "シンボリックリンクです（リンク先は読みません）。",
+    "OUTSIDE_INBOX": "受信フォルダの外を指すリンクです（リンク先は読みません）。",
+    "NOT_REGULAR_FILE": "通常のファイルではありません（{detail}）。",
+    "UNREADABLE_FILE": "ファイルを読み取れません（{detail}）。権限を確認してください。次回の取込で再確認します。",
+    "UNREADABLE_FOLDER": "フォルダを読み取れません（{detail}）。中のファイルは処理していません。権限を確認してください。",
+    "FILE_CHANGING": "読み取りの間にファイルが変更されました（書き込み中の可能性があります）。次回の取込で再確認します。",
+    "QUARANTINE_FAILED": "差戻し用の保管（写しの作成）に失敗しました（{detail}）。次回の取込で再試行します。",
+}
+
+
+def skip_reason(code: str, **fields: object) -> str:
+    """The Japanese reason for an inbox skip code, with missing fields shown as blank."""
+    values = {k: "" for k in ("name", "detail", "other", "run")}
+    values.update({k: "" if v is None else str(v) for k, v in fields.items()})
+    return INBOX_SKIP_REASONS[code].format(**values)

@@ -8,7 +8,9 @@ quarantine_dir/<YYYYmmdd>_<sha8>_<original name>/
                                what is wrong and what to write instead (only for readable workbooks)
 
 Idempotent: the same file (same sha256 and name) always lands in the same folder, whose
-contents are rewritten.
+contents are rewritten. Names are the file's display form (kokuho.files.display_name: cp932 bytes
+decoded, undecodable bytes and control characters escaped), cut in UTF-8 bytes so that every folder
+and file name fits in the file system's 255 bytes.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kokuho import layout
-from kokuho.files import sha256_of
+from kokuho.files import NAME_MAX_BYTES, display_name, fit_name, sha256_of
 
 if TYPE_CHECKING:
     from kokuho.catalog import Catalog
@@ -100,17 +102,18 @@ def write_quarantine(
     original = Path(original)
     quarantine_dir = Path(quarantine_dir)
     sha = _sha256(original)
-    directory = _folder(quarantine_dir, original.name, sha)
+    name = _copy_name(original.name)
+    directory = _folder(quarantine_dir, name, sha)
     directory.mkdir(parents=True, exist_ok=True)
 
-    copy = directory / original.name
+    copy = directory / name
     if not (copy.is_file() and _sha256(copy) == sha):
-        _atomic(copy, lambda tmp: shutil.copy2(original, tmp))
+        _atomic(copy, lambda tmp: _copy_file(original, tmp))
         if _sha256(copy) != sha:  # never keep a copy that is not the original
             copy.unlink(missing_ok=True)
-            raise OSError(f"隔離用の写しが元のファイルと一致しません: {original}")
+            raise OSError(f"隔離用の写しが元のファイルと一致しません: {display_name(original.name)}")
 
-    rows = _rows(issues, original.name)
+    rows = _rows(issues, display_name(original.name))
     reasons_csv = directory / REASONS_CSV
     _atomic(reasons_csv, lambda tmp: _write_csv(tmp, rows))
     reasons_xlsx = directory / REASONS_XLSX
@@ -138,8 +141,26 @@ def write_quarantine(
 _sha256 = sha256_of
 
 
+def _copy_name(raw_name: str) -> str:
+    """The name of the copy: the file's display name (valid text whatever its bytes), short
+    enough that `返却用_<stem>.xlsx` beside it still fits in one file name."""
+    reserve = len(ANNOTATED_PREFIX.encode("utf-8")) + len(".xlsx")
+    return fit_name(display_name(raw_name), NAME_MAX_BYTES - reserve)
+
+
+def _copy_file(source: Path, target: str) -> None:
+    """Copy bytes and times without following a link (the inbox file may have been swapped)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(source, flags)
+    with os.fdopen(fd, "rb") as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        times = os.fstat(src.fileno())
+    os.utime(target, ns=(times.st_atime_ns, times.st_mtime_ns))
+
+
 def _folder(quarantine_dir: Path, name: str, sha: str) -> Path:
-    """The file's folder: an existing one for the same sha and name, else today's."""
+    """The file's folder: an existing one for the same sha and name, else today's.
+    `name` is the copy's name (display form, already within the limits)."""
     tail = f"_{sha[:8]}_{_short_name(name)}"
     if quarantine_dir.is_dir():
         for existing in sorted(quarantine_dir.iterdir()):
@@ -150,10 +171,8 @@ def _folder(quarantine_dir: Path, name: str, sha: str) -> Path:
 
 
 def _short_name(name: str) -> str:
-    if len(name.encode()) <= _MAX_DIR_NAME_BYTES - 20:
-        return name
-    encoded = name.encode()[: _MAX_DIR_NAME_BYTES - 20]
-    return encoded.decode(errors="ignore")
+    """`name` cut (in UTF-8 bytes, never mid-character) so that the folder name fits."""
+    return fit_name(display_name(name), _MAX_DIR_NAME_BYTES - 20)
 
 
 def _atomic(path: Path, write: Callable[[str], object]) -> None:

@@ -45,6 +45,7 @@ TABLES: tuple[str, ...] = (
     "numeric_target_responses",
     "file_issues",
     "runs",
+    "inbox_entries",
 )
 # Macros the views use.
 MACROS: tuple[str, ...] = ("in_survey_area",)
@@ -422,6 +423,8 @@ def load_batch(
     failed_sha256: set[str] | frozenset[str] = frozenset(),
     catalogs: list[Catalog],
     run_id: str,
+    entries: pd.DataFrame | None = None,
+    survey: tuple[str, int] | None = None,
 ) -> LoadResult:
     """Load one staging batch in one transaction.
 
@@ -434,12 +437,25 @@ def load_batch(
       survey the warehouse has no catalog for, without municipality, or with an unknown answer or
       measure is quarantined too (stage 'load').
 
+    `entries` (ENTRY_COLUMNS) are the run's inbox entries: they fill the received time and the
+    name's municipality of files that could not be read, and are recorded in inbox_entries with
+    their final state. `survey` (prefecture code, fiscal year) is the run's survey, which such
+    files count for.
+
     `target` is a connection from load.publish.open_for_write, or the published database path (or
     Settings), in which case the load runs on a working copy that is published atomically.
     """
     if not _is_connection(target):
         with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
-            result = load_batch(con, batch, failed_sha256=failed_sha256, catalogs=catalogs, run_id=run_id)
+            result = load_batch(
+                con,
+                batch,
+                failed_sha256=failed_sha256,
+                catalogs=catalogs,
+                run_id=run_id,
+                entries=entries,
+                survey=survey,
+            )
         result.db_path = resolve_db_path(target)  # type: ignore[arg-type]
         return result
 
@@ -488,10 +504,18 @@ def load_batch(
                     batch.numeric_targets, ["sha256", "target_id", "target_year"]
                 ),
                 "stg_file_issues": issues,
+                "stg_inbox_entries": _entry_frame(entries),
             },
-            {"run_id": run_id, "processed_at": now},
+            {
+                "run_id": run_id,
+                "processed_at": now,
+                "prefecture_code": survey[0] if survey else None,
+                "fiscal_year": survey[1] if survey else None,
+            },
         )
         con.execute(sql("dml_resolve_resubmissions"))
+        if entries is not None:
+            record_entries(con, entries, run_id)
         unreadable = sorted(set(issues.loc[issues["sha256"].isna(), "file_name"].dropna()))
         result = LoadResult(
             run_id=run_id,
@@ -526,6 +550,79 @@ def _first_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
 
 def _with_status(con: duckdb.DuckDBPyConnection, status: str) -> set[str]:
     return {r[0] for r in con.execute("SELECT sha256 FROM submissions WHERE status = ?", [status]).fetchall()}
+
+
+# --- inbox accounting ---------------------------------------------------------------------------
+
+# The columns of a run's inbox entries as flows.steps builds them. `state` is "skipped" (with
+# reason_code, reason) for entries decided before the load; NULL for files handed to the load,
+# whose state record_entries reads from submissions.
+ENTRY_COLUMNS: dict[str, str] = {
+    "entry_no": "int64",
+    "path": "string",
+    "file_path": "string",
+    "file_name": "string",
+    "name_hex": "string",
+    "sha256": "string",
+    "file_size": "Int64",
+    "received_at": "datetime64[us, UTC]",
+    "state": "string",
+    "reason_code": "string",
+    "reason": "string",
+    "duplicate_of": "string",
+    "processed_run_id": "string",
+    "name_municipality_code": "string",
+    "municipality_code": "string",
+}
+
+
+def _entry_frame(entries: pd.DataFrame | None) -> pd.DataFrame:
+    frame = pd.DataFrame(columns=list(ENTRY_COLUMNS)) if entries is None else entries
+    for column in ENTRY_COLUMNS:
+        if column not in frame:
+            frame = frame.assign(**{column: None})
+    return frame[list(ENTRY_COLUMNS)].astype(ENTRY_COLUMNS)
+
+
+def record_entries(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame, run_id: str) -> None:
+    """Record the run's inbox entries, each in its final state: a file loaded by this run has its
+    submission's status (a quarantined one its first issue); the bytes of a file processed by an
+    earlier run are skipped as already processed (naming that file and run)."""
+    from kokuho.codelists import skip_reason
+
+    frame = _entry_frame(entries).reset_index(drop=True)
+    open_rows = frame["state"].isna()
+    shas = sorted(set(frame.loc[open_rows, "sha256"].dropna()))
+    rows = con.execute(sql("q_inbox_submissions"), {"sha256s": shas}).fetchall() if shas else []
+    held = pd.DataFrame(
+        rows,
+        columns=["sha256", "held_name", "held_run", "held_status", "first_code", "first_reason", "cover"],
+    ).astype(object)
+    found = frame[["sha256"]].astype(object).merge(held, on="sha256", how="left")
+    held_run = found["held_run"]
+    this_run = open_rows & held_run.eq(run_id).to_numpy(dtype=bool)
+    earlier = open_rows & held_run.notna().to_numpy(dtype=bool) & ~this_run
+    lost = open_rows & ~this_run & ~earlier  # handed to the load but not in it (should not happen)
+    frame["processed_run_id"] = frame["processed_run_id"].where(~open_rows, held_run.astype("string"))
+    frame["municipality_code"] = frame["municipality_code"].fillna(
+        found["cover"].where(open_rows.to_numpy()).astype("string")
+    )
+    frame.loc[this_run, "state"] = found.loc[this_run, "held_status"].astype("string")
+    quarantined = this_run & found["held_status"].eq(STATUS_QUARANTINED).to_numpy(dtype=bool)
+    frame.loc[quarantined, "reason_code"] = found.loc[quarantined, "first_code"].astype("string")
+    frame.loc[quarantined, "reason"] = found.loc[quarantined, "first_reason"].astype("string")
+    frame.loc[earlier, ["state", "reason_code"]] = ["skipped", "ALREADY_PROCESSED"]
+    frame.loc[earlier, "duplicate_of"] = found.loc[earlier, "held_name"].astype("string")
+    frame.loc[earlier, "reason"] = [
+        skip_reason("ALREADY_PROCESSED", other=name, run=run)
+        for name, run in zip(found.loc[earlier, "held_name"], held_run[earlier], strict=True)
+    ]
+    frame.loc[lost, ["state", "reason_code", "reason"]] = [
+        "skipped",
+        "UNREADABLE_FILE",
+        skip_reason("UNREADABLE_FILE", detail="取込対象から外れました"),
+    ]
+    _run_with_frames(con, "dml_insert_inbox_entries", {"stg_inbox_entries": frame}, {"run_id": run_id})
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -563,3 +660,12 @@ def finish_run(
         sql("dml_finish_run"),
         {"run_id": run_id, "now": finished_at or _now(), "skipped": skipped, "status": status},
     )
+
+
+def run_entries(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, str | None, str | None]]:
+    """(path, state, reason code, reason) of each inbox entry of a run, in scan order; empty for a
+    database without the table."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "inbox_entries" not in tables:
+        return []
+    return [tuple(r[:4]) for r in con.execute(sql("q_run_inbox_entries"), {"run_id": run_id}).fetchall()]  # type: ignore[misc]

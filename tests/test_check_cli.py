@@ -1,12 +1,14 @@
 """`kokuho check PATH...` in-process (flows.steps.check_main) on a folder mixing good returned
-workbooks with every bad kind: exit 0, a verdict per file, quarantine outputs for the bad ones,
-nothing loaded, the inbox untouched, and the process alive after the XFD1048576 file."""
+workbooks with every bad kind: exit 0, a verdict per file, quarantine outputs for the bad ones
+(only when asked, with --quarantine DIR), nothing loaded, the inbox untouched, and the process
+alive after the XFD1048576 file. Without options it writes nothing anywhere."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,14 +69,14 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> Checked:
         patch.setenv("KOKUHO_HOME", str(home))
         for name in ("KOKUHO_DB", "KOKUHO_INBOX", "KOKUHO_PREFECTURE", "KOKUHO_YEAR"):
             patch.delenv(name, raising=False)
-        code, out, err = _check([str(folder)])
+        code, out, err = _check([str(folder), "--quarantine", str(home / "quarantine")])
     return Checked(home, folder, built, sha_before, code, out, err)
 
 
 def test_check_exits_zero_and_summarises(checked: Checked) -> None:
     assert checked.code == 0, checked.err
     total = len(GOOD) + len(BAD)
-    assert f"{total} files: accepted {len(GOOD)}, superseded 0, quarantined {len(BAD)}" in checked.out
+    assert f"{total} 件: 問題なし {len(GOOD)}、差替え済 0、差戻し {len(BAD)}、スキップ 0" in checked.out
 
 
 def test_one_verdict_per_file(checked: Checked) -> None:
@@ -83,11 +85,13 @@ def test_one_verdict_per_file(checked: Checked) -> None:
 
 
 @pytest.mark.parametrize("name", GOOD)
-def test_good_file_is_accepted(checked: Checked, name: str) -> None:
+def test_good_file_has_no_problem(checked: Checked, name: str) -> None:
     block = checked.block(name)
-    assert block[0].startswith("[受理] ")
+    assert block[0].startswith("[問題なし] ")  # not 受理: nothing was loaded
+    assert "受理" not in checked.out
     assert checked.built[name].expected.municipality_code in block[0]
-    assert len(block) == 1  # no issue, no quarantine folder
+    assert block[0].endswith(" / 2024年度調査)")
+    assert len(block) == 1  # no issue, no warning, no quarantine folder
 
 
 @pytest.mark.parametrize("name", BAD)
@@ -135,8 +139,55 @@ def test_check_a_single_file(checked: Checked, tmp_path: Path, monkeypatch: pyte
     good = checked.built["baseline"].path
     code, out, _ = _check([str(good)])
     assert code == 0
-    assert out.splitlines()[0].startswith(f"[受理] {good.name}  (")
-    assert "1 files: accepted 1, superseded 0, quarantined 0" in out
+    assert out.splitlines()[0].startswith(f"[問題なし] {good.name}  (")
+    assert "1 件: 問題なし 1、差替え済 0、差戻し 0、スキップ 0" in out
+
+
+def test_check_writes_nothing_unless_asked(
+    checked: Checked, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ./kokuho_home, no KOKUHO_HOME, no Data Docs: a bad file is reported, not stored."""
+    cwd, home = tmp_path / "cwd", tmp_path / "home"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("KOKUHO_HOME", str(home))
+    bad = checked.built[BAD[0]].path
+    code, out, _ = _check([str(bad), str(checked.built["baseline"].path)])
+    assert code == 0
+    assert out.startswith("[")
+    assert "[差戻し] " in out and "→ 保管先" not in out
+    assert "--quarantine DIR" in out
+    assert os.listdir(cwd) == [] and not home.exists()
+
+
+def test_check_home_writes_quarantine_and_data_docs(checked: Checked, tmp_path: Path) -> None:
+    home = tmp_path / "asked"
+    code, out, _ = _check([str(checked.built[BAD[0]].path), "--home", str(home)])
+    assert code == 0
+    assert len(list((home / "quarantine").iterdir())) == 1
+    assert (home / "data_docs" / "index.html").is_file()
+    assert f"Data Docs: {home / 'data_docs' / 'index.html'}" in out
+
+
+@pytest.mark.parametrize(("year", "warned"), [(2024, True), (2023, False)])
+def test_check_warns_when_the_file_is_of_another_year(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, year: int, warned: bool
+) -> None:
+    """A blank FY2023 questionnaire (valid: blank is "no") checked for --year: says its year, and
+    warns when it is not the year asked."""
+    from kokuho.catalog import load_catalog_for
+    from kokuho.municipalities import lookup
+    from kokuho.templates import write_template
+
+    monkeypatch.chdir(tmp_path)
+    path = write_template(load_catalog_for("11", 2023), lookup("111007"), tmp_path / "111007_2023.xlsx")
+    code, out, _ = _check([str(path), "--year", str(year)])
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith("[問題なし] 111007_2023.xlsx  (111007 さいたま市 / 2023年度調査)")
+    assert ("注意: この調査票は2023年度の調査のものです" in out) is warned
+    assert f"確認している年度は{year}年度" in out or not warned
+    assert os.listdir(tmp_path) == ["111007_2023.xlsx"]
 
 
 def test_missing_path_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,6 +197,21 @@ def test_missing_path_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert code == 2
     assert str(missing) in err and out == ""
     assert not (tmp_path / "home").exists()
+
+
+def test_check_lists_skipped_entries_with_their_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "returned"
+    folder.mkdir()
+    (folder / "~$111007.xlsx").write_bytes(b"lock")
+    os.symlink("/etc/hostname", folder / "link.xlsx")
+    code, out, _ = _check([str(folder)])
+    assert code == 0
+    assert "[スキップ] link.xlsx  (OUTSIDE_INBOX)" in out
+    assert "[スキップ] ~$111007.xlsx  (EXCEL_LOCK_FILE)" in out
+    assert "2 件: 問題なし 0、差替え済 0、差戻し 0、スキップ 2" in out
 
 
 def test_usage_error_returns_2() -> None:

@@ -33,7 +33,8 @@ def _settings(home: Path, inbox: Path) -> Settings:
 
 
 def _table_digest(db_path: Path) -> dict[str, str]:
-    """A digest of every table's content, to show a run changed nothing (runs excluded)."""
+    """A digest of every table's content, to show a run changed nothing (the run logs runs and
+    inbox_entries excluded)."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         tables = [
@@ -43,7 +44,7 @@ def _table_digest(db_path: Path) -> dict[str, str]:
             ).fetchall()
         ]
         digests = {}
-        for table in sorted(set(tables) - {"runs"}):
+        for table in sorted(set(tables) - {"runs", "inbox_entries"}):
             rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
             digests[table] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
         return digests
@@ -192,6 +193,15 @@ def test_second_run_skips_every_file_and_changes_nothing(demo_run: dict) -> None
     assert second["skipped"] == second["files"] == demo_run["first"]["files"]
     assert second["new"] == 0
     assert demo_run["digest_second"] == demo_run["digest_first"]
+    # Every entry of the inbox is accounted for again, as already processed by the first run.
+    assert second["entry_counts"]["skipped"] == second["entries"] == demo_run["first"]["entries"]
+    con = duckdb.connect(str(demo_run["settings"].db_path), read_only=True)
+    rows = con.execute(
+        "SELECT DISTINCT reason_code, processed_run_id FROM inbox_entries WHERE run_id = ?",
+        [second["run_id"]],
+    ).fetchall()
+    con.close()
+    assert rows == [("ALREADY_PROCESSED", demo_run["first"]["run_id"])]
 
 
 def test_run_summary_lists_quarantined_superseded_and_paths(demo_run: dict) -> None:

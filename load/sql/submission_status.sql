@@ -6,7 +6,40 @@
 --   受理   (accepted)    one file, accepted.
 -- status_order sorts 未提出 first, then 差戻し, 再提出, 受理.
 CREATE OR REPLACE VIEW submission_status AS
-WITH attributed AS (
+WITH copies AS (
+    -- The same bytes under a name that starts with another municipality's code (two
+    -- municipalities' empty files, one's workbook sent again as another's): processed once, but
+    -- a file of that municipality too, returned with the reason, at its own received time.
+    SELECT
+        sub.* REPLACE (
+            e.file_name AS file_name,
+            e.received_at AS received_at,
+            'quarantined' AS status,
+            list_concat(
+                [e.reason_code], CASE WHEN sub.status = 'quarantined' THEN sub.reason_codes ELSE [] END
+            ) AS reason_codes,
+            list_concat([e.reason], CASE WHEN sub.status = 'quarantined' THEN sub.reasons ELSE [] END)
+                AS reasons,
+            NULL AS municipality_code,
+            e.name_municipality_code AS filename_municipality_code
+        ),
+        e.name_municipality_code AS copy_municipality_code
+    FROM inbox_entries AS e
+    JOIN submissions AS sub ON sub.sha256 = e.sha256
+    WHERE e.state = 'skipped'
+      AND e.reason_code IN ('DUPLICATE_CONTENT', 'ALREADY_PROCESSED')
+      AND e.name_municipality_code IS NOT NULL
+      AND e.name_municipality_code <> coalesce(sub.municipality_code, sub.filename_municipality_code, '')
+    QUALIFY row_number() OVER (
+        PARTITION BY e.sha256, e.name_municipality_code ORDER BY e.received_at, e.run_id, e.entry_no
+    ) = 1
+),
+all_files AS (
+    SELECT *, CAST(NULL AS VARCHAR) AS copy_municipality_code FROM submissions
+    UNION ALL BY NAME
+    SELECT * FROM copies
+),
+attributed AS (
     -- A quarantined file may name no known survey (an old draft of the template) or carry no valid
     -- code on its cover: it still counts for the survey of its prefecture and year, and for the
     -- municipality its file name names.
@@ -14,13 +47,15 @@ WITH attributed AS (
         sub.*,
         coalesce(sub.municipality_code, sub.filename_municipality_code) AS status_municipality_code,
         coalesce(known.survey_id, fallback.survey_id) AS status_survey_id
-    FROM submissions AS sub
+    FROM all_files AS sub
     LEFT JOIN surveys AS known ON known.survey_id = sub.survey_id
     LEFT JOIN surveys AS fallback
         ON known.survey_id IS NULL
        AND fallback.prefecture_code = sub.prefecture_code
        AND fallback.fiscal_year = sub.fiscal_year
-    QUALIFY row_number() OVER (PARTITION BY sub.sha256 ORDER BY fallback.catalog_version DESC NULLS LAST) = 1
+    QUALIFY row_number() OVER (
+        PARTITION BY sub.sha256, sub.copy_municipality_code ORDER BY fallback.catalog_version DESC NULLS LAST
+    ) = 1
 ),
 files AS (
     SELECT
