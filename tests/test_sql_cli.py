@@ -100,7 +100,7 @@ def test_query_from_file_and_stdin(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script = tmp_path / "q.sql"
-    script.write_text("-- 件数\nSET threads = 1;\n" + EXAMPLE + ";\n", encoding="utf-8")
+    script.write_text("-- 件数\nSELECT 42;\n" + EXAMPLE + ";\n", encoding="utf-8")
     assert sql_main(["--db", str(db), "--format", "csv", "--file", str(script)]) == 0
     assert capsys.readouterr().out.split() == ["implementing_count", "3"]
 
