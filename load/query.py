@@ -298,24 +298,59 @@ class GuardedConnection:
 
 
 def open_guarded(db_path: Path, out_dirs: Sequence[Path] = ()) -> GuardedConnection:
-    """connect_readonly, then DuckDB's settings close the file system (except `out_dirs`) and are
-    locked. Raises WarehouseError or SqlRefused."""
+    """A read-only connection whose file access DuckDB's own settings close, then lock.
+
+    DuckDB keeps the attached database's own file (and its .wal) writable even with external
+    access off, so:
+    - without `out_dirs` the local file system is disabled altogether (`disabled_filesystems`):
+      no file can be read or written, the open warehouse still can be queried;
+    - with `out_dirs` the query runs on a private copy of the warehouse (taken while holding it
+      read-only, so no run changes it meanwhile) and only `out_dirs` are allowed: the published
+      file is then no path DuckDB would write to.
+    Raises WarehouseError or SqlRefused.
+    """
     dirs = check_out_dirs(db_path, out_dirs)
-    con = connect_readonly(db_path)
-    # Spills go to a private folder, not beside the warehouse (DuckDB's default <db>.tmp).
+    # Spills (and a copy) go to a private folder, not beside the warehouse (DuckDB's <db>.tmp).
     temp_dir = tempfile.mkdtemp(prefix="kokuho-sql-")
     try:
-        con.execute("SET temp_directory = ?", [temp_dir])
+        con = _open_copy(Path(db_path), Path(temp_dir)) if dirs else connect_readonly(db_path)
+    except BaseException:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    try:
+        con.execute("SET temp_directory = ?", [os.path.join(temp_dir, "spill")])
         con.execute("SET allowed_directories = ?", [[str(d) + os.sep for d in dirs]])
         con.execute("SET enable_external_access = false")
+        if not dirs:
+            con.execute("SET disabled_filesystems = 'LocalFileSystem'")
         con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
         raise
     guarded = GuardedConnection(con, Path(db_path), dirs, temp_dir)
-    guarded.check_links()
+    try:
+        guarded.check_links()
+    except SqlRefused:
+        guarded.close()
+        raise
     return guarded
+
+
+def _open_copy(db_path: Path, temp_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a copy of the warehouse in `temp_dir`."""
+    holder = connect_readonly(db_path)  # while held, no run can write the file being copied
+    try:
+        copy = temp_dir / "warehouse.duckdb"
+        shutil.copyfile(db_path, copy)
+        wal = db_path.with_name(db_path.name + ".wal")
+        if wal.is_file():
+            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+    except OSError as exc:
+        raise WarehouseError(f"データベース {db_path} の作業用コピーを作れません: {exc}") from exc
+    finally:
+        holder.close()
+    return connect_readonly(copy)
 
 
 def explain_error(exc: duckdb.Error, out_dirs: Sequence[Path]) -> str:
