@@ -91,22 +91,22 @@ def export_view(
         schema, name = matches[0]
         source = f"{_quote(schema)}.{_quote(name)}"
         columns = [d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
-        select, params = f"SELECT * FROM {source}", []
+        select = f"SELECT * FROM {source}"
         if year is not None:
             if YEAR_COLUMN not in columns:
                 raise NoYearColumn(
                     f"ビュー {name} には年度の列（{YEAR_COLUMN}）がないため、--year {year} で絞り込めません。"
                     "--year を付けずに全件を出力してください / the view has no fiscal_year column"
                 )
-            select, params = f"{select} WHERE {YEAR_COLUMN} = ?", [int(year)]
+            select += f" WHERE {YEAR_COLUMN} = {int(year)}"  # an int: nothing to quote
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=f".{fmt}", dir=out.parent)
         os.close(fd)
         try:
             if fmt == "csv":
-                _write_csv(con, select, params, Path(tmp_name), encoding)
+                _write_csv(con, select, Path(tmp_name), encoding)
             else:
-                con.execute(f"COPY ({select}) TO ? (FORMAT parquet)", [*params, tmp_name])
+                con.execute(f"COPY ({select}) TO ? (FORMAT parquet)", [tmp_name])
             mask = os.umask(0)
             os.umask(mask)
             os.chmod(tmp_name, 0o666 & ~mask)  # mkstemp makes it private; publish it like any file
@@ -120,10 +120,8 @@ def export_view(
     return out
 
 
-def _write_csv(
-    con: duckdb.DuckDBPyConnection, select: str, params: list[int], path: Path, encoding: str
-) -> None:
-    cursor = con.execute(select, params)
+def _write_csv(con: duckdb.DuckDBPyConnection, select: str, path: Path, encoding: str) -> None:
+    cursor = con.execute(select)
     columns = [d[0] for d in cursor.description or ()]
     with path.open("w", encoding=encoding, errors="strict", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")

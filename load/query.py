@@ -172,12 +172,17 @@ def csv_header(columns: Sequence[str]) -> list[str]:
 
 def render_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """CSV with a header; NULL is empty, lists are JSON arrays, text neutralised (csv_cell)."""
+    # Rows end in "\n" on the terminal, but the writer is told "\r\n" so that it also quotes a
+    # field holding a lone CR (it quotes only the line ending's characters).
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(csv_header(columns))
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in row])
-    return buffer.getvalue().rstrip("\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    lines = []
+    for cells in [csv_header(columns), *([csv_cell(v) for v in row] for row in rows)]:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        lines.append(buffer.getvalue().removesuffix("\r\n"))
+    return "\n".join(lines)
 
 
 def render_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
