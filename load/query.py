@@ -565,7 +565,7 @@ def sql_main(argv: list[str]) -> int:
     if guarded is None:
         return 2
     try:
-        if interactive:
+        if interactive or query is None:
             return _interactive(guarded, args.format, args.max_width)
         if is_dot_command(query):
             return run_dot_command(guarded, query, args.format, args.max_width, sys.stdout, sys.stderr)
