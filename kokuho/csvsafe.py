@@ -29,3 +29,16 @@ def csv_safe(text: str) -> str:
     if PLAIN_NUMBER.fullmatch(text):
         return text
     return "'" + text
+
+
+def unencodable(text: str, encoding: str) -> str:
+    """The characters of `text` that `encoding` cannot write, each once, in order ("" if none)."""
+    return "".join(dict.fromkeys(ch for ch in text if not _encodes(ch, encoding)))
+
+
+def _encodes(ch: str, encoding: str) -> bool:
+    try:
+        ch.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from kokuho.csvsafe import unencodable
 from load.export_data import ExportError
 from load.publish import WarehouseError, connect_readonly
 from load.query import csv_cell, csv_header, missing_database_message
@@ -143,7 +144,7 @@ def _write_row(writer: Any, cells: list[str], line: int, columns: list[str], enc
 def _unencodable(cells: list[str], line: int, columns: list[str], encoding: str) -> str:
     """Which line, column and characters `encoding` cannot write (for the analyst)."""
     for column, cell in zip(columns, cells, strict=True):
-        bad = "".join(dict.fromkeys(ch for ch in cell if not _encodes(ch, encoding)))
+        bad = unencodable(cell, encoding)
         if bad:
             codes = "、".join(f"U+{ord(ch):04X}" for ch in bad)
             where = f"{line}行目の列 {column}" if line > 1 else f"見出しの列 {column}"
@@ -152,11 +153,3 @@ def _unencodable(cells: list[str], line: int, columns: list[str], encoding: str)
                 f"出力してください / characters not representable in {encoding}"
             )
     return f"{line}行目に {encoding} で表せない文字があります / characters not representable in {encoding}"
-
-
-def _encodes(ch: str, encoding: str) -> bool:
-    try:
-        ch.encode(encoding)
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -33,7 +33,7 @@ from typing import Any, TextIO
 import duckdb
 
 from kokuho.config import Settings
-from kokuho.csvsafe import csv_safe
+from kokuho.csvsafe import csv_safe, unencodable
 from load.publish import WarehouseError, connect_readonly
 
 FORMATS = ("table", "csv", "json")
@@ -392,7 +392,13 @@ def _query_text(name: str) -> str:
 
 
 def _execute_and_print(
-    guarded: GuardedConnection, query: str, fmt: str, max_width: int, out: TextIO, err: TextIO
+    guarded: GuardedConnection,
+    query: str,
+    fmt: str,
+    max_width: int,
+    out: TextIO,
+    err: TextIO,
+    encoding: str | None = None,
 ) -> int:
     try:
         guarded.check_links()
@@ -403,8 +409,23 @@ def _execute_and_print(
     except duckdb.Error as exc:
         print(explain_error(exc, guarded.out_dirs), file=err)
         return 1
-    if result is not None:
-        print(render(*result, fmt, max_width=max_width), file=out)
+    if result is None:
+        return 0
+    text = render(*result, fmt, max_width=max_width) + "\n"
+    if encoding is None:
+        out.write(text)
+        return 0
+    bad = unencodable(text, encoding)
+    if bad:
+        codes = "、".join(f"U+{ord(ch):04X}" for ch in bad)
+        print(
+            f"結果の文字「{bad}」（{codes}）は {encoding} で表せません。--encoding utf-8-sig で出力してください"
+            f" / characters not representable in {encoding}",
+            file=err,
+        )
+        return 1
+    out.flush()
+    out.buffer.write(text.encode(encoding))  # utf-8-sig puts the BOM first
     return 0
 
 
@@ -443,6 +464,10 @@ def _interactive(guarded: GuardedConnection, fmt: str, max_width: int) -> int:
     with contextlib.suppress(ImportError):  # line editing and history for input(); not everywhere
         import readline  # noqa: F401
     print(f"kokuho sql — {guarded.db_path}（読み取り専用 / read-only）")
+    if guarded.out_dirs:
+        print(f"ファイルの読み書き: {'、'.join(map(str, guarded.out_dirs))} の中だけ")
+    else:
+        print("ファイルの読み書き: なし（--out-dir DIR で許可）")
     print("SQL を ; で終えて実行。 .help で使い方、.tables で一覧、.quit で終了。")
     buffer: list[str] = []
     while True:
@@ -537,6 +562,14 @@ def sql_main(argv: list[str]) -> int:
             "フォルダは不可） / folder SQL may read and write files in"
         ),
     )
+    parser.add_argument(
+        "--encoding",
+        choices=("utf-8", "utf-8-sig", "cp932"),
+        help=(
+            "出力の文字コード（既定 utf-8。Excel で開く CSV は utf-8-sig = BOM付き、または cp932） / "
+            "output encoding"
+        ),
+    )
     _common_args(parser)
     args = parser.parse_args(argv)
 
@@ -551,6 +584,8 @@ def sql_main(argv: list[str]) -> int:
             print(f"SQL ファイル {args.file} を読めません: {exc}", file=sys.stderr)
             return 2
     interactive = query is None and sys.stdin.isatty()
+    if interactive and args.encoding:
+        parser.error("--encoding は対話モードでは使えません（SQL を引数・--file・標準入力で渡してください）")
     if query is None and not interactive:
         query = sys.stdin.read()
     if query is not None and not query.strip():
@@ -569,7 +604,9 @@ def sql_main(argv: list[str]) -> int:
             return _interactive(guarded, args.format, args.max_width)
         if is_dot_command(query):
             return run_dot_command(guarded, query, args.format, args.max_width, sys.stdout, sys.stderr)
-        return _execute_and_print(guarded, query, args.format, args.max_width, sys.stdout, sys.stderr)
+        return _execute_and_print(
+            guarded, query, args.format, args.max_width, sys.stdout, sys.stderr, args.encoding
+        )
     finally:
         guarded.close()
 

@@ -221,3 +221,25 @@ def test_missing_database_names_the_next_step(
     err = capsys.readouterr().err
     assert "none.duckdb" in err and "--db PATH" in err and "KOKUHO_DB" in err
     assert "--db ./kokuho_demo/kokuho.duckdb" in err
+
+
+@pytest.mark.parametrize(("encoding", "start"), [("utf-8-sig", BOM + b"label\n"), ("utf-8", b"label\n")])
+def test_sql_csv_encoding(
+    db: Path, capsysbinary: pytest.CaptureFixture[bytes], encoding: str, start: bytes
+) -> None:
+    sql = "SELECT label FROM measure_summary WHERE fiscal_year = 2024 ORDER BY position LIMIT 1"
+    assert sql_main(["--db", str(db), "--format", "csv", "--encoding", encoding, sql]) == 0
+    out = capsysbinary.readouterr().out
+    assert out.startswith(start) and "収納".encode() in out
+
+
+def test_sql_csv_cp932(db: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    sql = "SELECT label FROM measure_summary WHERE fiscal_year = 2024 ORDER BY position LIMIT 1"
+    assert sql_main(["--db", str(db), "--format", "csv", "--encoding", "cp932", sql]) == 0
+    assert "収納" in capsysbinary.readouterr().out.decode("cp932")
+    assert (
+        sql_main(["--db", str(db), "--format", "csv", "--encoding", "cp932", "SELECT text FROM payloads"])
+        == 1
+    )
+    captured = capsysbinary.readouterr()
+    assert "U+20BB7" in captured.err.decode() and captured.out == b""
