@@ -211,7 +211,8 @@ FILES_CLOSED = (
     "kokuho sql は公開データベースを守るため、既定ではファイルを読み書きしません"
     "（COPY … TO・EXPORT DATABASE・ATTACH・read_csv など）。ファイルに書き出すには --out-dir DIR で"
     "フォルダを指定し、その中のパスを使ってください（データベースのフォルダとその上位・下位は指定できません）。"
-    "Excel 用の CSV は --format csv の出力をファイルに保存するか kokuho export --view を使ってください。"
+    "Excel 用の CSV は --format csv --encoding utf-8-sig の出力をファイルに保存するか、kokuho export --view を"
+    "使ってください。"
 )
 FILES_ONLY_IN = "ファイルの読み書きは --out-dir で指定したフォルダ（{dirs}）の中だけで行えます。"
 LOCKED = (
