@@ -1,7 +1,8 @@
 """`kokuho export`: the prefecture's publication workbook, and view exports for BI tools.
 
     kokuho export --year 2024 --out summary.xlsx [--db PATH] [--prefecture 11]
-    kokuho export --view measure_summary --format csv|parquet --out FILE [--db PATH]
+    kokuho export --view measure_summary --format csv|parquet --out FILE [--year 2024]
+                  [--encoding utf-8-sig|utf-8|cp932] [--db PATH]
 
 Reads only the published views, through a read-only DuckDB connection. No Prefect, no Great
 Expectations: this command must answer at once.
@@ -152,12 +153,19 @@ def _parser() -> argparse.ArgumentParser:
         prog="kokuho export",
         description="集計表をExcelに、またはビューをCSV/Parquetに出力する / export summary tables",
     )
-    parser.add_argument("--year", type=int, help="調査年度（西暦、例 2024 = 令和6年度）")
+    parser.add_argument(
+        "--year", type=int, help="調査年度（西暦、例 2024 = 令和6年度）。--view では fiscal_year で絞り込む"
+    )
     parser.add_argument("--prefecture", help="都道府県コード（例 11）。省略時はデータから判定")
     parser.add_argument("--db", help="DuckDBファイル（省略時は KOKUHO_DB / KOKUHO_HOME から）")
     parser.add_argument("--out", help="出力ファイル")
     parser.add_argument("--view", help="ビュー名（CSV/Parquet出力）")
     parser.add_argument("--format", choices=("csv", "parquet"), help="--view の出力形式")
+    parser.add_argument(
+        "--encoding",
+        choices=("utf-8-sig", "utf-8", "cp932"),
+        help="--view の CSV の文字コード（既定 utf-8-sig = BOM付きUTF-8、Excel向け） / CSV encoding",
+    )
     parser.add_argument("--run-id", help="注記に記載する実行ID")
     return parser
 
@@ -168,14 +176,30 @@ def export_main(argv: list[str]) -> int:
     from kokuho.config import Settings
 
     settings = Settings.resolve(db_path=args.db, fiscal_year=args.year, prefecture_code=args.prefecture)
+    if args.encoding and args.format != "csv":
+        parser.error("--encoding は --view … --format csv と一緒に指定してください")
+    if not settings.db_path.is_file():
+        from load.query import missing_database_message
+
+        print(f"kokuho export: {missing_database_message(settings.db_path)}", file=sys.stderr)
+        return 1
     try:
         if args.view:
             from load.export_views import export_view
 
             if not args.format or not args.out:
                 parser.error("--view には --format csv|parquet と --out が必要です")
-            path = export_view(settings.db_path, args.view, args.format, Path(args.out))
-            print(f"ビュー {args.view} を {path} に出力しました")
+            # only a --year given here filters: a view export is the whole view unless asked
+            path = export_view(
+                settings.db_path,
+                args.view,
+                args.format,
+                Path(args.out),
+                year=args.year,
+                encoding=args.encoding or "utf-8-sig",
+            )
+            scope = f"{fiscal_year_label(args.year)}分" if args.year else "全年度"
+            print(f"ビュー {args.view}（{scope}）を {path} に出力しました")
             return 0
         if args.format:
             parser.error("--format は --view と一緒に指定してください")

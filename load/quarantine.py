@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kokuho import layout
+from kokuho.csvsafe import csv_safe
 from kokuho.files import NAME_MAX_BYTES, display_name, fit_name, sha256_of
 
 if TYPE_CHECKING:
@@ -209,30 +210,12 @@ def _rows(issues: pd.DataFrame, file_name: str) -> list[dict[str, str]]:
     return rows
 
 
-def _csv_safe(text: str) -> str:
-    """Defuse spreadsheet formula injection when the CSV is opened in Excel: a leading
-    = + @ (or - not starting a plain number) gets an apostrophe, Excel's text marker."""
-    if not text:
-        return text
-    if text[0] in "=+@\t\r" or (text[0] == "-" and len(text) > 1 and not _is_number(text)):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _write_csv(path: str, rows: list[dict[str, str]]) -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+            writer.writerow({k: csv_safe(v) for k, v in row.items()})
 
 
 def _set_text(cell: Any, text: str) -> None:

@@ -2,6 +2,12 @@
 
 Starts at once: imports duckdb and the standard library only (no pandas, Prefect or Great
 Expectations).
+
+`kokuho sql` cannot write: besides the read-only connection, DuckDB's own settings shut every file
+out (`enable_external_access = false`, then `lock_configuration = true` so no SET undoes it), which
+refuses COPY … TO, EXPORT DATABASE, ATTACH and read_csv alike. `--out-dir DIR` opens one folder
+(DuckDB's `allowed_directories`) for reading and writing; the warehouse's folder, its parents and
+its sub-folders are never accepted there.
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ import functools
 import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -24,18 +33,31 @@ from typing import Any, TextIO
 import duckdb
 
 from kokuho.config import Settings
+from kokuho.csvsafe import csv_safe, unencodable
 from load.publish import WarehouseError, connect_readonly
 
 FORMATS = ("table", "csv", "json")
 NULL_TEXT = "NULL"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+DEMO_DB = Path("kokuho_demo") / "kokuho.duckdb"
 
 EXAMPLES = """\
 例 / examples:
   kokuho sql "SELECT label, implementing_count, implementing_pct FROM measure_summary WHERE fiscal_year = 2024"
   kokuho sql --format csv "SELECT * FROM submission_status" > status.csv
   kokuho sql --file q.sql --format json
-  kokuho sql                      (対話モード / interactive prompt; .tables で一覧、.quit で終了)
+  kokuho sql .schema measure_summary          (列の一覧 / columns of a view)
+  kokuho sql --out-dir out "COPY (SELECT * FROM measure_summary) TO 'out/ms.parquet' (FORMAT parquet)"
+  kokuho sql                      (対話モード / interactive prompt; .help で使い方、.quit で終了)
 """
+
+DOT_HELP = """\
+.help            この説明 / this help
+.tables          テーブルとビューの一覧 / tables and views
+.schema [NAME]   NAME（省略時はすべて）の列と型 / columns of NAME (or of every object)
+.quit            終了（対話モード） / leave the prompt
+SQL は ; で終えると実行します（対話モード）。読み取り専用です: ファイルの読み書き（COPY・EXPORT
+DATABASE・ATTACH・read_csv など）は --out-dir DIR で指定したフォルダの中だけで行えます。"""
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -131,23 +153,36 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def csv_cell(value: Any) -> str:
+    """One CSV cell: NULL is empty, lists are JSON arrays, timestamps as the terminal shows them
+    (the connection's time zone, Japan time). Numbers are written as they are; every other value's
+    text is neutralised for Excel (kokuho.csvsafe), so "=HYPERLINK(…)" arrives as text."""
+    if value is None:
+        return ""
+    if _is_number(value):
+        return format_value(value)
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(_jsonable(value), ensure_ascii=False)  # starts with [ or {
+    return csv_safe(format_value(value))
+
+
+def csv_header(columns: Sequence[str]) -> list[str]:
+    return [csv_safe(str(c)) for c in columns]
+
+
 def render_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """CSV with a header; NULL is empty, lists are JSON arrays."""
+    """CSV with a header; NULL is empty, lists are JSON arrays, text neutralised (csv_cell)."""
+    # Rows end in "\n" on the terminal, but the writer is told "\r\n" so that it also quotes a
+    # field holding a lone CR (it quotes only the line ending's characters).
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(
-            [
-                ""
-                if v is None
-                else json.dumps(_jsonable(v), ensure_ascii=False)
-                if isinstance(v, list | tuple | dict)
-                else format_value(v)
-                for v in row
-            ]
-        )
-    return buffer.getvalue().rstrip("\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    lines = []
+    for cells in [csv_header(columns), *([csv_cell(v) for v in row] for row in rows)]:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        lines.append(buffer.getvalue().removesuffix("\r\n"))
+    return "\n".join(lines)
 
 
 def render_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -164,11 +199,184 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str, *, m
     return render_table(columns, rows, max_width=max_width)
 
 
+# --- the guarded connection -----------------------------------------------------------------------
+
+
+class SqlRefused(RuntimeError):
+    """`kokuho sql` will not do this; the message is for the analyst (Japanese first)."""
+
+
+REFUSED = "拒否しました / refused: "
+FILES_CLOSED = (
+    "kokuho sql は公開データベースを守るため、既定ではファイルを読み書きしません"
+    "（COPY … TO・EXPORT DATABASE・ATTACH・read_csv など）。ファイルに書き出すには --out-dir DIR で"
+    "フォルダを指定し、その中のパスを使ってください（データベースのフォルダとその上位・下位は指定できません）。"
+    "Excel 用の CSV は --format csv --encoding utf-8-sig の出力をファイルに保存するか、kokuho export --view を"
+    "使ってください。"
+)
+FILES_ONLY_IN = "ファイルの読み書きは --out-dir で指定したフォルダ（{dirs}）の中だけで行えます。"
+LOCKED = (
+    "kokuho sql では設定を変更できません（SET・RESET・PRAGMA）。ファイルへの書き込みを防ぐため、"
+    "接続の設定は固定されています。"
+)
+ATTACH_REFUSED = "公開データベースを別名で書き込み可能に開くこと（ATTACH）はできません。"
+
+
+def missing_database_message(db_path: Path) -> str:
+    """What to do when there is no database: the flag, the environment, and the demo's database."""
+    lines = [
+        f"データベース {db_path} が見つかりません / database not found.",
+        "--db PATH で指定するか、環境変数 KOKUHO_DB（または KOKUHO_HOME）を設定してください。"
+        "まだ作っていなければ先に kokuho run（または kokuho demo）を実行してください。",
+    ]
+    if DEMO_DB.is_file() and DEMO_DB.resolve() != Path(db_path).resolve():
+        lines.append(f"デモのデータベースがあります: --db ./{DEMO_DB.as_posix()}")
+    return "\n".join(lines)
+
+
+def check_out_dirs(db_path: Path, out_dirs: Sequence[Path]) -> list[Path]:
+    """The --out-dir folders, resolved; SqlRefused for a missing one or one that overlaps the
+    warehouse's folder (DuckDB's allowed_directories would then reach the warehouse)."""
+    home = Path(db_path).resolve().parent
+    resolved = []
+    for given in out_dirs:
+        path = Path(given).expanduser().resolve()
+        if not path.is_dir():
+            raise SqlRefused(
+                f"--out-dir {given}: フォルダがありません（先に作成してください） / no such folder"
+            )
+        if path == home or home.is_relative_to(path) or path.is_relative_to(home):
+            raise SqlRefused(
+                REFUSED + f"--out-dir {given} は公開データベースのフォルダ（{home}）と重なります。"
+                "データベースのフォルダとその上位・下位には書き込めません。別のフォルダを指定してください。"
+            )
+        resolved.append(path)
+    return resolved
+
+
+def _links_to_warehouse(db_path: Path, out_dirs: Sequence[Path]) -> str | None:
+    """An entry under the out dirs that leads to the warehouse (a symbolic or hard link): DuckDB
+    checks paths by name, so writing to such an entry would write the warehouse."""
+    target = Path(db_path).resolve()
+    home = target.parent
+    try:
+        identity = (target.stat().st_dev, target.stat().st_ino)
+    except OSError:
+        return None
+    for root in out_dirs:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in (*dirnames, *filenames):
+                entry = Path(dirpath, name)
+                try:
+                    info = entry.lstat()
+                    if (info.st_dev, info.st_ino) == identity:
+                        return str(entry)
+                    if entry.is_symlink():
+                        real = entry.resolve()
+                        if real == home or real.is_relative_to(home) or home.is_relative_to(real):
+                            return str(entry)
+                except (OSError, RuntimeError):
+                    continue
+    return None
+
+
+@dataclass
+class GuardedConnection:
+    """A read-only connection that cannot touch files outside `out_dirs` (none by default)."""
+
+    con: duckdb.DuckDBPyConnection
+    db_path: Path
+    out_dirs: list[Path]
+    temp_dir: str
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def check_links(self) -> None:
+        if self.out_dirs:
+            link = _links_to_warehouse(self.db_path, self.out_dirs)
+            if link is not None:
+                raise SqlRefused(
+                    REFUSED + f"{link} は公開データベース（{self.db_path}）へのリンクです。"
+                    "--out-dir のフォルダから取り除いてから実行してください。"
+                )
+
+
+def open_guarded(db_path: Path, out_dirs: Sequence[Path] = ()) -> GuardedConnection:
+    """A read-only connection whose file access DuckDB's own settings close, then lock.
+
+    DuckDB keeps the attached database's own file (and its .wal) writable even with external
+    access off, so:
+    - without `out_dirs` the local file system is disabled altogether (`disabled_filesystems`):
+      no file can be read or written, the open warehouse still can be queried;
+    - with `out_dirs` the query runs on a private copy of the warehouse (taken while holding it
+      read-only, so no run changes it meanwhile) and only `out_dirs` are allowed: the published
+      file is then no path DuckDB would write to.
+    Raises WarehouseError or SqlRefused.
+    """
+    dirs = check_out_dirs(db_path, out_dirs)
+    # Spills (and a copy) go to a private folder, not beside the warehouse (DuckDB's <db>.tmp).
+    temp_dir = tempfile.mkdtemp(prefix="kokuho-sql-")
+    try:
+        con = _open_copy(Path(db_path), Path(temp_dir)) if dirs else connect_readonly(db_path)
+    except BaseException:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    try:
+        con.execute("SET temp_directory = ?", [os.path.join(temp_dir, "spill")])
+        con.execute("SET allowed_directories = ?", [[str(d) + os.sep for d in dirs]])
+        con.execute("SET enable_external_access = false")
+        if not dirs:
+            con.execute("SET disabled_filesystems = 'LocalFileSystem'")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    guarded = GuardedConnection(con, Path(db_path), dirs, temp_dir)
+    try:
+        guarded.check_links()
+    except SqlRefused:
+        guarded.close()
+        raise
+    return guarded
+
+
+def _open_copy(db_path: Path, temp_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a copy of the warehouse in `temp_dir`."""
+    holder = connect_readonly(db_path)  # while held, no run can write the file being copied
+    try:
+        copy = temp_dir / "warehouse.duckdb"
+        shutil.copyfile(db_path, copy)
+        wal = db_path.with_name(db_path.name + ".wal")
+        if wal.is_file():
+            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+    except OSError as exc:
+        raise WarehouseError(f"データベース {db_path} の作業用コピーを作れません: {exc}") from exc
+    finally:
+        holder.close()
+    return connect_readonly(copy)
+
+
+def explain_error(exc: duckdb.Error, out_dirs: Sequence[Path]) -> str:
+    """DuckDB's error with, for what the guard refused, a Japanese reason and the way out first."""
+    text = str(exc)
+    if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in text:
+        reason = FILES_ONLY_IN.format(dirs="、".join(map(str, out_dirs))) if out_dirs else FILES_CLOSED
+        return f"{REFUSED}{reason}\n（DuckDB: {text}）"
+    if "configuration has been locked" in text:
+        return f"{REFUSED}{LOCKED}\n（DuckDB: {text}）"
+    if "already attached" in text:
+        return f"{REFUSED}{ATTACH_REFUSED}\n（DuckDB: {text}）"
+    return f"エラー / error: {text}"
+
+
 # --- running queries ------------------------------------------------------------------------------
 
 
 def run_query(
-    con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | None = None
+    con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | dict[str, Any] | None = None
 ) -> tuple[list[str], list[tuple[Any, ...]]] | None:
     """Execute `query` (several statements allowed: the last one's result is returned); None when the
     last statement returns no rows (SET, PRAGMA …)."""
@@ -179,24 +387,89 @@ def run_query(
     return columns, cursor.fetchall()
 
 
+def _query_text(name: str) -> str:
+    """load/sql/<name>.sql (read here, not through load.warehouse, which imports pandas)."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
 def _execute_and_print(
-    con: duckdb.DuckDBPyConnection, query: str, fmt: str, max_width: int, out: TextIO, err: TextIO
+    guarded: GuardedConnection,
+    query: str,
+    fmt: str,
+    max_width: int,
+    out: TextIO,
+    err: TextIO,
+    encoding: str | None = None,
 ) -> int:
     try:
-        result = run_query(con, query)
-    except duckdb.Error as exc:
-        print(f"エラー / error: {exc}", file=err)
+        guarded.check_links()
+        result = run_query(guarded.con, query)
+    except SqlRefused as exc:
+        print(str(exc), file=err)
         return 1
-    if result is not None:
-        print(render(*result, fmt, max_width=max_width), file=out)
+    except duckdb.Error as exc:
+        print(explain_error(exc, guarded.out_dirs), file=err)
+        return 1
+    if result is None:
+        return 0
+    text = render(*result, fmt, max_width=max_width) + "\n"
+    if encoding is None:
+        out.write(text)
+        return 0
+    bad = unencodable(text, encoding)
+    if bad:
+        codes = "、".join(f"U+{ord(ch):04X}" for ch in bad)
+        print(
+            f"結果の文字「{bad}」（{codes}）は {encoding} で表せません。--encoding utf-8-sig で出力してください"
+            f" / characters not representable in {encoding}",
+            file=err,
+        )
+        return 1
+    out.flush()
+    out.buffer.write(text.encode(encoding))  # utf-8-sig puts the BOM first
     return 0
 
 
-def _interactive(con: duckdb.DuckDBPyConnection, fmt: str, max_width: int, db_path: Path) -> int:
+def is_dot_command(text: str) -> bool:
+    return text.strip().startswith(".") or text.strip() == "\\d"
+
+
+def run_dot_command(
+    guarded: GuardedConnection, text: str, fmt: str, max_width: int, out: TextIO, err: TextIO
+) -> int:
+    """.help, .tables, .schema [NAME] (the interactive prompt's and the command line's)."""
+    command, _, rest = text.strip().rstrip(";").partition(" ")
+    name = rest.strip().strip('"') or None
+    if command == ".help":
+        print(DOT_HELP, file=out)
+        return 0
+    if command in {".tables", "\\d"}:
+        result = run_query(guarded.con, _query_text("q_sql_tables"))
+    elif command == ".schema":
+        result = run_query(guarded.con, _query_text("q_sql_columns"), {"name": name})
+        if name is not None and result is not None and not result[1]:
+            print(
+                f"{name} というテーブル・ビューはありません。.tables で一覧を表示できます / no such object",
+                file=err,
+            )
+            return 1
+    else:
+        print(f"{command} は知らないコマンドです。.help で一覧を表示できます / unknown command", file=err)
+        return 2
+    assert result is not None
+    print(render(*result, fmt, max_width=max_width), file=out)
+    return 0
+
+
+def _interactive(guarded: GuardedConnection, fmt: str, max_width: int) -> int:
     with contextlib.suppress(ImportError):  # line editing and history for input(); not everywhere
         import readline  # noqa: F401
-    print(f"kokuho sql — {db_path}（読み取り専用 / read-only）")
-    print("SQL を ; で終えて実行。 .tables で一覧、.quit で終了。")
+    print(f"kokuho sql — {guarded.db_path}（読み取り専用 / read-only）")
+    if guarded.out_dirs:
+        print(f"ファイルの読み書き: {'、'.join(map(str, guarded.out_dirs))} の中だけ")
+    else:
+        print("ファイルの読み書き: なし（--out-dir DIR で許可）")
+    print("SQL を ; で終えて実行。 .help で使い方、.tables で一覧、.quit で終了。")
     buffer: list[str] = []
     while True:
         try:
@@ -211,22 +484,14 @@ def _interactive(con: duckdb.DuckDBPyConnection, fmt: str, max_width: int, db_pa
         stripped = line.strip()
         if not buffer and stripped in {".quit", ".exit", "\\q", "quit", "exit"}:
             return 0
-        if not buffer and stripped in {".tables", "\\d"}:
-            _execute_and_print(
-                con,
-                "SELECT table_name AS name, table_type AS type FROM information_schema.tables "
-                "ORDER BY table_type DESC, table_name",
-                fmt,
-                max_width,
-                sys.stdout,
-                sys.stderr,
-            )
+        if not buffer and is_dot_command(stripped):
+            run_dot_command(guarded, stripped, fmt, max_width, sys.stdout, sys.stderr)
             continue
         if not stripped and not buffer:
             continue
         buffer.append(line)
         if stripped.endswith(";"):
-            _execute_and_print(con, "\n".join(buffer), fmt, max_width, sys.stdout, sys.stderr)
+            _execute_and_print(guarded, "\n".join(buffer), fmt, max_width, sys.stdout, sys.stderr)
             buffer.clear()
 
 
@@ -236,10 +501,13 @@ def _common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table", help="出力形式 / output format")
 
 
-def _open(settings: Settings) -> duckdb.DuckDBPyConnection | None:
+def _open(settings: Settings, out_dirs: Sequence[Path] = ()) -> GuardedConnection | None:
+    if not settings.db_path.is_file():
+        print(missing_database_message(settings.db_path), file=sys.stderr)
+        return None
     try:
-        return connect_readonly(settings.db_path)
-    except WarehouseError as exc:
+        return open_guarded(settings.db_path, out_dirs)
+    except (WarehouseError, SqlRefused) as exc:
         print(str(exc), file=sys.stderr)
         return None
 
@@ -264,22 +532,50 @@ def _pipe_safe(main: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
 
 @_pipe_safe
 def sql_main(argv: list[str]) -> int:
-    """kokuho sql [QUERY] [--file q.sql] [--format table|csv|json] [--db PATH]"""
+    """kokuho sql [QUERY | .help | .tables | .schema NAME] [--file q.sql] [--format table|csv|json]
+    [--db PATH] [--out-dir DIR]"""
     parser = argparse.ArgumentParser(
         prog="kokuho sql",
-        description="DuckDB の集計データベースに読み取り専用で SQL を実行します / run read-only SQL.",
+        description=(
+            "DuckDB の集計データベースに読み取り専用で SQL を実行します。ファイルの読み書きは --out-dir の"
+            "フォルダの中だけ / run read-only SQL; files only inside --out-dir."
+        ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("query", nargs="?", help="SQL（省略時は --file、標準入力、または対話モード）")
+    parser.add_argument(
+        "query",
+        nargs="*",
+        help="SQL、または .help・.tables・.schema NAME（省略時は --file、標準入力、対話モード）",
+    )
     parser.add_argument("--file", "-f", type=Path, help="SQL を書いたファイル / file holding the SQL")
     parser.add_argument(
         "--max-width", type=int, default=60, help="表形式での列の最大幅（0で無制限） / max column width"
     )
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=(
+            "SQL がファイルを読み書きしてよいフォルダ（COPY … TO・read_csv など。複数可。データベースの"
+            "フォルダは不可） / folder SQL may read and write files in"
+        ),
+    )
+    parser.add_argument(
+        "--encoding",
+        choices=("utf-8", "utf-8-sig", "cp932"),
+        help=(
+            "出力の文字コード（既定 utf-8。Excel で開く CSV は utf-8-sig = BOM付き、または cp932） / "
+            "output encoding"
+        ),
+    )
     _common_args(parser)
     args = parser.parse_args(argv)
 
-    query = args.query
+    # `kokuho sql .schema measure_summary` arrives as two words
+    query = " ".join(args.query) or None
     if args.file is not None:
         if query:
             parser.error("QUERY と --file は同時に指定できません")
@@ -289,22 +585,31 @@ def sql_main(argv: list[str]) -> int:
             print(f"SQL ファイル {args.file} を読めません: {exc}", file=sys.stderr)
             return 2
     interactive = query is None and sys.stdin.isatty()
+    if interactive and args.encoding:
+        parser.error("--encoding は対話モードでは使えません（SQL を引数・--file・標準入力で渡してください）")
     if query is None and not interactive:
         query = sys.stdin.read()
     if query is not None and not query.strip():
         print("SQL が空です / no SQL given", file=sys.stderr)
         return 2
+    if query is not None and query.strip() == ".help":  # needs no database
+        print(DOT_HELP)
+        return 0
 
     settings = Settings.resolve(home=args.home, db_path=args.db)
-    con = _open(settings)
-    if con is None:
+    guarded = _open(settings, args.out_dir)
+    if guarded is None:
         return 2
     try:
-        if interactive:
-            return _interactive(con, args.format, args.max_width, settings.db_path)
-        return _execute_and_print(con, query, args.format, args.max_width, sys.stdout, sys.stderr)
+        if interactive or query is None:
+            return _interactive(guarded, args.format, args.max_width)
+        if is_dot_command(query):
+            return run_dot_command(guarded, query, args.format, args.max_width, sys.stdout, sys.stderr)
+        return _execute_and_print(
+            guarded, query, args.format, args.max_width, sys.stdout, sys.stderr, args.encoding
+        )
     finally:
-        con.close()
+        guarded.close()
 
 
 STATUS_QUERY = """
@@ -329,16 +634,16 @@ def status_main(argv: list[str]) -> int:
     settings = Settings.resolve(
         home=args.home, db_path=args.db, prefecture_code=args.prefecture, fiscal_year=args.year
     )
-    con = _open(settings)
-    if con is None:
+    guarded = _open(settings)
+    if guarded is None:
         return 2
     try:
-        result = run_query(con, STATUS_QUERY, [settings.prefecture_code, settings.fiscal_year])
+        result = run_query(guarded.con, STATUS_QUERY, [settings.prefecture_code, settings.fiscal_year])
     except duckdb.Error as exc:
         print(f"エラー / error: {exc}", file=sys.stderr)
         return 1
     finally:
-        con.close()
+        guarded.close()
     assert result is not None
     columns, rows = result
     from kokuho.catalog import fiscal_year_label

@@ -352,16 +352,18 @@ def test_readme_cookbook_queries_answer_on_the_demo_database(
         if any(line.strip() and not line.strip().startswith("--") for line in s.splitlines())
     ]
     assert len(statements) >= 10
-    monkeypatch.chdir(tmp_path)  # the COPY example writes its CSV here
+    monkeypatch.chdir(tmp_path)  # the COPY example writes its CSV to out/ here, as the README says
+    (tmp_path / "out").mkdir()
     with_rows = 0
     for statement in statements:
-        code = sql_main(["--db", str(demo_run["settings"].db_path), "--format", "csv", statement])
+        argv = ["--db", str(demo_run["settings"].db_path), "--out-dir", "out", "--format", "csv", statement]
+        code = sql_main(argv)
         out = capsys.readouterr().out
         assert code == 0, statement
         with_rows += len(out.splitlines()) >= 2  # a header and at least one row
     # All but the "who is missing or returned" query (nobody, in the demo's end state) return rows.
     assert with_rows >= len(statements) - 2
-    assert (tmp_path / "measure_summary_2024.csv").is_file()
+    assert (tmp_path / "out" / "measure_summary_2024.csv").is_file()
 
 
 def test_empty_inbox_on_a_fresh_home_is_a_successful_run(tmp_path: Path, prefect_server: None) -> None:

@@ -100,7 +100,7 @@ def test_query_from_file_and_stdin(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script = tmp_path / "q.sql"
-    script.write_text("-- 件数\nSET threads = 1;\n" + EXAMPLE + ";\n", encoding="utf-8")
+    script.write_text("-- 件数\nSELECT 42;\n" + EXAMPLE + ";\n", encoding="utf-8")
     assert sql_main(["--db", str(db), "--format", "csv", "--file", str(script)]) == 0
     assert capsys.readouterr().out.split() == ["implementing_count", "3"]
 
@@ -180,3 +180,59 @@ def test_sql_and_status_do_not_import_prefect_or_gx() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+# --- dot commands ---------------------------------------------------------------------------------
+
+
+def test_schema_of_one_view(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert sql_main(["--db", str(db), "--format", "csv", ".schema", "measure_summary"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["object", "column", "type"]
+    assert {r[0] for r in rows[1:]} == {"measure_summary"}
+    assert rows[1:4] == [
+        ["measure_summary", "fiscal_year", "INTEGER"],
+        ["measure_summary", "prefecture_code", "VARCHAR"],
+        ["measure_summary", "measure_id", "VARCHAR"],
+    ]
+    assert ["measure_summary", "budget_lines", "VARCHAR[]"] in rows
+
+
+def test_schema_alone_lists_every_object(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert sql_main(["--db", str(db), "--format", "csv", ".schema"]) == 0
+    objects = [r[0] for r in csv.reader(io.StringIO(capsys.readouterr().out))][1:]
+    assert {"measure_summary", "submission_status", "responses", "runs"} <= set(objects)
+    assert objects.index("submission_status") < objects.index("responses")  # views first
+
+
+def test_schema_of_an_unknown_name(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert sql_main(["--db", str(db), ".schema nope"]) == 1
+    captured = capsys.readouterr()
+    assert "nope" in captured.err and ".tables" in captured.err and captured.out == ""
+
+
+def test_tables_and_help(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert sql_main(["--db", str(db), "--format", "csv", ".tables"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert ["measure_summary", "view"] in rows and ["responses", "table"] in rows
+    assert sql_main([".help"]) == 0  # needs no database
+    out = capsys.readouterr().out
+    assert ".schema [NAME]" in out and ".tables" in out and "--out-dir" in out
+    assert sql_main(["--db", str(db), ".nope"]) == 2
+    assert ".help" in capsys.readouterr().err
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_dot_commands_in_the_prompt(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", _Tty(".help\n.schema surveys\nSELECT 40 + 2 AS answer;\n.quit\n"))
+    assert sql_main(["--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert ".schema [NAME]" in out
+    assert "surveys | fiscal_year" in out
+    assert " answer" in out and "42" in out
