@@ -168,6 +168,9 @@ class _Batch:
             self.workers = [self._spawn() for _ in range(self.count)]
             while self.remaining:
                 self._assign()
+                if not (self.pending or self.suspects or any(w.inflight for w in self.workers)):
+                    self._orphans()  # nothing left to wait for: never wait forever
+                    continue
                 self._wait()
         finally:
             for worker in self.workers:
@@ -280,9 +283,12 @@ class _Batch:
                 self._lost(worker, timed_out=False)
 
     def _drain(self, worker: _Worker) -> bool:
-        """Read every message the worker has sent; False when it is gone or misbehaving."""
-        try:
-            while worker.replies.poll():
+        """Read every message the worker has sent; False when it is gone or misbehaving (then
+        the file it was on, inflight[0], is the one to blame)."""
+        while True:
+            try:
+                if not worker.replies.poll():
+                    return True
                 payload = worker.replies.recv_bytes(self.max_message)
                 if not worker.ready:
                     if payload != READY:
@@ -297,19 +303,34 @@ class _Batch:
                     if self.check_step is None:
                         return False
                     result = self.check_step(result)
-                worker.inflight.popleft()
-                worker.started = time.monotonic()
-                self._done(index, result)
-                if not worker.inflight:
-                    worker.alone = False
-        except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, KeyError):
-            return False
-        return True
+                elif self.step is not None and result.sheets:
+                    # With a step, a worker sends a workbook only for a file it could not read
+                    # (issues, no sheets): untrusted content is never processed here, where no
+                    # time limit applies.
+                    return False
+            except (
+                EOFError,
+                OSError,
+                pickle.UnpicklingError,
+                ValueError,
+                TypeError,
+                AttributeError,
+                KeyError,
+            ):
+                return False
+            # Outside the handler above: whatever happens from here on is not the worker's doing,
+            # and must never be blamed on the next file in its queue.
+            worker.inflight.popleft()
+            worker.started = time.monotonic()
+            self._done(index, result)
+            if not worker.inflight:
+                worker.alone = False
 
     def _done(self, index: int, result: Any) -> None:
         if self.run_step is not None and isinstance(result, ExtractedWorkbook):
-            # A file the worker could not finish (or whose step failed there): the step runs here.
-            assert self.step is not None
+            # A file the worker could not read (crash, timeout, or a failure it reported): the step
+            # runs here, on its issues only.
+            assert self.step is not None and not result.sheets
             result = self.run_step(result, *self.step.args)
         if not self.finished[index]:
             self.finished[index] = True
@@ -320,6 +341,13 @@ class _Batch:
                 self.on_progress(len(self.paths) - self.remaining, len(self.paths))
         if self.on_result is None:
             self.results[index] = result  # with on_result the caller keeps what it needs, not us
+
+    def _orphans(self) -> None:
+        """Files that are neither finished nor queued nor in flight (none, unless this module has
+        a bug): reported as failed rather than waited for."""
+        for index, finished in enumerate(self.finished):
+            if not finished:
+                self._done(index, self._failed(index, "PARSE_FAILED", "処理が完了しませんでした", "internal"))
 
     def _lost(self, worker: _Worker, *, timed_out: bool) -> None:
         if worker.process.poll() is None:

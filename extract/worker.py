@@ -51,6 +51,7 @@ def main() -> None:
     # Imports first, so that the address-space limit is all for parsing.
     import python_calamine  # noqa: F401
 
+    from extract.container import file_facts
     from extract.model import ExtractedWorkbook, RawIssue
     from extract.reader import extract_file
     from extract.wire import encode, encode_result
@@ -67,8 +68,30 @@ def main() -> None:
     hang_on = os.environ.get(TEST_HANG_ENV) or None
 
     def failure(index: int, path: Path, detail: str) -> bytes:
-        workbook = ExtractedWorkbook.unread(path, [RawIssue("PARSE_FAILED", detail=detail, rule="parser")])
+        """The file as one that could not be read, with its own hash (what the parent matches
+        the result to the file by)."""
+        issue = RawIssue("PARSE_FAILED", detail=detail, rule="parser")
+        try:
+            facts = file_facts(path)
+        except Exception:
+            return encode(index, ExtractedWorkbook.unread(path, [issue]))
+        workbook = ExtractedWorkbook.unread(
+            path, [issue], sha256=facts.sha256, file_size=facts.size, received_at=facts.mtime
+        )
         return encode(index, workbook)
+
+    def step_failure(index: int, workbook: ExtractedWorkbook, exc: BaseException) -> bytes:
+        """The step raised on this workbook: this file's error, never another's. The step is run
+        on the file as unread (only the reason), else that is sent for the parent to step."""
+        if isinstance(exc, MemoryError):
+            detail = f"メモリ上限 {limits.memory_bytes // MIB:,}MB を超えました"
+        else:
+            detail = f"調査票の内容の処理中に予期しないエラー（{type(exc).__name__}）"
+        unread = workbook.unread_copy([RawIssue("PARSE_FAILED", detail=detail, rule="step")])
+        try:
+            return encode_result(index, run_step(unread, *step.args))
+        except Exception:
+            return encode(index, unread)
 
     replies.send_bytes(READY)
     while True:
@@ -84,19 +107,23 @@ def main() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         if path.name == hang_on:
             time.sleep(24 * 3600)
+        # Any exception here is this file's (reported for it; the worker carries on), so the
+        # parent never has to guess which file an error belongs to.
         try:
             workbook = extract_file(path, limits)
-            if run_step is None:
-                payload = encode(index, workbook)
-            else:
-                try:
-                    payload = encode_result(index, run_step(workbook, *step.args))
-                except Exception:  # the step failed on this workbook: the parent runs it again
-                    payload = encode(index, workbook)
         except MemoryError:
             payload = failure(index, path, f"メモリ上限 {limits.memory_bytes // MIB:,}MB を超えました")
-        except Exception as exc:  # reported for this file; the worker carries on
+        except Exception as exc:
             payload = failure(index, path, f"予期しないエラー {type(exc).__name__}")
+        else:
+            try:
+                if run_step is None:
+                    payload = encode(index, workbook)
+                else:
+                    payload = encode_result(index, run_step(workbook, *step.args))
+            except Exception as exc:  # MemoryError included
+                payload = step_failure(index, workbook, exc)
+            del workbook
         replies.send_bytes(payload)
 
 
