@@ -3,21 +3,26 @@
 Each worker (extract.worker) is a fresh interpreter with an address-space limit (RLIMIT_AS), no
 core dumps and no file descriptor of ours but its two pipes. The parent hands each worker a few
 files at a time and gets one result per file back, so it always knows which file a worker was
-on: when a worker dies (a parser abort, SIGKILL, the OOM killer) that file is re-run once alone
-to confirm it is the culprit, then reported as PARSE_FAILED; when a file runs past the time limit
-its worker is killed and the file reported as PARSE_TIMEOUT. The other files of the batch go on,
-and results come back in the order given.
+on. An exception while the worker reads or steps a file is caught there and becomes that file's
+PARSE_FAILED (with the reason), never re-run and never blamed on another file; when a worker dies
+(a parser abort, SIGKILL, the OOM killer) that file is re-run once alone to confirm it is the
+culprit, then reported as PARSE_FAILED; when a file runs past the time limit (reading and step
+together) its worker is killed and the file reported as PARSE_TIMEOUT. The other files of the
+batch go on, results come back in the order given, and the batch always ends.
 
 Results travel as plain tuples unpickled with an allow-list (extract.wire), so even a parser
 exploited by a crafted file cannot make the parent run code.
 
 A `WorkerStep` runs a further plain function on each workbook inside the worker (staging, for
 the ingest flow), so that the work is spread over the workers and only its compact result
-crosses the pipe; files the worker could not finish get the same step in the parent. Workers are started with subprocess (not multiprocessing), so
-they never re-import the caller's __main__ and need no `if __name__ == "__main__"` guard there.
+crosses the pipe; files the worker could not read (no sheets, only their issues) get the same step in the
+parent, which never steps untrusted content (no time limit applies there). Workers are started
+with subprocess (not multiprocessing), so they never re-import the caller's __main__ and need no
+`if __name__ == "__main__"` guard there.
 
-Test hooks: see extract.worker (TEST_CRASH_ENV, TEST_HANG_ENV; read by the worker from the
-environment it inherits when `extract_files` is called).
+Test hooks: see extract.worker (TEST_CRASH_ENV, TEST_HANG_ENV, TEST_STEP_RAISE_ENV,
+TEST_STEP_HANG_ENV; read by the worker from the environment it inherits when `extract_files` is
+called).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from typing import Any
 from extract.container import MIB, FileFacts, Limits, file_facts
 from extract.model import ExtractedWorkbook, RawIssue
 from extract.wire import STEP_RESULT, decode
-from extract.worker import READY, TEST_CRASH_ENV, TEST_HANG_ENV
+from extract.worker import READY, TEST_CRASH_ENV, TEST_HANG_ENV, TEST_STEP_HANG_ENV, TEST_STEP_RAISE_ENV
 
 # Files queued per worker: keeps it busy while the parent reads results (and, with on_result,
 # turns a few hundred of them into Arrow at once: ~0.1 s, about what 32 survey files take).
@@ -53,7 +58,15 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # that finds this source tree whether or not the project is installed.
 _WORKER_CODE = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from extract.worker import main; main()"
 
-__all__ = ["TEST_CRASH_ENV", "TEST_HANG_ENV", "Limits", "WorkerStep", "extract_files"]
+__all__ = [
+    "TEST_CRASH_ENV",
+    "TEST_HANG_ENV",
+    "TEST_STEP_HANG_ENV",
+    "TEST_STEP_RAISE_ENV",
+    "Limits",
+    "WorkerStep",
+    "extract_files",
+]
 
 
 @dataclass(frozen=True)

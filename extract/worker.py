@@ -7,7 +7,8 @@ each with one pickled (index, ExtractedWorkbook), or, when the parent gave it a 
 a library prints can corrupt the protocol.
 
 Test hooks, read from the environment here: KOKUHO_EXTRACT_TEST_CRASH=<file name> makes the
-worker SIGKILL itself on that file, KOKUHO_EXTRACT_TEST_HANG=<file name> makes it sleep on it.
+worker SIGKILL itself on that file, KOKUHO_EXTRACT_TEST_HANG=<file name> makes it sleep on it;
+KOKUHO_EXTRACT_TEST_STEP_RAISE / _STEP_HANG=<file name> make the step raise or sleep on it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 
 TEST_CRASH_ENV = "KOKUHO_EXTRACT_TEST_CRASH"
 TEST_HANG_ENV = "KOKUHO_EXTRACT_TEST_HANG"
+TEST_STEP_RAISE_ENV = "KOKUHO_EXTRACT_TEST_STEP_RAISE"
+TEST_STEP_HANG_ENV = "KOKUHO_EXTRACT_TEST_STEP_HANG"
 READY = b"ready"
 MIB = 1024 * 1024
 
@@ -66,6 +69,8 @@ def main() -> None:
 
     crash_on = os.environ.get(TEST_CRASH_ENV) or None
     hang_on = os.environ.get(TEST_HANG_ENV) or None
+    step_raise_on = os.environ.get(TEST_STEP_RAISE_ENV) or None
+    step_hang_on = os.environ.get(TEST_STEP_HANG_ENV) or None
 
     def failure(index: int, path: Path, detail: str) -> bytes:
         """The file as one that could not be read, with its own hash (what the parent matches
@@ -120,6 +125,10 @@ def main() -> None:
                 if run_step is None:
                     payload = encode(index, workbook)
                 else:
+                    if path.name == step_raise_on:
+                        raise RuntimeError("test hook: the step fails on this file")
+                    if path.name == step_hang_on:
+                        time.sleep(24 * 3600)
                     payload = encode_result(index, run_step(workbook, *step.args))
             except Exception as exc:  # MemoryError included
                 payload = step_failure(index, workbook, exc)
