@@ -93,7 +93,7 @@ def row_number(raw: bytes) -> int | None:
     text = raw.strip()
     if not text.isdigit():
         return None
-    return int(text) if len(text) <= 7 else MAX_EXCEL_ROWS + 1
+    return min(int(text), MAX_EXCEL_ROWS + 1) if len(text) <= 7 else MAX_EXCEL_ROWS + 1
 
 
 # --- workbook ----------------------------------------------------------------------------------
@@ -427,7 +427,7 @@ def _scan_positions(data: bytes, percent: frozenset[int], scan: SheetScan) -> Sh
             pending = next(cells, None)
         attrs = _attrs(row.group(1))
         number = row_number(attrs.get(b"r", b""))
-        row_no = number if number is not None else row_no + 1
+        row_no = number if number is not None else min(row_no + 1, MAX_EXCEL_ROWS + 1)
         col_no = 0
         max_row = max(max_row, row_no)
         if attrs.get(b"hidden", b"").strip().lower() in (b"1", b"true"):
