@@ -25,18 +25,17 @@ def section_sheet_key(section_no: int) -> str:
 
 
 def is_valid_sheet_key(key: str) -> bool:
-    """Whether a key in A1 that starts with "kokuho:" is one the template writes (a section
-    number 1..99 in ASCII digits)."""
-    if key in (SHEET_COVER, SHEET_INSTRUCTIONS, SHEET_TARGETS):
-        return True
-    number = key[len(SHEET_SECTION_PREFIX) :] if key.startswith(SHEET_SECTION_PREFIX) else ""
-    return number == number.strip() and parse_bounded_int(number, 1, 99) is not None
+    """Whether a key in A1 is one the template writes (a section number 1..99 in ASCII digits)."""
+    return key in _SHEET_KEYS
 
 
 def section_sheet_title(section_no: int, section_title: str) -> str:
     return f"{section_no} {section_title}"
 
 
+_SHEET_KEYS = frozenset(
+    {SHEET_COVER, SHEET_INSTRUCTIONS, SHEET_TARGETS, *(section_sheet_key(n) for n in range(1, 100))}
+)
 COVER_TITLE = "表紙"
 INSTRUCTIONS_TITLE = "記入要領"
 TARGETS_TITLE = "数値目標"
@@ -163,15 +162,11 @@ def own_key(table_id: str, n: int) -> str:
     return f"{OWN_PREFIX}{table_id}:{n}"
 
 
-def parse_own_key(key: object) -> tuple[str, int] | None:
+@lru_cache(maxsize=4096)  # the same few hundred keys on every returned file
+def parse_own_key(key: str) -> tuple[str, int] | None:
     """("1-1", 2) for "own:1-1:2" (n 1..OWN_ROWS_MAX); None for anything else. Never raises."""
     if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or not key.startswith(OWN_PREFIX):
         return None
-    return _parse_own_key(key)
-
-
-@lru_cache(maxsize=4096)  # the same few hundred keys on every returned file
-def _parse_own_key(key: str) -> tuple[str, int] | None:
     table_id, _, n = key[len(OWN_PREFIX) :].rpartition(":")
     number = parse_bounded_int(n, 1, OWN_ROWS_MAX) if n == n.strip() else None
     return (table_id, number) if table_id and number is not None else None
@@ -187,16 +182,12 @@ def target_key(target_id: str, fiscal_year: int) -> str:
     return f"{TARGET_PREFIX}{target_id}:{fiscal_year}"
 
 
-def parse_target_key(key: object) -> tuple[str, int] | None:
+@lru_cache(maxsize=4096)
+def parse_target_key(key: str) -> tuple[str, int] | None:
     """("collection_rate_current", 2024) for "target:collection_rate_current:2024" (a plausible
     fiscal year); None for anything else. Never raises."""
     if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or not key.startswith(TARGET_PREFIX):
         return None
-    return _parse_target_key(key)
-
-
-@lru_cache(maxsize=4096)
-def _parse_target_key(key: str) -> tuple[str, int] | None:
     target_id, _, year_text = key[len(TARGET_PREFIX) :].rpartition(":")
     year = parse_fiscal_year(year_text) if year_text == year_text.strip() else None
     return (target_id, year) if target_id and year is not None else None

@@ -699,14 +699,11 @@ class _FileTransform:
                 area[row.row_no] = (value_col,)
         self.answer_area[cover.title] = area
 
-        if not any(
-            meta.get(name)
-            for name in (
-                layout.META_PREFECTURE,
-                layout.META_FISCAL_YEAR,
-                layout.META_CATALOG_VERSION,
-                layout.META_SURVEY_ID,
-            )
+        if not (
+            layout.META_PREFECTURE in meta
+            or layout.META_FISCAL_YEAR in meta
+            or layout.META_CATALOG_VERSION in meta
+            or layout.META_SURVEY_ID in meta
         ):
             issues.add("NOT_SURVEY_TEMPLATE", sheet=cover.title, detail="表紙に調査票の識別情報がありません")
             return False
