@@ -93,6 +93,8 @@ def main() -> None:
         else:
             detail = f"調査票の内容の処理中に予期しないエラー（{type(exc).__name__}）"
         unread = workbook.unread_copy([RawIssue("PARSE_FAILED", detail=detail, rule="step")])
+        if run_step is None or step is None:
+            return encode(index, unread)
         try:
             return encode_result(index, run_step(unread, *step.args))
         except Exception:
