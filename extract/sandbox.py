@@ -15,10 +15,10 @@ exploited by a crafted file cannot make the parent run code.
 
 A `WorkerStep` runs a further plain function on each workbook inside the worker (staging, for
 the ingest flow), so that the work is spread over the workers and only its compact result
-crosses the pipe; files the worker could not read (no sheets, only their issues) get the same step in the
-parent, which never steps untrusted content (no time limit applies there). Workers are started
-with subprocess (not multiprocessing), so they never re-import the caller's __main__ and need no
-`if __name__ == "__main__"` guard there.
+crosses the pipe; files the worker could not read (no sheets, only their issues) get the same
+step in the parent, which never steps untrusted content (no time limit applies there). Workers
+are started with subprocess (not multiprocessing), so they never re-import the caller's __main__
+and need no `if __name__ == "__main__"` guard there.
 
 Test hooks: see extract.worker (TEST_CRASH_ENV, TEST_HANG_ENV, TEST_STEP_RAISE_ENV,
 TEST_STEP_HANG_ENV; read by the worker from the environment it inherits when `extract_files` is

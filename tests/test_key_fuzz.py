@@ -12,6 +12,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -284,3 +285,66 @@ def test_staging_takes_any_keys_and_cells(workbook: ExtractedWorkbook) -> None:
     builder.add(0, staged)
     batch, _ = builder.finish()
     assert len(batch.issues) == len(issues)
+
+
+# --- the cases the fuzz is about, spelled out -------------------------------------------------
+
+
+def _cover_only(meta: dict[str, str]) -> ExtractedWorkbook:
+    cover = [RawRow(1, layout.SHEET_COVER, {})]
+    cover += [RawRow(n, layout.meta_key(k, v), {}) for n, (k, v) in enumerate(meta.items(), start=3)]
+    cover.append(RawRow(10, layout.META_MUNICIPALITY_CODE, {"C": "112011"}))
+    cover.append(RawRow(11, layout.META_MUNICIPALITY_NAME, {"C": "川越市"}))
+    return ExtractedWorkbook(
+        "112011_川越市.xlsx",
+        "/inbox/x.xlsx",
+        "cd" * 32,
+        1,
+        0.0,
+        "xlsx",
+        sheets=[RawSheet(layout.COVER_TITLE, layout.SHEET_COVER, True, cover)],
+    )
+
+
+VALID_META = {
+    layout.META_FISCAL_YEAR: "2024",
+    layout.META_PREFECTURE: "11",
+    layout.META_CATALOG_VERSION: "2024.1",
+    layout.META_SURVEY_ID: "11-2024-2024.1",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "codes"),
+    [
+        (None, None, {"MISSING_SHEET"}),  # the template's keys: only the missing sheets are reported
+        (layout.META_FISCAL_YEAR, "2019", {"WRONG_SURVEY"}),  # a plausible year of another survey
+        (layout.META_FISCAL_YEAR, "202²", {"TEMPLATE_KEY_INVALID"}),
+        (layout.META_FISCAL_YEAR, "２０２４", {"TEMPLATE_KEY_INVALID"}),
+        (layout.META_FISCAL_YEAR, "2147483648", {"TEMPLATE_KEY_INVALID"}),
+        (layout.META_FISCAL_YEAR, "1999", {"TEMPLATE_KEY_INVALID"}),
+        (layout.META_PREFECTURE, "٣", {"TEMPLATE_KEY_INVALID"}),
+        (layout.META_PREFECTURE, "48", {"TEMPLATE_KEY_INVALID"}),
+        (layout.META_CATALOG_VERSION, "0.9-draft", {"WRONG_SURVEY"}),  # the demo's draft template
+        (layout.META_CATALOG_VERSION, "2024.1;DROP", {"TEMPLATE_KEY_INVALID"}),
+        (layout.META_SURVEY_ID, "11-20²4-2024.1", {"TEMPLATE_KEY_INVALID"}),
+        (layout.META_SURVEY_ID, "11-2024-2024.1-x", {"WRONG_SURVEY"}),
+    ],
+)
+def test_cover_keys_are_validated_and_named(name: str | None, value: str | None, codes: set[str]) -> None:
+    meta = dict(VALID_META)
+    if name is not None:
+        meta[name] = value  # type: ignore[assignment]
+    staged = check_staged(stage_file(_cover_only(meta), "11", 2024))
+    issues = [dict(zip(ISSUE_COLUMNS, row, strict=True)) for row in staged[2][-1]]
+    assert {i["code"] for i in issues} == codes
+    for issue in issues:
+        if issue["code"] == "TEMPLATE_KEY_INVALID":
+            row = 3 + list(meta).index(name)  # type: ignore[arg-type]
+            assert (issue["sheet"], issue["cell"], issue["value"]) == (
+                layout.COVER_TITLE,
+                f"A{row}",
+                f"{name}={value}",
+            )
+            assert "識別キー" in issue["message"]
+    assert len(staged[2][0]) == 1  # the submission is recorded whatever its keys say
