@@ -83,6 +83,20 @@ class ExtractedWorkbook:
             issues=list(issues or []),
         )
 
+    def unread_copy(self, issues: list[RawIssue]) -> ExtractedWorkbook:
+        """This file (same name, hash, size, time) as one that could not be read: no sheets,
+        only `issues`."""
+        return ExtractedWorkbook(
+            file_name=self.file_name,
+            file_path=self.file_path,
+            sha256=self.sha256,
+            file_size=self.file_size,
+            received_at=self.received_at,
+            file_kind=self.file_kind,
+            has_macros=self.has_macros,
+            issues=list(issues),
+        )
+
     def sheet_by_key(self, key: str) -> RawSheet | None:
         for sheet in self.sheets:
             if sheet.key == key:

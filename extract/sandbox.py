@@ -3,21 +3,26 @@
 Each worker (extract.worker) is a fresh interpreter with an address-space limit (RLIMIT_AS), no
 core dumps and no file descriptor of ours but its two pipes. The parent hands each worker a few
 files at a time and gets one result per file back, so it always knows which file a worker was
-on: when a worker dies (a parser abort, SIGKILL, the OOM killer) that file is re-run once alone
-to confirm it is the culprit, then reported as PARSE_FAILED; when a file runs past the time limit
-its worker is killed and the file reported as PARSE_TIMEOUT. The other files of the batch go on,
-and results come back in the order given.
+on. An exception while the worker reads or steps a file is caught there and becomes that file's
+PARSE_FAILED (with the reason), never re-run and never blamed on another file; when a worker dies
+(a parser abort, SIGKILL, the OOM killer) that file is re-run once alone to confirm it is the
+culprit, then reported as PARSE_FAILED; when a file runs past the time limit (reading and step
+together) its worker is killed and the file reported as PARSE_TIMEOUT. The other files of the
+batch go on, results come back in the order given, and the batch always ends.
 
 Results travel as plain tuples unpickled with an allow-list (extract.wire), so even a parser
 exploited by a crafted file cannot make the parent run code.
 
 A `WorkerStep` runs a further plain function on each workbook inside the worker (staging, for
 the ingest flow), so that the work is spread over the workers and only its compact result
-crosses the pipe; files the worker could not finish get the same step in the parent. Workers are started with subprocess (not multiprocessing), so
-they never re-import the caller's __main__ and need no `if __name__ == "__main__"` guard there.
+crosses the pipe; files the worker could not read (no sheets, only their issues) get the same
+step in the parent, which never steps untrusted content (no time limit applies there). Workers
+are started with subprocess (not multiprocessing), so they never re-import the caller's __main__
+and need no `if __name__ == "__main__"` guard there.
 
-Test hooks: see extract.worker (TEST_CRASH_ENV, TEST_HANG_ENV; read by the worker from the
-environment it inherits when `extract_files` is called).
+Test hooks: see extract.worker (TEST_CRASH_ENV, TEST_HANG_ENV, TEST_STEP_RAISE_ENV,
+TEST_STEP_HANG_ENV; read by the worker from the environment it inherits when `extract_files` is
+called).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from typing import Any
 from extract.container import MIB, FileFacts, Limits, file_facts
 from extract.model import ExtractedWorkbook, RawIssue
 from extract.wire import STEP_RESULT, decode
-from extract.worker import READY, TEST_CRASH_ENV, TEST_HANG_ENV
+from extract.worker import READY, TEST_CRASH_ENV, TEST_HANG_ENV, TEST_STEP_HANG_ENV, TEST_STEP_RAISE_ENV
 
 # Files queued per worker: keeps it busy while the parent reads results (and, with on_result,
 # turns a few hundred of them into Arrow at once: ~0.1 s, about what 32 survey files take).
@@ -53,7 +58,15 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # that finds this source tree whether or not the project is installed.
 _WORKER_CODE = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from extract.worker import main; main()"
 
-__all__ = ["TEST_CRASH_ENV", "TEST_HANG_ENV", "Limits", "WorkerStep", "extract_files"]
+__all__ = [
+    "TEST_CRASH_ENV",
+    "TEST_HANG_ENV",
+    "TEST_STEP_HANG_ENV",
+    "TEST_STEP_RAISE_ENV",
+    "Limits",
+    "WorkerStep",
+    "extract_files",
+]
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,9 @@ class _Batch:
             self.workers = [self._spawn() for _ in range(self.count)]
             while self.remaining:
                 self._assign()
+                if not (self.pending or self.suspects or any(w.inflight for w in self.workers)):
+                    self._orphans()  # nothing left to wait for: never wait forever
+                    continue
                 self._wait()
         finally:
             for worker in self.workers:
@@ -280,9 +296,12 @@ class _Batch:
                 self._lost(worker, timed_out=False)
 
     def _drain(self, worker: _Worker) -> bool:
-        """Read every message the worker has sent; False when it is gone or misbehaving."""
-        try:
-            while worker.replies.poll():
+        """Read every message the worker has sent; False when it is gone or misbehaving (then
+        the file it was on, inflight[0], is the one to blame)."""
+        while True:
+            try:
+                if not worker.replies.poll():
+                    return True
                 payload = worker.replies.recv_bytes(self.max_message)
                 if not worker.ready:
                     if payload != READY:
@@ -297,19 +316,34 @@ class _Batch:
                     if self.check_step is None:
                         return False
                     result = self.check_step(result)
-                worker.inflight.popleft()
-                worker.started = time.monotonic()
-                self._done(index, result)
-                if not worker.inflight:
-                    worker.alone = False
-        except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, KeyError):
-            return False
-        return True
+                elif self.step is not None and result.sheets:
+                    # With a step, a worker sends a workbook only for a file it could not read
+                    # (issues, no sheets): untrusted content is never processed here, where no
+                    # time limit applies.
+                    return False
+            except (
+                EOFError,
+                OSError,
+                pickle.UnpicklingError,
+                ValueError,
+                TypeError,
+                AttributeError,
+                KeyError,
+            ):
+                return False
+            # Outside the handler above: whatever happens from here on is not the worker's doing,
+            # and must never be blamed on the next file in its queue.
+            worker.inflight.popleft()
+            worker.started = time.monotonic()
+            self._done(index, result)
+            if not worker.inflight:
+                worker.alone = False
 
     def _done(self, index: int, result: Any) -> None:
         if self.run_step is not None and isinstance(result, ExtractedWorkbook):
-            # A file the worker could not finish (or whose step failed there): the step runs here.
-            assert self.step is not None
+            # A file the worker could not read (crash, timeout, or a failure it reported): the step
+            # runs here, on its issues only.
+            assert self.step is not None and not result.sheets
             result = self.run_step(result, *self.step.args)
         if not self.finished[index]:
             self.finished[index] = True
@@ -320,6 +354,13 @@ class _Batch:
                 self.on_progress(len(self.paths) - self.remaining, len(self.paths))
         if self.on_result is None:
             self.results[index] = result  # with on_result the caller keeps what it needs, not us
+
+    def _orphans(self) -> None:
+        """Files that are neither finished nor queued nor in flight (none, unless this module has
+        a bug): reported as failed rather than waited for."""
+        for index, finished in enumerate(self.finished):
+            if not finished:
+                self._done(index, self._failed(index, "PARSE_FAILED", "処理が完了しませんでした", "internal"))
 
     def _lost(self, worker: _Worker, *, timed_out: bool) -> None:
         if worker.process.poll() is None:

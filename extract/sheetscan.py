@@ -50,7 +50,7 @@ class PackageError(ValueError):
 
 # --- addresses ---------------------------------------------------------------------------------
 
-_CELL_REF = re.compile(r"\$?([A-Za-z]{1,10})\$?(\d{1,12})")
+_CELL_REF = re.compile(r"\$?([A-Za-z]{1,10})\$?([0-9]{1,12})")  # ASCII digits ("\d" is any digit)
 
 
 def column_index(letters: str) -> int:
@@ -84,6 +84,16 @@ def range_end(ref: str) -> tuple[int, int] | None:
     if not corners or any(c is None for c in corners):
         return None
     return max(c[0] for c in corners if c), max(c[1] for c in corners if c)
+
+
+def row_number(raw: bytes) -> int | None:
+    """A row's r="..." as a number: ASCII digits only (bytes.isdigit), None otherwise. A number
+    past any sheet's last row reads as MAX_EXCEL_ROWS + 1 (SHEET_TOO_LARGE), never as a
+    thousand-digit int."""
+    text = raw.strip()
+    if not text.isdigit():
+        return None
+    return min(int(text), MAX_EXCEL_ROWS + 1) if len(text) <= 7 else MAX_EXCEL_ROWS + 1
 
 
 # --- workbook ----------------------------------------------------------------------------------
@@ -298,10 +308,11 @@ def scan_sheet_xml(
         for row in _ROW.finditer(data):
             attrs = _attrs(row.group(1))
             if attrs.get(b"hidden", b"").strip().lower() in (b"1", b"true"):
-                if not attrs.get(b"r", b"").strip().isdigit():
+                number = row_number(attrs.get(b"r", b""))
+                if number is None:
                     scan.hidden_rows.clear()
                     return _scan_positions(data, percent, scan)
-                scan.hidden_rows.add(int(attrs[b"r"]))
+                scan.hidden_rows.add(number)
     want_formula = _FORMULA_OPEN.search(cells) is not None or _has_prefixed_tag(cells, b"f")
     want_error = _ERROR_VALUE_DQ.search(cells) is not None or _ERROR_VALUE_SQ.search(cells) is not None
     used = [i for i in percent if b's="%d"' % i in cells or b"s='%d'" % i in cells]
@@ -415,8 +426,8 @@ def _scan_positions(data: bytes, percent: frozenset[int], scan: SheetScan) -> Sh
             place(pending)
             pending = next(cells, None)
         attrs = _attrs(row.group(1))
-        r = attrs.get(b"r", b"").strip()
-        row_no = int(r) if r.isdigit() else row_no + 1
+        number = row_number(attrs.get(b"r", b""))
+        row_no = number if number is not None else min(row_no + 1, MAX_EXCEL_ROWS + 1)
         col_no = 0
         max_row = max(max_row, row_no)
         if attrs.get(b"hidden", b"").strip().lower() in (b"1", b"true"):

@@ -7,7 +7,8 @@ each with one pickled (index, ExtractedWorkbook), or, when the parent gave it a 
 a library prints can corrupt the protocol.
 
 Test hooks, read from the environment here: KOKUHO_EXTRACT_TEST_CRASH=<file name> makes the
-worker SIGKILL itself on that file, KOKUHO_EXTRACT_TEST_HANG=<file name> makes it sleep on it.
+worker SIGKILL itself on that file, KOKUHO_EXTRACT_TEST_HANG=<file name> makes it sleep on it;
+KOKUHO_EXTRACT_TEST_STEP_RAISE / _STEP_HANG=<file name> make the step raise or sleep on it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 
 TEST_CRASH_ENV = "KOKUHO_EXTRACT_TEST_CRASH"
 TEST_HANG_ENV = "KOKUHO_EXTRACT_TEST_HANG"
+TEST_STEP_RAISE_ENV = "KOKUHO_EXTRACT_TEST_STEP_RAISE"
+TEST_STEP_HANG_ENV = "KOKUHO_EXTRACT_TEST_STEP_HANG"
 READY = b"ready"
 MIB = 1024 * 1024
 
@@ -51,6 +54,7 @@ def main() -> None:
     # Imports first, so that the address-space limit is all for parsing.
     import python_calamine  # noqa: F401
 
+    from extract.container import file_facts
     from extract.model import ExtractedWorkbook, RawIssue
     from extract.reader import extract_file
     from extract.wire import encode, encode_result
@@ -65,10 +69,36 @@ def main() -> None:
 
     crash_on = os.environ.get(TEST_CRASH_ENV) or None
     hang_on = os.environ.get(TEST_HANG_ENV) or None
+    step_raise_on = os.environ.get(TEST_STEP_RAISE_ENV) or None
+    step_hang_on = os.environ.get(TEST_STEP_HANG_ENV) or None
 
     def failure(index: int, path: Path, detail: str) -> bytes:
-        workbook = ExtractedWorkbook.unread(path, [RawIssue("PARSE_FAILED", detail=detail, rule="parser")])
+        """The file as one that could not be read, with its own hash (what the parent matches
+        the result to the file by)."""
+        issue = RawIssue("PARSE_FAILED", detail=detail, rule="parser")
+        try:
+            facts = file_facts(path)
+        except Exception:
+            return encode(index, ExtractedWorkbook.unread(path, [issue]))
+        workbook = ExtractedWorkbook.unread(
+            path, [issue], sha256=facts.sha256, file_size=facts.size, received_at=facts.mtime
+        )
         return encode(index, workbook)
+
+    def step_failure(index: int, workbook: ExtractedWorkbook, exc: BaseException) -> bytes:
+        """The step raised on this workbook: this file's error, never another's. The step is run
+        on the file as unread (only the reason), else that is sent for the parent to step."""
+        if isinstance(exc, MemoryError):
+            detail = f"メモリ上限 {limits.memory_bytes // MIB:,}MB を超えました"
+        else:
+            detail = f"調査票の内容の処理中に予期しないエラー（{type(exc).__name__}）"
+        unread = workbook.unread_copy([RawIssue("PARSE_FAILED", detail=detail, rule="step")])
+        if run_step is None or step is None:
+            return encode(index, unread)
+        try:
+            return encode_result(index, run_step(unread, *step.args))
+        except Exception:
+            return encode(index, unread)
 
     replies.send_bytes(READY)
     while True:
@@ -84,19 +114,27 @@ def main() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         if path.name == hang_on:
             time.sleep(24 * 3600)
+        # Any exception here is this file's (reported for it; the worker carries on), so the
+        # parent never has to guess which file an error belongs to.
         try:
             workbook = extract_file(path, limits)
-            if run_step is None:
-                payload = encode(index, workbook)
-            else:
-                try:
-                    payload = encode_result(index, run_step(workbook, *step.args))
-                except Exception:  # the step failed on this workbook: the parent runs it again
-                    payload = encode(index, workbook)
         except MemoryError:
             payload = failure(index, path, f"メモリ上限 {limits.memory_bytes // MIB:,}MB を超えました")
-        except Exception as exc:  # reported for this file; the worker carries on
+        except Exception as exc:
             payload = failure(index, path, f"予期しないエラー {type(exc).__name__}")
+        else:
+            try:
+                if run_step is None:
+                    payload = encode(index, workbook)
+                else:
+                    if path.name == step_raise_on:
+                        raise RuntimeError("test hook: the step fails on this file")
+                    if path.name == step_hang_on:
+                        time.sleep(24 * 3600)
+                    payload = encode_result(index, run_step(workbook, *step.args))
+            except Exception as exc:  # MemoryError included
+                payload = step_failure(index, workbook, exc)
+            del workbook
         replies.send_bytes(payload)
 
 

@@ -24,10 +24,18 @@ def section_sheet_key(section_no: int) -> str:
     return f"{SHEET_SECTION_PREFIX}{section_no}"
 
 
+def is_valid_sheet_key(key: str) -> bool:
+    """Whether a key in A1 is one the template writes (a section number 1..99 in ASCII digits)."""
+    return key in _SHEET_KEYS
+
+
 def section_sheet_title(section_no: int, section_title: str) -> str:
     return f"{section_no} {section_title}"
 
 
+_SHEET_KEYS = frozenset(
+    {SHEET_COVER, SHEET_INSTRUCTIONS, SHEET_TARGETS, *(section_sheet_key(n) for n in range(1, 100))}
+)
 COVER_TITLE = "表紙"
 INSTRUCTIONS_TITLE = "記入要領"
 TARGETS_TITLE = "数値目標"
@@ -58,10 +66,70 @@ def meta_key(name: str, value: object) -> str:
 
 def parse_meta_key(key: str) -> tuple[str, str] | None:
     """("meta:fiscal_year", "2024") for "meta:fiscal_year=2024"."""
-    if "=" not in key:
+    if not isinstance(key, str) or "=" not in key:
         return None
     name, value = key.split("=", 1)
     return name, value
+
+
+# --- Validating key values ---------------------------------------------------------------------
+# Keys come back from municipalities like any cell: edited, pasted over, crafted. Every number in
+# a key is read here, as ASCII digits only (str.isdigit also accepts "²" and other digits int()
+# refuses), with bounded length and range, so nothing out of range reaches the warehouse.
+
+MAX_KEY_CHARS = 200  # longer keys are not the template's (and never cached)
+FISCAL_YEAR_MIN = 2000
+FISCAL_YEAR_MAX = 2100
+PREFECTURE_CODE_MAX = 47
+OWN_ROWS_MAX = 999
+_ASCII_DIGITS = frozenset("0123456789")
+_VERSION_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._-")
+_VERSION_MAX_CHARS = 32
+
+
+def parse_bounded_int(text: object, minimum: int, maximum: int) -> int | None:
+    """The integer `text` spells in ASCII digits (surrounding spaces allowed) when it lies in
+    minimum..maximum; None otherwise. Never raises."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if not text or len(text) > len(str(maximum)) or not _ASCII_DIGITS.issuperset(text):
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None
+
+
+def parse_fiscal_year(text: object) -> int | None:
+    """A fiscal year key value ("2024"), FISCAL_YEAR_MIN..FISCAL_YEAR_MAX; None otherwise."""
+    return parse_bounded_int(text, FISCAL_YEAR_MIN, FISCAL_YEAR_MAX)
+
+
+def parse_prefecture_code(text: object) -> str | None:
+    """The prefecture code 01..47 a key value spells ("11"; "1" -> "01"); None otherwise."""
+    number = parse_bounded_int(text, 1, PREFECTURE_CODE_MAX)
+    return None if number is None else f"{number:02d}"
+
+
+def parse_catalog_version(text: object) -> str | None:
+    """A catalog version key value ("2024.1", "0.9-draft"): ASCII letters, digits, ".", "_" and
+    "-", at most 32 characters; None otherwise."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if not text or len(text) > _VERSION_MAX_CHARS or not _VERSION_CHARS.issuperset(text):
+        return None
+    return text
+
+
+def parse_survey_id(text: object) -> tuple[str, int, str] | None:
+    """(prefecture code, fiscal year, catalog version) of "11-2024-2024.1"; None otherwise."""
+    if not isinstance(text, str) or len(text) > MAX_KEY_CHARS or text.count("-") < 2:
+        return None
+    prefecture, year, version = text.strip().split("-", 2)
+    parsed = (parse_prefecture_code(prefecture), parse_fiscal_year(year), parse_catalog_version(version))
+    if parsed[0] is None or parsed[1] is None or parsed[2] is None or len(prefecture.strip()) != 2:
+        return None
+    return parsed[0], parsed[1], parsed[2]
 
 
 # Section sheets: column A key, B 番号, C 取組内容, D 実施 (answer), E 予算事業名 (answer), F 備考 (answer).
@@ -96,10 +164,12 @@ def own_key(table_id: str, n: int) -> str:
 
 @lru_cache(maxsize=4096)  # the same few hundred keys on every returned file
 def parse_own_key(key: str) -> tuple[str, int] | None:
-    if not key.startswith(OWN_PREFIX):
+    """("1-1", 2) for "own:1-1:2" (n 1..OWN_ROWS_MAX); None for anything else. Never raises."""
+    if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or not key.startswith(OWN_PREFIX):
         return None
     table_id, _, n = key[len(OWN_PREFIX) :].rpartition(":")
-    return (table_id, int(n)) if table_id and n.isdigit() else None
+    number = parse_bounded_int(n, 1, OWN_ROWS_MAX) if n == n.strip() else None
+    return (table_id, number) if table_id and number is not None else None
 
 
 # Targets sheet: A key, B 項目, C 年度, D 目標値 (answer), E 備考 (answer).
@@ -114,10 +184,13 @@ def target_key(target_id: str, fiscal_year: int) -> str:
 
 @lru_cache(maxsize=4096)
 def parse_target_key(key: str) -> tuple[str, int] | None:
-    if not key.startswith(TARGET_PREFIX):
+    """("collection_rate_current", 2024) for "target:collection_rate_current:2024" (a plausible
+    fiscal year); None for anything else. Never raises."""
+    if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or not key.startswith(TARGET_PREFIX):
         return None
-    target_id, _, year = key[len(TARGET_PREFIX) :].rpartition(":")
-    return (target_id, int(year)) if target_id and year.isdigit() else None
+    target_id, _, year_text = key[len(TARGET_PREFIX) :].rpartition(":")
+    year = parse_fiscal_year(year_text) if year_text == year_text.strip() else None
+    return (target_id, year) if target_id and year is not None else None
 
 
 def template_file_name(municipality_code: str, municipality_name: str, fiscal_year: int) -> str:

@@ -9,7 +9,8 @@ from kokuho.catalog import Catalog, CatalogError, load_catalog_for
 
 
 def claimed_survey(workbook: ExtractedWorkbook) -> tuple[str | None, int | None]:
-    """(prefecture_code, fiscal_year) from the cover's meta keys; (None, None) when absent."""
+    """(prefecture_code, fiscal_year) from the cover's meta keys; None for each absent or
+    invalid one. Never raises."""
     cover = workbook.sheet_by_key(layout.SHEET_COVER)
     if cover is None:
         return None, None
@@ -20,10 +21,12 @@ def claimed_survey(workbook: ExtractedWorkbook) -> tuple[str | None, int | None]
         if parsed is None:
             continue
         name, value = parsed
-        if name == layout.META_PREFECTURE:
-            prefecture = value.strip().zfill(2)
-        elif name == layout.META_FISCAL_YEAR and value.strip().isdigit():
-            year = int(value.strip())
+        # Keys are untrusted: a value that is not a valid code or year claims nothing (staging
+        # reports it as TEMPLATE_KEY_INVALID).
+        if name == layout.META_PREFECTURE and prefecture is None:
+            prefecture = layout.parse_prefecture_code(value)
+        elif name == layout.META_FISCAL_YEAR and year is None:
+            year = layout.parse_fiscal_year(value)
     return prefecture, year
 
 

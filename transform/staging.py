@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
+from typing import TypeVar
 
 from expectations.contracts import contract
-from extract.model import ExtractedWorkbook, RawRow, RawSheet
+from extract.model import ExtractedWorkbook, RawIssue, RawRow, RawSheet
 from kokuho import codelists, layout
 from kokuho.catalog import Catalog, Measure, NumericTargetItem
 from kokuho.municipalities import (
@@ -87,6 +88,7 @@ _RULES: dict[str, str] = {
     "TEXT_TOO_LONG": "text_length_within_limit",
     "OWN_TEXT_MISSING": "own_initiative_has_text",
     "TOO_MANY_PROBLEMS": "issues_per_file_cap",
+    "TEMPLATE_KEY_INVALID": "template_key_valid",
 }
 
 _SECTION_ROLES = tuple(layout.SECTION_COLUMNS)  # no, label, answer, budget_line, note
@@ -96,8 +98,18 @@ _COVER_ANSWER_KEYS = frozenset(
 )
 _ROW_NO = attrgetter("row_no")
 _FILENAME_CODE_RE = re.compile(r"(?<![0-9])([0-9]{5,6})(?![0-9])")
-_ADDRESS_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
+# Rows up to 7 digits (Excel has 1,048,576): a longer number in a crafted range is no address.
+_ADDRESS_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 _GUN_RE = re.compile(r"^.{1,6}郡")
+_T = TypeVar("_T")
+# What a valid key holds (TEMPLATE_KEY_INVALID details).
+_PREFECTURE_RULE = "都道府県コードは半角数字2桁（01～47）"
+_FISCAL_YEAR_RULE = f"年度は半角数字の西暦（{layout.FISCAL_YEAR_MIN}～{layout.FISCAL_YEAR_MAX}）"
+_VERSION_RULE = "版は半角英数字と . _ - の32文字以内"
+_SURVEY_ID_RULE = "調査IDは「都道府県コード-年度-版」"
+_SHEET_KEY_RULE = "シートの識別キーが調査票のものではありません"
+_OWN_KEY_RULE = f"独自の取組の行番号は半角数字（1～{layout.OWN_ROWS_MAX}）"
+_TARGET_KEY_RULE = f"目標の年度は半角数字の西暦（{layout.FISCAL_YEAR_MIN}～{layout.FISCAL_YEAR_MAX}）"
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,7 +431,7 @@ def build_staging(workbooks: list[ExtractedWorkbook], catalog: Catalog) -> Stagi
         if workbook.sha256 in seen:
             continue
         seen.add(workbook.sha256)
-        _FileTransform(workbook, ctx, rows).run()
+        rows.extend(_staged_tables(workbook, ctx))
     return rows.batch()
 
 
@@ -428,10 +440,34 @@ def stage_file(workbook: ExtractedWorkbook, prefecture_code: str, fiscal_year: i
     (`prefecture_code`, `fiscal_year`) when it claims none we know. Plain, picklable rows."""
     from transform.routing import catalog_for, claimed_survey
 
-    catalog = catalog_for(*claimed_survey(workbook), prefecture_code, fiscal_year)
+    try:
+        catalog = catalog_for(*claimed_survey(workbook), prefecture_code, fiscal_year)
+    except Exception:
+        # Staged against the run's own survey, which reports what the cover claims. (The run's
+        # own catalog failing to load is not the file's fault: that raises again here.)
+        catalog = catalog_for(None, None, prefecture_code, fiscal_year)
+    return workbook.sha256, catalog.survey_id, _staged_tables(workbook, _context(catalog))
+
+
+def _staged_tables(workbook: ExtractedWorkbook, ctx: _Context) -> tuple[list[tuple], ...]:
+    """One file's staging rows. Whatever its content does to staging costs this file only: it is
+    then staged as a file that could not be read, with the reason."""
     rows = _Rows()
-    _FileTransform(workbook, _context(catalog), rows).run()
-    return workbook.sha256, catalog.survey_id, rows.tables()
+    try:
+        _FileTransform(workbook, ctx, rows).run()
+    except Exception as exc:
+        rows = _Rows()
+        _FileTransform(workbook.unread_copy([staging_failure(exc)]), ctx, rows).run()
+    return rows.tables()
+
+
+def staging_failure(exc: BaseException) -> RawIssue:
+    """The PARSE_FAILED issue of a file whose staging raised `exc`."""
+    if isinstance(exc, MemoryError):
+        detail = "調査票の内容の処理中にメモリが不足しました"
+    else:
+        detail = f"調査票の内容の処理中に予期しないエラー（{type(exc).__name__}）"
+    return RawIssue("PARSE_FAILED", detail=detail, rule="staging")
 
 
 def check_staged(value: object) -> StagedFile:
@@ -586,6 +622,7 @@ class _FileTransform:
         if not self._read_cover(cover):
             return
         self._check_hidden_sheets()
+        self._check_sheet_keys()
         for section in self.ctx.catalog.sections:
             sheets = self._sheets_for(layout.section_sheet_key(section.no), section=section.no)
             if not sheets:
@@ -643,6 +680,7 @@ class _FileTransform:
         ctx, wb, issues = self.ctx, self.wb, self.issues
         catalog = ctx.catalog
         meta: dict[str, str] = {}
+        meta_rows: dict[str, RawRow] = {}
         values: dict[str, object] = {}
         cells: dict[str, str] = {}
         area: dict[int, tuple[str, ...]] = {}
@@ -652,33 +690,25 @@ class _FileTransform:
                 continue
             name, _, key_value = row.key.partition("=")
             name = name.strip()
-            if key_value.strip():
-                meta.setdefault(name, key_value.strip())
+            if key_value.strip() and name not in meta:
+                meta[name] = key_value.strip()
+                meta_rows[name] = row
             if name in _COVER_ANSWER_KEYS and name not in values:
                 values[name] = row.cells.get(value_col)
                 cells[name] = f"{value_col}{row.row_no}"
                 area[row.row_no] = (value_col,)
         self.answer_area[cover.title] = area
 
-        prefecture_code = meta.get(layout.META_PREFECTURE)
-        fiscal_text = meta.get(layout.META_FISCAL_YEAR)
-        version = meta.get(layout.META_CATALOG_VERSION)
-        survey_id = meta.get(layout.META_SURVEY_ID)
-        if survey_id and survey_id.count("-") >= 2:
-            # The survey id carries all three; fill whichever separate key is missing.
-            sid_pref, sid_year, sid_version = survey_id.split("-", 2)
-            prefecture_code = prefecture_code or sid_pref
-            fiscal_text = fiscal_text or sid_year
-            version = version or sid_version
-        if not (prefecture_code or fiscal_text or version or survey_id):
+        if not (
+            layout.META_PREFECTURE in meta
+            or layout.META_FISCAL_YEAR in meta
+            or layout.META_CATALOG_VERSION in meta
+            or layout.META_SURVEY_ID in meta
+        ):
             issues.add("NOT_SURVEY_TEMPLATE", sheet=cover.title, detail="表紙に調査票の識別情報がありません")
             return False
-        prefecture_code = prefecture_code.zfill(2) if prefecture_code else None
-        fiscal_year = int(fiscal_text) if fiscal_text and fiscal_text.isdigit() else None
-        survey_id = survey_id or (
-            f"{prefecture_code}-{fiscal_year}-{version}"
-            if prefecture_code and fiscal_year and version
-            else None
+        prefecture_code, fiscal_year, version, survey_id, keys_valid = self._identity_keys(
+            cover, meta, meta_rows
         )
 
         municipality_code = self._check_municipality(cover, values, cells, meta)
@@ -721,12 +751,14 @@ class _FileTransform:
             )
         )
         self.identity = _Identity(municipality_code, survey_id, fiscal_year)
+        if not keys_valid:
+            return False  # which survey the file answers is unknown: its answers cannot be read
 
         wrong = []
         if prefecture_code != catalog.prefecture_code:
             wrong.append(f"都道府県コード {prefecture_code or '不明'}（本調査は {catalog.prefecture_code}）")
         if fiscal_year != catalog.fiscal_year:
-            wrong.append(f"年度 {fiscal_year or fiscal_text or '不明'}（本調査は {catalog.fiscal_year}）")
+            wrong.append(f"年度 {fiscal_year or '不明'}（本調査は {catalog.fiscal_year}）")
         if version != catalog.catalog_version:
             wrong.append(f"版 {version or '不明'}（本調査は {catalog.catalog_version}）")
         if not wrong and survey_id != catalog.survey_id:
@@ -735,6 +767,53 @@ class _FileTransform:
             issues.add("WRONG_SURVEY", sheet=cover.title, value=survey_id, detail="、".join(wrong))
             return False
         return True
+
+    def _identity_keys(
+        self, cover: RawSheet, meta: dict[str, str], meta_rows: dict[str, RawRow]
+    ) -> tuple[str | None, int | None, str | None, str | None, bool]:
+        """(prefecture code, fiscal year, catalog version, survey id, all keys valid) from the
+        cover's meta keys, each validated (a key is as untrusted as a cell): an invalid one is
+        TEMPLATE_KEY_INVALID naming its cell, and reads as absent."""
+        valid = True
+
+        def bad(name: str, detail: str) -> None:
+            nonlocal valid
+            valid = False
+            row = meta_rows[name]
+            self.issues.add(
+                "TEMPLATE_KEY_INVALID",
+                sheet=cover.title,
+                cell=f"{layout.KEY_COLUMN}{row.row_no}",
+                value=row.key,
+                detail=detail,
+            )
+
+        def read(name: str, parse: Callable[[str], _T | None], detail: str) -> _T | None:
+            text = meta.get(name)
+            if text is None:
+                return None
+            parsed = parse(text)
+            if parsed is None:
+                bad(name, detail)
+            return parsed
+
+        prefecture_code = read(layout.META_PREFECTURE, layout.parse_prefecture_code, _PREFECTURE_RULE)
+        fiscal_year = read(layout.META_FISCAL_YEAR, layout.parse_fiscal_year, _FISCAL_YEAR_RULE)
+        version = read(layout.META_CATALOG_VERSION, layout.parse_catalog_version, _VERSION_RULE)
+        survey = read(layout.META_SURVEY_ID, layout.parse_survey_id, _SURVEY_ID_RULE)
+        survey_id: str | None = None
+        if survey is not None:
+            # The survey id carries all three; fill whichever separate key is missing.
+            survey_id = "-".join(map(str, survey))
+            if layout.META_PREFECTURE not in meta:
+                prefecture_code = survey[0]
+            if layout.META_FISCAL_YEAR not in meta:
+                fiscal_year = survey[1]
+            if layout.META_CATALOG_VERSION not in meta:
+                version = survey[2]
+        elif layout.META_SURVEY_ID not in meta and prefecture_code and fiscal_year and version:
+            survey_id = f"{prefecture_code}-{fiscal_year}-{version}"
+        return prefecture_code, fiscal_year, version, survey_id, valid
 
     def _check_municipality(
         self, cover: RawSheet, values: dict[str, object], cells: dict[str, str], meta: dict[str, str]
@@ -784,6 +863,21 @@ class _FileTransform:
         if rest == expected:
             return True
         return rest.endswith(expected) and bool(_GUN_RE.fullmatch(rest[: -len(expected)]))
+
+    # -- sheet keys -----------------------------------------------------------------------------
+
+    def _check_sheet_keys(self) -> None:
+        """A template sheet key (A1) that is not one the template writes."""
+        for sheet in self.wb.sheets:
+            key = sheet.key
+            if key and key.startswith("kokuho:") and not layout.is_valid_sheet_key(key):
+                self.issues.add(
+                    "TEMPLATE_KEY_INVALID",
+                    sheet=sheet.title,
+                    cell=layout.SHEET_KEY_CELL,
+                    value=key,
+                    detail=_SHEET_KEY_RULE,
+                )
 
     # -- hidden sheets --------------------------------------------------------------------------
 
@@ -847,7 +941,11 @@ class _FileTransform:
                 if parsed is None or parsed[0] not in self.ctx.table_ids:
                     if _has_any(row, cols.own_cols):
                         self.issues.add(
-                            "UNKNOWN_MEASURE", sheet=sheet.title, cell=f"A{row.row_no}", value=key
+                            "UNKNOWN_MEASURE" if parsed else "TEMPLATE_KEY_INVALID",
+                            sheet=sheet.title,
+                            cell=f"{layout.KEY_COLUMN}{row.row_no}",
+                            value=key,
+                            detail=None if parsed else _OWN_KEY_RULE,
                         )
                     continue
                 last_own = (parsed[0], row.row_no)
@@ -1021,7 +1119,13 @@ class _FileTransform:
             or parsed_key[1] not in self.ctx.target_years[parsed_key[0]]
         ):
             if _has_any(row, cols):
-                issues.add("UNKNOWN_TARGET", sheet=sheet.title, cell=f"A{r}", value=key)
+                issues.add(
+                    "UNKNOWN_TARGET" if parsed_key else "TEMPLATE_KEY_INVALID",
+                    sheet=sheet.title,
+                    cell=f"{layout.KEY_COLUMN}{r}",
+                    value=key,
+                    detail=None if parsed_key else _TARGET_KEY_RULE,
+                )
             return
         target_id, target_year = parsed_key
         if row.hidden:
