@@ -15,6 +15,7 @@ Imports only duckdb and the standard library: `kokuho sql` and `kokuho status` u
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -46,6 +47,116 @@ class WarehouseError(RuntimeError):
 
 class WarehouseBusy(WarehouseError):
     """Another run holds the writer lock."""
+
+
+class WarehouseHeld(WarehouseError):
+    """Another program (an analyst's tool) holds the published file open read-write."""
+
+    def __init__(self, message: str, program: str | None = None, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.program = program
+        self.pid = pid
+
+
+# How long a run waits for a program holding the published file read-write to let go (seconds).
+DB_WAIT_ENV = "KOKUHO_DB_WAIT"
+DEFAULT_DB_WAIT = 300.0
+
+# DuckDB's lock error names the holder: 'Conflicting lock is held in /usr/bin/java (PID 4242) by user x'.
+_HOLDER_RE = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def db_wait_seconds() -> float:
+    """KOKUHO_DB_WAIT, resolved when called (a bad value falls back to the default)."""
+    try:
+        return max(0.0, float(os.environ.get(DB_WAIT_ENV, DEFAULT_DB_WAIT)))
+    except ValueError:
+        return DEFAULT_DB_WAIT
+
+
+def lock_holder(error: BaseException | str) -> tuple[str, int | None] | None:
+    """(program, PID) of the process DuckDB says holds a conflicting lock; None for other errors."""
+    text = str(error)
+    match = _HOLDER_RE.search(text)
+    if match:
+        return match["program"], int(match["pid"])
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        return "不明なプログラム / unknown program", None
+    return None
+
+
+def _holder_text(program: str, pid: int | None) -> str:
+    """'DBeaver (/usr/bin/java, PID 4242)': the command line says more than the executable."""
+    if pid is None:
+        return program
+    with contextlib.suppress(OSError):
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        args = " ".join(os.fsdecode(a) for a in cmdline if a)[:160]
+        if args and args != program:
+            return f"{program}（PID {pid}: {args}）"
+    return f"{program}（PID {pid}）"
+
+
+def held_message(db_path: Path, program: str, pid: int | None, waited: float | None) -> str:
+    """Japanese, then English: who holds the file, what happened, what to do. `waited` None: a
+    reader (kokuho sql) that does not wait."""
+    holder = _holder_text(program, pid)
+    if waited is None:
+        ja, en = "開けません", "cannot be opened now"
+    else:
+        ja = f"取込を中止しました（{waited:.0f} 秒待ちました）。公開中のデータベースは変更していません"
+        en = f"the run waited {waited:.0f} s and stopped without changing it"
+    return (
+        f"データベース {db_path} を別のプログラム {holder} が読み書きモードで開いているため、{ja}。"
+        "そのプログラムの接続を閉じるか、読み取り専用（DBeaver: duckdb.read_only=true、"
+        "DuckDB CLI: -readonly）で開き直してから再実行してください。"
+        f" / The database {db_path} is open read-write by {holder}; {en}."
+        " Close that connection (or reopen it read-only) and try again."
+    )
+
+
+@contextlib.contextmanager
+def no_writer_holding(db_path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold a read-only connection to the published file for the block, so that no other process
+    can have it open read-write meanwhile (DuckDB's file lock); wait up to `timeout` seconds
+    (KOKUHO_DB_WAIT) for a read-write holder to close it, then raise WarehouseHeld naming it."""
+    if not db_path.is_file():
+        yield
+        return
+    timeout = db_wait_seconds() if timeout is None else timeout
+    started = time.monotonic()
+    while True:
+        try:
+            con = duckdb.connect(str(db_path), read_only=True)
+            break
+        except duckdb.Error as exc:
+            holder = lock_holder(exc)
+            if holder is None:
+                raise WarehouseError(f"データベース {db_path} を開けません: {exc}") from exc
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                raise WarehouseHeld(held_message(db_path, holder[0], holder[1], waited), *holder) from None
+            time.sleep(min(0.5, max(0.05, timeout - waited)))
+    try:
+        yield
+    finally:
+        con.close()
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(error, duckdb.Error) and "No space left on device" in str(error)
+
+
+def _disk_full(db_path: Path, work: Path) -> WarehouseError:
+    return WarehouseError(
+        f"ディスクの空き容量が不足しているため、データベースの作業用コピー {work} を作成・更新できませんでした。"
+        f"作業用コピーは削除し、公開中のデータベース {db_path} は変更していません。"
+        "空き容量を確保してから再実行してください。"
+        f" / No space left on the disk for the working copy {work}: it was removed and the published"
+        f" database {db_path} is unchanged. Free some space and run again."
+    )
 
 
 def resolve_db_path(target: Settings | str | os.PathLike[str]) -> Path:
@@ -137,11 +248,15 @@ def open_for_write(
     *,
     run_id: str | None = None,
     lock_timeout: float | None = 3600.0,
+    hold_timeout: float | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-write connection to a private working copy of the warehouse; publish it atomically
     when the block ends without an exception (discard it otherwise).
 
     The schema (tables and views of load/sql) is created or refreshed on the copy before yielding.
+    A program holding the published file read-write is waited for up to `hold_timeout` seconds
+    (default KOKUHO_DB_WAIT), then WarehouseHeld names it. Any failure, a full disk included,
+    removes the working copy and leaves the published file as it was.
     """
     from load.warehouse import ensure_schema  # warehouse imports pandas; keep this module light
 
@@ -150,21 +265,29 @@ def open_for_write(
     with writer_lock(db_path, lock_timeout):
         _remove(stale_work_files(db_path))
         work = work_path(db_path, run_id)
-        if db_path.exists():
-            shutil.copyfile(db_path, work)
-        con = duckdb.connect(str(work))
+        con: duckdb.DuckDBPyConnection | None = None
         try:
+            if db_path.exists():
+                # A program holding the file read-write may be mid-checkpoint: never copy under it.
+                with no_writer_holding(db_path, hold_timeout):
+                    shutil.copyfile(db_path, work)
+            con = duckdb.connect(str(work))
             ensure_schema(con, remember=True)
             yield con
             con.execute("CHECKPOINT")
-        except BaseException:
             con.close()
+            _fsync_file(work)
+            pause_for_tests("before_publish")
+            os.replace(work, db_path)
+        except BaseException as exc:
+            if con is not None:
+                with contextlib.suppress(duckdb.Error):
+                    con.close()
+            # Whatever failed (a full disk too), no partial copy stays behind to fill it.
             _remove([work, *stale_work_files(db_path)])
+            if _is_disk_full(exc):
+                raise _disk_full(db_path, work) from exc
             raise
-        con.close()
-        _fsync_file(work)
-        pause_for_tests("before_publish")
-        os.replace(work, db_path)
         _fsync_dir(db_path.parent)
         # A write-ahead log left by someone who opened the published file read-write belongs to the
         # old file; replayed onto the new one it would corrupt it.
@@ -185,6 +308,9 @@ def connect_readonly(target: Settings | str | os.PathLike[str]) -> duckdb.DuckDB
     try:
         con = duckdb.connect(str(db_path), read_only=True)
     except duckdb.Error as exc:
+        holder = lock_holder(exc)
+        if holder is not None:
+            raise WarehouseHeld(held_message(db_path, holder[0], holder[1], None), *holder) from exc
         raise WarehouseError(f"データベース {db_path} を開けません: {exc}") from exc
     with contextlib.suppress(duckdb.Error):
         con.execute(f"SET TimeZone = '{DISPLAY_TIMEZONE}'")
