@@ -107,7 +107,7 @@ def held_message(db_path: Path, program: str, pid: int | None, waited: float | N
     reader (kokuho sql) that does not wait."""
     holder = _holder_text(program, pid)
     if waited is None:
-        ja, en = "開けません", "cannot be opened now"
+        ja, en = "開けません", "it cannot be opened now"
     else:
         ja = f"取込を中止しました（{waited:.0f} 秒待ちました）。公開中のデータベースは変更していません"
         en = f"the run waited {waited:.0f} s and stopped without changing it"
