@@ -181,9 +181,32 @@ def _running(pid: int) -> bool:
     return state != b"Z"
 
 
+def _ours(home: Path) -> list[int]:
+    """Running servers and watchdogs started with this test's PREFECT_HOME."""
+    from flows.ephemeral import WATCHDOG_TAG
+
+    found = []
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        kind = SERVER_APP.encode() in cmdline or WATCHDOG_TAG.encode() in cmdline
+        if kind and str(home.parent / "prefect_home").encode() in environ and _running(pid):
+            found.append(pid)
+    return found
+
+
 def test_the_temporary_prefect_server_ends_with_a_kill_9_of_kokuho_run(tmp_path: Path) -> None:
     inbox, home = tmp_path / "inbox", tmp_path / "home"
     _write_files(inbox, 1)
+    # A normal run stops its server and stands its watchdog down.
+    normal = _kokuho_run(inbox, _env(home, api_url=None), tmp_path / "normal.log", "--no-export")
+    assert _finish(normal) == 0, (tmp_path / "normal.log").read_text(encoding="utf-8")
+    assert _ours(home) == []
+
+    _write_files(inbox, 1, start=1)
     marker = tmp_path / "paused"
     run = _kokuho_run(
         inbox,
@@ -197,27 +220,14 @@ def test_the_temporary_prefect_server_ends_with_a_kill_9_of_kokuho_run(tmp_path:
         assert len(servers) == 1, _children(run.pid)
         server = servers[0]
         assert _running(server)
+        assert len(_ours(home)) == 2  # the server and its watchdog
     finally:
         os.kill(run.pid, signal.SIGKILL)
         _finish(run)
     _wait_until(lambda: not _running(server), None, "the orphaned server end", deadline_s=60)
     assert not _running(server)
-    leftovers = [
-        pid
-        for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
-        if _running(pid) and _is_server_of(pid, home)
-    ]
-    assert leftovers == []
-
-
-def _is_server_of(pid: int, home: Path) -> bool:
-    """A Prefect server process started with this test's PREFECT_HOME."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return False
-    return SERVER_APP.encode() in cmdline and str(home.parent / "prefect_home").encode() in environ
+    _wait_until(lambda: _ours(home) == [], None, "the watchdog end", deadline_s=60)
+    assert _ours(home) == []
 
 
 HOLDER = textwrap.dedent(

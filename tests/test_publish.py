@@ -353,3 +353,50 @@ def test_a_write_waits_for_a_read_write_holder_to_close(
     assert "error" not in outcome, outcome.get("error")
     assert len(outcome["result"].accepted) == 1  # type: ignore[union-attr]
     assert query(db, COUNT_M003) == [(2,)]
+
+
+# --- one run at a time; the export's fingerprint ------------------------------------------------
+
+
+def test_a_second_run_lock_waits_names_the_holder_and_gives_up_after_its_timeout(tmp_path: Path) -> None:
+    from load.publish import run_lock
+
+    db = tmp_path / "kokuho.duckdb"
+    seen: list[str] = []
+    with run_lock(db, run_id="run-first") as first:
+        assert first.notice is None and first.other_run is None
+        with (
+            pytest.raises(WarehouseBusy) as raised,
+            run_lock(db, run_id="run-second", timeout=0.3, on_wait=seen.append),
+        ):
+            pytest.fail("the lock is held")
+    assert len(seen) == 1 and "run run-first" in seen[0] and f"PID {os.getpid()}" in seen[0]
+    message = str(raised.value)
+    assert "run run-first" in message and "スキップ" in message and "skipped" in message
+    with run_lock(db, run_id="run-third", timeout=0) as third:  # released: taken at once
+        assert third.notice is None
+
+
+def test_the_published_state_changes_with_a_load_and_not_with_an_empty_run(
+    tmp_path: Path, first_run: tuple[Path, Fixture]
+) -> None:
+    from load.publish import export_is_current, published_state, record_export_state
+    from load.warehouse import finish_run, start_run
+
+    db, fx = first_run
+    export = tmp_path / "exports" / "集計表_11_2024.xlsx"
+    export.parent.mkdir()
+    state = published_state(db)
+    assert state is not None and not export_is_current(export, state)  # no export yet
+    export.write_bytes(b"xlsx")
+    record_export_state(export, state)
+    assert export_is_current(export, state)
+
+    with open_for_write(db, run_id="nothing-new") as con:  # what a run with nothing new writes
+        start_run(con, "nothing-new")
+        finish_run(con, "nothing-new")
+    assert published_state(db) == state and export_is_current(export, published_state(db))
+
+    load_batch(db, fx.files2024[3].batch(), catalogs=fx.catalogs, run_id="run-2")
+    assert published_state(db) != state and not export_is_current(export, published_state(db))
+    assert published_state(tmp_path / "none.duckdb") is None
