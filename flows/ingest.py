@@ -228,6 +228,17 @@ def build_flow():
         summary = steps.summarise_run(
             settings, run_id, files, skipped, result, loaded, exports, time.time() - started
         )
+        out = summary.as_dict()
+        if loaded is not None:
+            from load.notices import notice_lines, recorded_issues
+
+            # Issues that did not set a file aside (a modification time in the future).
+            text, markdown = notice_lines(recorded_issues(settings.db_path, run_id))
+            if text:
+                lines = str(out["text"]).splitlines()
+                at = next((i for i, line in enumerate(lines) if line.startswith("  database:")), len(lines))
+                out["text"] = "\n".join([*lines[:at], *text, *lines[at:]])
+                out["markdown"] = "\n".join([str(out["markdown"]), *markdown])
         logger.info(
             "run %s: accepted %d, superseded %d, quarantined %d, missing %d",
             run_id,
@@ -236,7 +247,7 @@ def build_flow():
             len(summary.quarantined),
             len(summary.missing),
         )
-        return {"flow_run_id": str(flow_run.id), "task_runs": task_runs, **summary.as_dict()}
+        return {"flow_run_id": str(flow_run.id), "task_runs": task_runs, **out}
 
     return ingest_flow
 

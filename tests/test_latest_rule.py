@@ -143,7 +143,7 @@ def test_an_inbox_copied_without_times_gives_the_same_accepted_files(
     names = sorted(workbooks)
     a1, a2, b1, b2, c1, c2 = names  # per municipality: v1 then v2
     arrivals = [
-        {a1: T0 + DAY, b1: T0 + 2 * DAY, c1: 4_102_358_400},  # c1 dated 2100-01-01
+        {a1: T0 + DAY, b1: T0 + 2 * DAY, c1: 4_102_358_400},  # c1 dated 2099-12-31
         {a2: T0 + 3 * DAY, b2: T0 - DAY, c2: T0 + 3 * DAY},  # b2 dated before b1
     ]
 
@@ -161,6 +161,7 @@ def test_an_inbox_copied_without_times_gives_the_same_accepted_files(
                     os.utime(path, (T0 + 10 * DAY, T0 + 10 * DAY))
             summary = run_ingest(settings, export=False)
             assert summary["quarantined"] == 0, summary["text"]
+            notices[kind].append([line for line in summary["text"].splitlines() if "[注意]" in line])
         con = duckdb.connect(str(settings.db_path), read_only=True)
         try:
             return {
@@ -170,6 +171,11 @@ def test_an_inbox_copied_without_times_gives_the_same_accepted_files(
         finally:
             con.close()
 
+    notices: dict[str, list[list[str]]] = {"original": [], "copied": []}
     original, copied = ingest("original"), ingest("copied")
     assert original == copied == {a2, b2, c2}
+    # The run summary points at the future-dated file (recorded, not quarantined), once.
+    assert len(notices["original"][0]) == 1 and c1 in notices["original"][0][0]
+    assert "2099-12-31 09:00:00" in notices["original"][0][0]
+    assert notices["original"][1:] == [[]] and notices["copied"] == [[], []]
     shutil.rmtree(tmp_path / "copied", ignore_errors=True)
