@@ -46,6 +46,7 @@ def build_flow():
 
     from flows import steps
     from flows.progress import StepProgress
+    from load import publish
 
     @task(
         name="scan-inbox",
@@ -65,6 +66,10 @@ def build_flow():
         retry_delay_seconds=2,
     )
     def known_task(settings: Settings) -> set[str]:
+        # A program holding the published file read-write (DBeaver's default) is waited for, up
+        # to KOKUHO_DB_WAIT seconds, then named in the error (load.publish.WarehouseHeld).
+        with publish.no_writer_holding(settings.db_path):
+            pass
         return steps.known_files(settings)
 
     @task(name="extract-and-stage-chunk", cache_policy=NO_CACHE)
@@ -141,6 +146,30 @@ def build_flow():
             home=home, db_path=db, inbox=inbox, prefecture_code=prefecture, fiscal_year=year
         )
         run_id = f"run-{time.strftime('%Y%m%dT%H%M%S')}-{str(flow_run.id)[:8]}"
+
+        # One run at a time per database, from scan to export: a second run scans the inbox only
+        # once the first has published, so its counts are true (it waits, then says so).
+        def waiting(other: str) -> None:
+            logger.warning(
+                "別の取込処理（%s）の終了を待っています / waiting for another run (%s)", other, other
+            )
+
+        with publish.run_lock(settings.db_path, run_id=run_id, on_wait=waiting) as lock:
+            if lock.notice:
+                logger.warning(lock.notice)
+            out = ingest(settings, run_id, export=export, distributed=distributed)
+        if lock.notice:
+            out["text"] = lock.notice + "\n" + out["text"]
+            out["markdown"] = f"> {lock.notice}\n\n" + out["markdown"]
+        out["waited_for_run"] = lock.other_run
+        out["waited_seconds"] = round(lock.waited_seconds, 1)
+        create_markdown_artifact(
+            markdown=out["markdown"], key="kokuho-run-summary", description="取込結果 / run summary"
+        )
+        return out
+
+    def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) -> dict[str, Any]:
+        logger = get_run_logger()
         started = time.time()
         files = scan_task(settings.inbox)
         known = known_task(settings)
@@ -185,9 +214,16 @@ def build_flow():
             record_task(settings, run_id, len(skipped), started, quote(files))
             task_runs += 1
         exports: list[Path] = []
-        if export and (new_files or not steps.export_path(settings).exists()):
-            exports = export_task(settings, run_id)
-            task_runs += 1
+        if export:
+            # The export follows the published data: rewritten whenever it is missing or was made
+            # from other data (a run killed between publish and export, a restored database), also
+            # on a run with nothing new; a run that only recorded itself changes nothing it shows.
+            state = publish.published_state(settings.db_path)
+            if not publish.export_is_current(steps.export_path(settings), state):
+                exports = export_task(settings, run_id)
+                task_runs += 1
+                if exports:
+                    publish.record_export_state(steps.export_path(settings), state)
         if docs is not None:
             docs.wait()
             if docs.state.is_completed():
@@ -197,9 +233,17 @@ def build_flow():
         summary = steps.summarise_run(
             settings, run_id, files, skipped, result, loaded, exports, time.time() - started
         )
-        create_markdown_artifact(
-            markdown=summary.markdown, key="kokuho-run-summary", description="取込結果 / run summary"
-        )
+        out = summary.as_dict()
+        if loaded is not None:
+            from load.notices import notice_lines, recorded_issues
+
+            # Issues that did not set a file aside (a modification time in the future).
+            text, markdown = notice_lines(recorded_issues(settings.db_path, run_id))
+            if text:
+                lines = str(out["text"]).splitlines()
+                at = next((i for i, line in enumerate(lines) if line.startswith("  database:")), len(lines))
+                out["text"] = "\n".join([*lines[:at], *text, *lines[at:]])
+                out["markdown"] = "\n".join([str(out["markdown"]), *markdown])
         logger.info(
             "run %s: accepted %d, superseded %d, quarantined %d, missing %d",
             run_id,
@@ -208,7 +252,7 @@ def build_flow():
             len(summary.quarantined),
             len(summary.missing),
         )
-        return {"flow_run_id": str(flow_run.id), "task_runs": task_runs, **summary.as_dict()}
+        return {"flow_run_id": str(flow_run.id), "task_runs": task_runs, **out}
 
     return ingest_flow
 
@@ -218,6 +262,12 @@ def run_ingest(
 ) -> dict[str, Any]:
     """Run the flow once (ephemeral Prefect server unless PREFECT_API_URL points at one)."""
     apply_offline_env()
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url is None:
+        from flows.ephemeral import tie_ephemeral_server_to_this_process
+
+        tie_ephemeral_server_to_this_process()
     flow = build_flow()
     if runner == "dask":
         from prefect_dask import DaskTaskRunner
@@ -237,8 +287,6 @@ def run_ingest(
             export=export,
             distributed=runner == "dask",
         )
-    from prefect.settings import get_current_settings
-
     if get_current_settings().api.url is None:
         # Only the ephemeral server stops with this process (a real one records at its pace).
         _wait_for_task_run_records(state["flow_run_id"], state["task_runs"])
@@ -318,7 +366,12 @@ def run_main(argv: list[str]) -> int:
     try:
         summary = run_ingest(settings, runner=args.runner, address=args.address, export=not args.no_export)
     except Exception as exc:  # the run itself failed (not a bad file): say so, exit non-zero
-        print(f"kokuho run: 取込に失敗しました: {type(exc).__name__}: {exc}", file=sys.stderr)
+        from load.publish import WarehouseError
+
+        if isinstance(exc, WarehouseError):  # its message says what happened and what to do
+            print(f"kokuho run: {exc}", file=sys.stderr)
+        else:
+            print(f"kokuho run: 取込に失敗しました: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(summary["text"])
     return 0

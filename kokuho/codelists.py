@@ -196,7 +196,19 @@ ISSUES: dict[str, tuple[str, str]] = {
         "ファイル「{file}」のシート「{sheet}」セル{cell}：独自の取組の予算事業名・備考が記入されていますが、取組内容が空欄です（記入内容「{value}」）。",
         "取組内容欄に独自の取組の内容を記入してください。",
     ),
+    # Added by the load (recorded, does not quarantine): an mtime beyond the run's start.
+    "RECEIVED_IN_FUTURE": (
+        "ファイル「{file}」の更新日時（{value}）が取込の開始時刻（{detail}）より未来です。"
+        "再提出の新旧は、取込の開始時刻に受け取ったものとして判定しました。",
+        "この指摘だけでは差戻しになりません。送信元のパソコンやファイルサーバーの時計（日付）を確認してください。",
+    ),
 }
+
+# Issue codes recorded on a file without setting it aside.
+RECORDED_ONLY_ISSUES: frozenset[str] = frozenset({"RECEIVED_IN_FUTURE"})
+# An mtime up to this far past the run's start is taken as it is (a file written while the run
+# scanned, a file server's clock a little ahead); beyond it, the file counts as received at the start.
+FUTURE_TOLERANCE_SECONDS = 600
 
 
 def issue_message(code: str, **fields: object) -> str:

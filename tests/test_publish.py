@@ -20,6 +20,9 @@ from load.publish import (
     PAUSE_MARKER_ENV,
     PAUSE_STAGES,
     WarehouseBusy,
+    WarehouseError,
+    WarehouseHeld,
+    connect_readonly,
     open_for_write,
     stale_work_files,
 )
@@ -191,3 +194,209 @@ def test_first_run_builds_a_fresh_database(tmp_path: Path) -> None:
     views = {r[0] for r in query(db, "SELECT view_name FROM duckdb_views() WHERE NOT internal")}
     assert {"measure_summary", "budget_lines", "own_initiatives", "submission_status"} <= views
     assert query(db, "SELECT count(*) FROM submissions") == [(0,)]
+
+
+# --- a full disk, a program holding the file read-write ---------------------------------------
+
+HOLDER = textwrap.dedent(
+    """
+    import sys
+    import duckdb
+    con = duckdb.connect(sys.argv[1])  # read-write: what DBeaver does by default
+    print("open", flush=True)
+    sys.stdin.readline()
+    con.close()
+    print("closed", flush=True)
+    """
+)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real filesystem with little room: a tmpfs mounted with size= (needs root)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made: list[Path] = []
+
+    def make(size_kib: int) -> Path:
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(mount)], capture_output=True
+        )
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr!r}")
+        made.append(mount)
+        return mount
+
+    yield make
+    for path in made:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _free_bytes(path: Path) -> int:
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize
+
+
+def test_a_full_disk_removes_the_partial_work_copy_and_keeps_the_published_state(
+    first_run: tuple[Path, Fixture], small_disk
+) -> None:
+    source, _ = first_run
+    size = source.stat().st_size
+    disk = small_disk((size + size // 2) // 1024 + 64)  # room for the database, not for a copy
+    db = disk / "kokuho.duckdb"
+    db.write_bytes(source.read_bytes())
+    free_before = _free_bytes(disk)
+
+    with pytest.raises(WarehouseError, match="空き容量") as raised, open_for_write(db, run_id="full"):
+        pytest.fail("the working copy cannot have been made")
+    assert "No space left" in str(raised.value)
+    assert db.read_bytes() == source.read_bytes()
+    assert stale_work_files(db) == []
+    assert _free_bytes(disk) >= free_before  # the partial copy's blocks are given back
+    assert query(db, COUNT_M003) == [(1,)]
+
+
+def test_a_copy_failing_with_enospc_leaves_no_partial_copy(
+    first_run: tuple[Path, Fixture], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same guarantee where no small filesystem can be mounted: ENOSPC injected halfway."""
+    import errno
+
+    import load.publish as publish
+
+    db, _ = first_run
+    before = db.read_bytes()
+
+    def half_then_full(src: Path, dst: Path) -> None:
+        Path(dst).write_bytes(Path(src).read_bytes()[: len(before) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(publish.shutil, "copyfile", half_then_full)
+    with pytest.raises(WarehouseError, match="空き容量"), open_for_write(db, run_id="full"):
+        pytest.fail("the working copy cannot have been made")
+    assert db.read_bytes() == before
+    assert stale_work_files(db) == []
+
+
+def _hold_read_write(db: Path) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)],
+        env=_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def _release(holder: subprocess.Popen) -> None:
+    if holder.poll() is None:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.communicate(timeout=60)
+
+
+def test_a_read_write_holder_stops_the_write_with_a_message_naming_it(
+    first_run: tuple[Path, Fixture], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KOKUHO_DB_WAIT", "0.5")
+    db, fx = first_run
+    before = db.read_bytes()
+    holder = _hold_read_write(db)
+    try:
+        with pytest.raises(WarehouseHeld) as raised:
+            load_batch(db, fx.files2024[3].batch(), catalogs=fx.catalogs, run_id="held")
+        # also what `kokuho sql` says
+        with pytest.raises(WarehouseHeld) as read:
+            connect_readonly(db)
+    finally:
+        _release(holder)
+    message = str(raised.value)
+    assert raised.value.pid == holder.pid
+    assert f"PID {holder.pid}" in message
+    assert "読み書きモード" in message and "read-write" in message
+    assert "公開中のデータベースは変更していません" in message
+    assert f"PID {holder.pid}" in str(read.value)
+    assert db.read_bytes() == before
+    assert stale_work_files(db) == []
+
+
+def test_a_write_waits_for_a_read_write_holder_to_close(
+    first_run: tuple[Path, Fixture], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setenv("KOKUHO_DB_WAIT", "600")
+    db, fx = first_run
+    holder = _hold_read_write(db)
+    outcome: dict[str, object] = {}
+
+    def load() -> None:
+        try:
+            outcome["result"] = load_batch(db, fx.files2024[3].batch(), catalogs=fx.catalogs, run_id="waits")
+        except BaseException as exc:  # reported below
+            outcome["error"] = exc
+
+    try:
+        writer = threading.Thread(target=load)
+        writer.start()
+        assert holder.poll() is None  # the holder still has the file: the writer waits for it
+    finally:
+        _release(holder)
+    writer.join(timeout=300)
+    assert "error" not in outcome, outcome.get("error")
+    assert len(outcome["result"].accepted) == 1  # type: ignore[union-attr]
+    assert query(db, COUNT_M003) == [(2,)]
+
+
+# --- one run at a time; the export's fingerprint ------------------------------------------------
+
+
+def test_a_second_run_lock_waits_names_the_holder_and_gives_up_after_its_timeout(tmp_path: Path) -> None:
+    from load.publish import run_lock
+
+    db = tmp_path / "kokuho.duckdb"
+    seen: list[str] = []
+    with run_lock(db, run_id="run-first") as first:
+        assert first.notice is None and first.other_run is None
+        with (
+            pytest.raises(WarehouseBusy) as raised,
+            run_lock(db, run_id="run-second", timeout=0.3, on_wait=seen.append),
+        ):
+            pytest.fail("the lock is held")
+    assert len(seen) == 1 and "run run-first" in seen[0] and f"PID {os.getpid()}" in seen[0]
+    message = str(raised.value)
+    assert "run run-first" in message and "スキップ" in message and "skipped" in message
+    with run_lock(db, run_id="run-third", timeout=0) as third:  # released: taken at once
+        assert third.notice is None
+
+
+def test_the_published_state_changes_with_a_load_and_not_with_an_empty_run(
+    tmp_path: Path, first_run: tuple[Path, Fixture]
+) -> None:
+    from load.publish import export_is_current, published_state, record_export_state
+    from load.warehouse import finish_run, start_run
+
+    db, fx = first_run
+    export = tmp_path / "exports" / "集計表_11_2024.xlsx"
+    export.parent.mkdir()
+    state = published_state(db)
+    assert state is not None and not export_is_current(export, state)  # no export yet
+    export.write_bytes(b"xlsx")
+    record_export_state(export, state)
+    assert export_is_current(export, state)
+
+    with open_for_write(db, run_id="nothing-new") as con:  # what a run with nothing new writes
+        start_run(con, "nothing-new")
+        finish_run(con, "nothing-new")
+    assert published_state(db) == state and export_is_current(export, published_state(db))
+
+    load_batch(db, fx.files2024[3].batch(), catalogs=fx.catalogs, run_id="run-2")
+    assert published_state(db) != state and not export_is_current(export, published_state(db))
+    assert published_state(tmp_path / "none.duckdb") is None

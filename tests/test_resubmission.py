@@ -54,13 +54,58 @@ def test_later_file_supersedes_earlier() -> None:
     assert changed.loc["b", "status"] == "accepted"
 
 
-def test_late_arriving_older_file_does_not_win() -> None:
+def test_a_file_first_seen_in_a_later_run_wins_whatever_its_modification_time() -> None:
+    """The run that first saw a file orders it, not the file's time (which copying can change)."""
     current = submissions(("b", "b.xlsx", "2024-05-20", "112011", "accepted"))
     incoming = submissions(("a", "a.xlsx", "2024-05-01", "112011", "accepted"))
     res = resolve_resubmissions(current, incoming)
-    assert status_of(res, "a") == "superseded" and status_of(res, "b") == "accepted"
-    assert res.replacements.empty
-    assert list(res.changed["sha256"]) == ["a"]
+    assert status_of(res, "a") == "accepted" and status_of(res, "b") == "superseded"
+    assert res.replacements.to_dict("records") == [
+        {"municipality_code": "112011", "survey_id": SURVEY, "old_sha256": "b", "new_sha256": "a"}
+    ]
+
+
+def test_earlier_runs_are_ordered_by_when_they_saw_the_file() -> None:
+    current = submissions(
+        ("old", "x.xlsx", "2030-01-01", "112011", "accepted"),  # future-dated, seen first
+        ("new", "y.xlsx", "2024-05-01", "112011", "superseded"),  # seen by a later run
+    )
+    current["seen_at"] = [pd.Timestamp("2024-05-02", tz="UTC"), pd.Timestamp("2024-05-09", tz="UTC")]
+    res = resolve_resubmissions(current, submissions())
+    assert status_of(res, "new") == "accepted" and status_of(res, "old") == "superseded"
+
+
+@pytest.mark.parametrize("future", ["2024-06-01 12:00", "2099-12-31"])
+def test_a_future_date_counts_as_the_runs_start(future: str) -> None:
+    """Within one run, a time beyond the run's start (plus the tolerance) counts as the start:
+    a file written while the run scanned (5 minutes in) is newer, however far the date goes."""
+    run_start = pd.Timestamp("2024-06-01 00:00", tz="UTC")
+    incoming = submissions(
+        ("f", "b_future.xlsx", future, "112011", "accepted"),
+        ("r", "a_real.xlsx", "2024-06-01 00:05", "112011", "accepted"),
+    )
+    res = resolve_resubmissions(submissions(), incoming, run_started_at=run_start.to_pydatetime())
+    assert status_of(res, "r") == "accepted" and status_of(res, "f") == "superseded"
+
+
+def test_a_future_dated_file_loses_to_the_next_runs_file() -> None:
+    current = submissions(("f", "f.xlsx", "2099-12-31", "112011", "accepted"))
+    current["seen_at"] = [pd.Timestamp("2024-06-01", tz="UTC")]
+    incoming = submissions(("n", "n.xlsx", "2024-06-02", "112011", "accepted"))
+    res = resolve_resubmissions(
+        current, incoming, run_started_at=pd.Timestamp("2024-06-02", tz="UTC").timestamp()
+    )
+    assert status_of(res, "n") == "accepted" and status_of(res, "f") == "superseded"
+
+
+def test_a_time_within_the_tolerance_is_taken_as_it_is() -> None:
+    run_start = pd.Timestamp("2024-06-01 00:00", tz="UTC")
+    incoming = submissions(
+        ("late", "a.xlsx", "2024-06-01 00:05", "112011", "accepted"),  # written while the run scanned
+        ("early", "b.xlsx", "2024-05-31 23:00", "112011", "accepted"),
+    )
+    res = resolve_resubmissions(submissions(), incoming, run_started_at=run_start.timestamp())
+    assert status_of(res, "late") == "accepted" and status_of(res, "early") == "superseded"
 
 
 def test_same_time_breaks_tie_by_file_name() -> None:

@@ -6,13 +6,16 @@ Pure pandas, no DuckDB: the warehouse loader passes what it holds and what just 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from kokuho import codelists
 
-__all__ = ["CHANGE_COLUMNS", "Resolution", "changed_answers", "resolve_resubmissions"]
+__all__ = ["CHANGE_COLUMNS", "Resolution", "changed_answers", "received_order", "resolve_resubmissions"]
 
 GROUP = ["municipality_code", "survey_id"]
 # Files that passed validation; only these compete to be the municipality's answer.
@@ -44,14 +47,49 @@ class Resolution:
     replacements: pd.DataFrame
 
 
-def resolve_resubmissions(current: pd.DataFrame, incoming: pd.DataFrame) -> Resolution:
+def received_order(received_at: pd.Series, seen_at: pd.Series | float) -> pd.Series:
+    """The time a file counts as received, in POSIX seconds: its modification time, except that one
+    more than FUTURE_TOLERANCE_SECONDS past `seen_at` (the start of the run that first saw it)
+    counts as `seen_at` itself, so a future date cannot win over later files."""
+    received = _seconds(received_at)
+    seen = (
+        _seconds(seen_at)
+        if isinstance(seen_at, pd.Series)
+        else pd.Series(float(seen_at), index=received.index)
+    )
+    future = received > seen + codelists.FUTURE_TOLERANCE_SECONDS
+    return received.where(~future.fillna(False), seen)
+
+
+def _seconds(values: pd.Series) -> pd.Series:
+    """POSIX seconds (float, NaN for missing) from floats or (time-zone aware) timestamps."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        utc = values.dt.tz_convert("UTC") if values.dt.tz is not None else values.dt.tz_localize("UTC")
+        return (utc - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    converted = values.map(
+        lambda v: np.nan if v is pd.NaT else v.timestamp() if isinstance(v, datetime) else v
+    )
+    return pd.to_numeric(converted, errors="coerce").astype("float64")
+
+
+def resolve_resubmissions(
+    current: pd.DataFrame, incoming: pd.DataFrame, *, run_started_at: float | datetime | None = None
+) -> Resolution:
     """Decide per (municipality_code, survey_id) which accepted file is the latest.
 
-    Both frames carry stg_submissions columns plus `status` (accepted / quarantined / superseded).
-    The latest is the one with the greatest received_at, then file name, then sha256; every
-    other accepted or superseded file of the group becomes superseded. Quarantined files and
-    files without municipality or survey keep their status.
+    Both frames carry stg_submissions columns plus `status` (accepted / quarantined / superseded);
+    `current` may carry `seen_at`, the start of the run that first saw each file. The order is the
+    warehouse's (load/sql/dml_resolve_resubmissions.sql): a file of `incoming` (seen in this run,
+    which started at `run_started_at`, default now) is newer than every file of `current`; files
+    of `current` by `seen_at`; within one run by received_order() (the modification time, a future
+    one counting as the run's start), then file name, then sha256. The latest becomes accepted and
+    every other accepted or superseded file of the group superseded. Quarantined files and files
+    without municipality or survey keep their status.
     """
+    if run_started_at is None:
+        run_started_at = time.time()
+    elif isinstance(run_started_at, datetime):
+        run_started_at = run_started_at.timestamp()
     current = current.copy()
     incoming = incoming.copy()
     current["_origin"] = 0
@@ -61,10 +99,15 @@ def resolve_resubmissions(current: pd.DataFrame, incoming: pd.DataFrame) -> Reso
         combined = pd.concat(frames, ignore_index=True)
     else:
         combined = pd.concat([current, incoming], ignore_index=True)
-    for column in ("status", "superseded_by", "received_at", "file_name", "sha256", *GROUP):
+    for column in ("status", "superseded_by", "received_at", "file_name", "sha256", "seen_at", *GROUP):
         if column not in combined.columns:
             combined[column] = None
     combined = combined.drop_duplicates("sha256", keep="first").reset_index(drop=True)
+    seen = _seconds(combined["seen_at"])
+    # Files of this run were seen at its start; earlier files without a recorded run, before it.
+    seen = seen.where(combined["_origin"] == 0, float(run_started_at)).fillna(-np.inf)
+    combined["_seen"] = seen
+    combined["_received"] = received_order(combined["received_at"], seen.replace(-np.inf, np.inf))
     old_status = combined["status"].astype("string").where(combined["_origin"] == 0)
     previous_latest = _latest(combined[(combined["_origin"] == 0) & (combined["status"] == "accepted")])
 
@@ -73,9 +116,7 @@ def resolve_resubmissions(current: pd.DataFrame, incoming: pd.DataFrame) -> Reso
         & combined["municipality_code"].notna()
         & combined["survey_id"].notna()
     )
-    ranked = combined[competing].sort_values(
-        ["received_at", "file_name", "sha256"], na_position="first", kind="stable"
-    )
+    ranked = combined[competing].sort_values(_ORDER, na_position="first", kind="stable")
     winners = ranked.groupby(GROUP, sort=False, dropna=True).tail(1)
     winner_of = {
         (row.municipality_code, row.survey_id): row.sha256
@@ -110,18 +151,22 @@ def resolve_resubmissions(current: pd.DataFrame, incoming: pd.DataFrame) -> Reso
     )[[*GROUP, "old_sha256", "new_sha256"]]
 
     return Resolution(
-        submissions=combined.drop(columns="_origin").reset_index(drop=True),
+        submissions=combined.drop(columns=["_origin", "_seen", "_received"]).reset_index(drop=True),
         latest=latest.reset_index(drop=True),
         changed=changed.reset_index(drop=True),
         replacements=replacements.reset_index(drop=True),
     )
 
 
+# Oldest first: the run that first saw the file, the time it counts as received, name, sha256.
+_ORDER = ["_origin", "_seen", "_received", "file_name", "sha256"]
+
+
 def _latest(frame: pd.DataFrame) -> pd.DataFrame:
     """The accepted file per group (the latest one if a frame still has several)."""
     columns = [*GROUP, "sha256", "file_name", "received_at"]
     frame = frame[frame["municipality_code"].notna() & frame["survey_id"].notna()]
-    ordered = frame.sort_values(["received_at", "file_name", "sha256"], na_position="first", kind="stable")
+    ordered = frame.sort_values(_ORDER, na_position="first", kind="stable")
     return ordered.groupby(GROUP, sort=True).tail(1)[columns].sort_values(GROUP)
 
 

@@ -58,14 +58,26 @@ attributed AS (
     ) = 1
 ),
 files AS (
+    -- The latest file, as dml_resolve_resubmissions decides: first seen in a later run first; within
+    -- a run by modification time (one more than 10 minutes past the run's start counts as the start),
+    -- then file name, then sha256.
     SELECT
         a.*,
         row_number() OVER (
             PARTITION BY a.status_survey_id, a.status_municipality_code
-            ORDER BY a.received_at DESC NULLS LAST, a.sha256 DESC
+            ORDER BY
+                coalesce(r.started_at, a.processed_at) DESC,
+                CASE
+                    WHEN a.received_at > coalesce(r.started_at, a.processed_at) + INTERVAL 600 SECOND
+                        THEN coalesce(r.started_at, a.processed_at)
+                    ELSE a.received_at
+                END DESC NULLS LAST,
+                a.file_name DESC,
+                a.sha256 DESC
         ) AS recency,
         count(*) OVER (PARTITION BY a.status_survey_id, a.status_municipality_code) AS file_count
     FROM attributed AS a
+    LEFT JOIN runs AS r ON r.run_id = a.run_id
     WHERE a.status_survey_id IS NOT NULL AND a.status_municipality_code IS NOT NULL
 ),
 latest AS (
