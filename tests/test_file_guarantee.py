@@ -289,10 +289,10 @@ def test_check_ends_and_accepts_every_good_file(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     verdicts = _verdicts(proc.stdout)
     assert sorted(verdicts) == sorted(p.name for p in inbox.paths)
-    assert {name: verdicts[name][0] for name in inbox.good} == dict.fromkeys(inbox.good, "受理")
+    assert {name: verdicts[name][0] for name in inbox.good} == dict.fromkeys(inbox.good, "問題なし")
     total = len(inbox.paths)
     assert (
-        f"{total} files: accepted {len(inbox.good)}, superseded 0, quarantined {len(inbox.bad)}"
+        f"{total} 件: 問題なし {len(inbox.good)}、差替え済 0、差戻し {len(inbox.bad)}、スキップ 0"
         in proc.stdout
     )
 
