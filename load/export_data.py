@@ -181,6 +181,19 @@ class SummaryData:
     def has_previous_year(self) -> bool:
         return any(m.prev_year_count is not None for m in self.measures)
 
+    @property
+    def municipality_count(self) -> int:
+        """Municipalities of the survey (every one is listed on submission_status)."""
+        listed = len(self.matrix_municipalities) or len(self.submissions)
+        return listed or max((m.municipality_total for m in self.measures), default=0)
+
+    @property
+    def answered_count(self) -> int:
+        """Municipalities counted in the figures: those with an accepted file."""
+        if self.matrix_municipalities:
+            return len(self.matrix_answered)
+        return sum(1 for s in self.submissions if s.status in ("受理", "再提出"))
+
     def sections(self) -> list[tuple[int, str]]:
         seen: dict[int, str] = {}
         for m in self.measures:

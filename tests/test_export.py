@@ -453,7 +453,9 @@ def test_section_sheet_round_trip(warehouse: Path, workbook: Path, section_no: i
     rows = sheet_rows(workbook, sheet)
     assert rows[1][0] == f"{section_no} {sheet.split(' ', 1)[1]}"
     assert "令和6年度（2024年度）" in rows[0][0]
-    assert "run-0001" in rows[2][0] and "2024年5月25日 16:45 現在" in rows[2][0]
+    assert "2024年5月25日 16:45 現在" in rows[2][0]
+    assert "run-0001" not in rows[2][0]  # the run ID is on the cover (注記) only
+    assert rows[2][0].startswith("【暫定】回答 3/4市町村")  # one of 4 has no accepted file
     assert rows[3] == [
         "【令和6年度の具体的な取組内容（予定）】",
         "実施予定市町村数",
@@ -484,7 +486,8 @@ def test_section_sheet_spot_values(workbook: Path) -> None:
 
 def test_status_sheet_ratios_and_changes(warehouse: Path, workbook: Path) -> None:
     rows = sheet_rows(workbook, "取組状況")
-    assert rows[3][5] == "取組状況（R6）" and rows[3][7] == "前年度比（R5→R6）"
+    assert rows[3][5] == "取組状況（R6、前年度比）" and rows[3][6] == "R5実施市町村数"
+    assert len(rows[3]) == 7  # n/N and the change are one string (seed 004), not two columns
     body = rows[4:]
     views = measures(warehouse)
     assert len(body) == len(views)
@@ -493,12 +496,13 @@ def test_status_sheet_ratios_and_changes(warehouse: Path, workbook: Path) -> Non
         assert row[2] == m["label"]
         assert cell_text(row[3]) == str(total)
         assert cell_text(row[4]) == str(n)
-        assert row[5] == f"{n}/{total}市町村（{m['implementing_pct']}%）"
+        ratio = f"{n}/{total}市町村（{m['implementing_pct']}%）"
+        change = EXPECTED_CHANGE_2024[m["measure_id"]]
+        assert row[5] == (ratio + change if change == "（新）" else f"{ratio} {change}".rstrip())
         assert m["implementing_pct"] == pct(n, total)
         assert cell_text(row[6]) == ("" if m["prev_year_count"] is None else str(m["prev_year_count"]))
-        assert row[7] == EXPECTED_CHANGE_2024[m["measure_id"]]
-    assert body[0][5] == "3/4市町村（75%）"  # hand-computed
-    assert body[4][5] == "0/4市町村（0%）"
+    assert body[0][5] == "3/4市町村（75%） 1市町村（増）"  # hand-computed, seed 004's form
+    assert body[4][5] == "0/4市町村（0%） 1市町村（減）"
 
 
 # --- matrix ----------------------------------------------------------------------------------------
@@ -643,19 +647,21 @@ def chart_xml(path: Path) -> list[str]:
 
 def test_charts_per_section_and_year_over_year(workbook: Path, warehouse: Path, tmp_path: Path) -> None:
     charts = chart_xml(workbook)
-    assert len(charts) == 4  # 2 sections x (counts, R5 vs R6)
+    assert len(charts) == 2  # one per section (few measures): R5 beside R6
     assert all('<barDir val="bar" />' in c and "<strRef><f>" in c for c in charts)
-    assert [c.count("<ser>") for c in charts] == [1, 2, 1, 2]
+    assert [c.count("<ser>") for c in charts] == [2, 2]
+    assert all('sz="900"' in c for c in charts)  # category labels at a readable size
     rows = sheet_rows(workbook, "図1 保険税関係")
     assert rows[3] == ["区分・取組内容（略）", "R6（市町村）", "R5（市町村）"]
     assert [r[0] for r in rows[4:6]] == [
         "1-(1)-1 スマホアプリ収納（PayB、LINEPay…",
         "1-(1)-2 コンビニ収納",
     ]
-    assert [cell_text(r[1]) for r in rows[4:]] == ["3", "2", "2", "3", "0"]
-    assert [cell_text(r[2]) for r in rows[4:]] == ["2", "2", "", "4", "1"]
+    table = [r for r in rows[4:] if r and r[0]]
+    assert [cell_text(r[1]) for r in table] == ["3", "2", "2", "3", "0"]
+    assert [cell_text(r[2]) for r in table] == ["2", "2", "", "4", "1"]
     single = export_summary(warehouse, 2023, tmp_path / "r5.xlsx")
-    assert len(chart_xml(single)) == 2  # no FY2022 survey: no year-over-year chart
+    assert [c.count("<ser>") for c in chart_xml(single)] == [1, 1]  # no FY2022 survey: R5 alone
 
 
 def test_notes_sheet_and_sheet_order(workbook: Path) -> None:
