@@ -33,7 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho.catalog import SUBGROUP_MARKS, fiscal_year_label, short_year_label
 from kokuho.codelists import MARKER_DOWN, MARKER_NEW, MARKER_UP, MUNICIPALITY_STATUS_LABELS
-from load.export_data import MeasureRow, OwnInitiative, SummaryData
+from load.export_data import MeasureRow, OwnInitiative, ReturnedRow, SummaryData
 from load.xlsx_cells import TIME_TYPES, CellBuffer, sheet_cells, time_format
 
 NONE_MARK = "—"
@@ -981,7 +981,7 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
 
 
 SUBMISSION_HEADER_ROW = 4
-SUBMISSION_WIDTHS = (7.0, 8.0, 11.0, 38.0, 14.0, 64.0)
+SUBMISSION_WIDTHS = (7.0, 8.0, 11.0, 40.0, 16.0, 54.0)
 
 
 def submission_rows(ctx: Context) -> list[tuple[str, str, str, str | None, dt.datetime | None, str | None]]:
@@ -1051,6 +1051,97 @@ def write_submissions(ws: Worksheet, ctx: Context) -> None:
         row += 1
     finish_table(ws, SUBMISSION_HEADER_ROW, row - 1, len(SUBMISSION_WIDTHS), f"A{SUBMISSION_HEADER_ROW + 1}")
     setup_print(ws, f"1:{SUBMISSION_HEADER_ROW}", widths=SUBMISSION_WIDTHS, header=ctx.provisional_note)
+
+
+RETURNED_HEADER_ROW = 4
+RETURNED_HEADERS = (
+    "市町村コード",
+    "市町村名",
+    "提出ファイル",
+    "受信日時",
+    "場所（シート・セル）",
+    "内容",
+    "修正方法",
+    "現在の状況",
+    "参考（エラーコード／ルール）",
+)
+RETURNED_WIDTHS = (8.0, 9.0, 26.0, 16.0, 14.0, 46.0, 30.0, 8.0, 16.0)
+
+
+def returned_values(r: ReturnedRow) -> tuple[object, ...]:
+    """One row of the 差戻し list, as the export's sheet and 差戻し一覧.xlsx show it."""
+    place = "　".join(p for p in (r.sheet, r.cell) if p) or "（ファイル全体）"
+    reference = "／".join(p for p in (r.code, r.rule) if p)
+    return (
+        r.municipality_code or NONE_MARK,
+        r.municipality_name or "（不明）",
+        r.file_name,
+        r.received_at,
+        place,
+        r.message or "",
+        r.hint or "",
+        r.current_status or NONE_MARK,
+        reference,
+    )
+
+
+def write_returned_table(ws: Worksheet, rows: Sequence[ReturnedRow], header: int) -> tuple[int, list[int]]:
+    """The 差戻し list from row `header`; returns the last row and the first row of each file."""
+    header_row(ws, header, RETURNED_HEADERS, height=32)
+    set_widths(ws, RETURNED_WIDTHS)
+    row = header + 1
+    starts: list[int] = []
+    previous = None
+    small = Font(name=FONT_NAME, size=8, color="666666")
+    for r in rows:
+        if r.sha256 != previous:
+            starts.append(row)
+            previous = r.sha256
+        values = returned_values(r)
+        for col, value in enumerate(values, start=1):
+            put(
+                ws,
+                row,
+                col,
+                value,
+                font=small if col == len(values) else TABLE_FONT,
+                align=CENTER if col in (1, 8) else WRAP,
+                border=BOX,
+                number_format="yyyy/mm/dd hh:mm" if col == 4 else None,
+            )
+        texts = [
+            (str(v), w * TABLE_WIDTH)
+            for v, w in zip(values, RETURNED_WIDTHS, strict=True)
+            if isinstance(v, str)
+        ]
+        row_height(ws, row, wrapped_height(texts, line_height=TABLE_LINE))
+        row += 1
+    return row - 1, starts
+
+
+def write_returned(ws: Worksheet, ctx: Context) -> None:
+    """Every quarantined file of the survey year (and those whose year could not be read)."""
+    rows = ctx.data.returned
+    files = len({r.sha256 for r in rows})
+    title_block(
+        ws,
+        ctx,
+        f"差戻し一覧（返却した調査票と理由）　{ctx.year_label}　{ctx.data.prefecture_name}",
+        f"差戻し {files}ファイル・{len(rows)}件"
+        "（現在の状況が「再提出」「受理」の市町村は、その後の提出が受理済み）",
+    )
+    last, starts = write_returned_table(ws, rows, RETURNED_HEADER_ROW)
+    if not rows:
+        put(ws, RETURNED_HEADER_ROW + 1, 1, "差戻しはありません。", align=NO_WRAP)
+        last = RETURNED_HEADER_ROW + 1
+    finish_table(ws, RETURNED_HEADER_ROW, last, len(RETURNED_WIDTHS), f"A{RETURNED_HEADER_ROW + 1}")
+    setup_print(
+        ws,
+        f"1:{RETURNED_HEADER_ROW}",
+        widths=RETURNED_WIDTHS,
+        blocks=_nested_blocks(last, starts, []),
+        header=ctx.provisional_note,
+    )
 
 
 CHART_HEADER_ROW = 4

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from load.export_data import ExportError, SummaryData
@@ -664,6 +665,35 @@ def test_charts_per_section_and_year_over_year(workbook: Path, warehouse: Path, 
     assert [c.count("<ser>") for c in chart_xml(single)] == [1, 1]  # no FY2022 survey: R5 alone
 
 
+def test_returned_list_sheet_and_file(warehouse: Path, workbook: Path, tmp_path: Path) -> None:
+    """One 差戻し list: every quarantined file with its reasons, in the export and as its own file."""
+    from load.reports import write_returned_list
+
+    expected = [
+        "112071",
+        "秩父市",
+        "=112071_再提出.xlsx",
+        "2024-05-25 16:45:00",
+        "（ファイル全体）",
+        "=ファイル「=112071_再提出.xlsx」のシート「1 保険税関係」セルD12の回答「△」を判別できません。",
+        "",
+        "差戻し",
+        "UNKNOWN_ANSWER",
+    ]
+    rows = sheet_rows(workbook, "差戻し一覧")
+    assert rows[3][0] == "市町村コード" and rows[3][-1] == "参考（エラーコード／ルール）"
+    assert [cell_text(v) for v in rows[4]] == expected
+    assert len(rows) == 5
+    out = write_returned_list(warehouse, tmp_path / "quarantine" / "差戻し一覧.xlsx")
+    assert out.name == "差戻し一覧.xlsx"
+    own = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("差戻し一覧").to_python()
+    assert [cell_text(v) for v in own[4]] == expected
+    ws = load_workbook(out)["差戻し一覧"]
+    assert (ws.page_setup.orientation, ws.page_setup.fitToWidth) == ("landscape", 1)
+    assert ws.print_title_rows == "$1:$4" and ws["F5"].alignment.wrap_text
+    assert ws["C5"].data_type == "s" and ws["C5"].quotePrefix  # a file name is never a formula
+
+
 def test_notes_sheet_and_sheet_order(workbook: Path) -> None:
     book = CalamineWorkbook.from_path(str(workbook))
     assert book.sheet_names == [
@@ -674,6 +704,7 @@ def test_notes_sheet_and_sheet_order(workbook: Path) -> None:
         "市町村別実施状況",
         "数値目標",
         "提出状況",
+        "差戻し一覧",
         "図1 保険税関係",
         "図2 医療費適正化関係",
         "data_measure_summary",
