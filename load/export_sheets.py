@@ -398,17 +398,14 @@ def setup_print(
     cells = _cells(ws)
     first_title, last_title = (int(x) for x in title_rows.replace("$", "").split(":"))
     title_height = sum(cells.heights.get(r, DEFAULT_ROW_HEIGHT) for r in range(first_title, last_title + 1))
-    last = max((r for r, line in cells.rows.items() if line), default=last_title)
+    last = max(cells.rows, default=last_title)
     # Rows above the repeated ones print on the first page only: counted as body rows.
-    body = [
-        (r, cells.heights.get(r, DEFAULT_ROW_HEIGHT))
-        for r in range(1, last + 1)
-        if not first_title <= r <= last_title
-    ]
+    get = cells.heights.get
+    body = [(r, get(r, DEFAULT_ROW_HEIGHT)) for r in range(1, first_title)]
+    body += [(r, get(r, DEFAULT_ROW_HEIGHT)) for r in range(last_title + 1, last + 1)]
     breaks = plan_pages(body, page_capacity(scale, title_height, paper, margins), blocks, keep_with_next)
-    ws.row_breaks = RowBreak()
-    for row in breaks:
-        ws.row_breaks.append(Break(id=row))
+    # One assignment: RowBreak.append re-checks every break already there (quadratic).
+    ws.row_breaks = RowBreak(brk=[Break(id=row) for row in breaks])
     pages = (len(breaks) + 1) * (len(ws.col_breaks.brk) + 1)
     ws.oddFooter.center.text = f"&P / {pages}"
     ws.oddFooter.right.text = "&A"
@@ -823,9 +820,7 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
     # On paper: A3 portrait at full size (8-pt labels), a prefecture's municipalities on one page
     # down; a new page across for each section, a section wider than a page split at subsection
     # boundaries; codes/names repeat on each.
-    ws.col_breaks = ColBreak()
-    for col in matrix_column_breaks(measures):
-        ws.col_breaks.append(Break(id=col))
+    ws.col_breaks = ColBreak(brk=[Break(id=col) for col in matrix_column_breaks(measures)])
     setup_print(
         ws,
         f"{MATRIX_ID_ROW}:{MATRIX_LABEL_ROW}",
@@ -875,7 +870,7 @@ TARGET_HEADER_ROW = 4
 def target_format(values: Iterable[float | None]) -> str:
     """One number format for every rate of the sheet, with as many decimals (1 or 2) as the most
     precise value written: 84.00 / 86.70 / 96.49 rather than 84.0 / 86.7 / 96.49."""
-    two = any(v is not None and abs(round(v, 1) - v) > 1e-9 for v in values)
+    two = any(round(v, 1) != v for v in values if v is not None)
     return "0.00" if two else "0.0"
 
 
@@ -944,8 +939,14 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
         font=TABLE_FONT,
     )[1]
     target_starts: list[int] = []
+    # Row heights from the wrapped texts (9-pt), with the line counts of repeated texts cached.
+    w_name, w_label, w_year, w_note = (w * TABLE_WIDTH for w in (widths[1], widths[2], widths[3], widths[-1]))
+    heights = _cells(ws).heights
+    name_lines: dict[str, int] = {}
     for target_id in target_order(ctx):
         target_starts.append(row)
+        label = label_of[target_id]
+        label_lines = wrapped_lines(label, w_label)
         for code in sorted(c for (tid, c) in grouped if tid == target_id):
             key = (target_id, code)
             note = "／".join(notes.get(key, []))
@@ -957,18 +958,20 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
                 2,
                 [
                     wrapped(names[code]),
-                    wrapped(label_of[target_id]),
+                    wrapped(label),
                     *[(v, number_style) if isinstance(v, float) else centered(v) for v in values],
                     wrapped(note),
                 ],
             )
-            texts = [(note, widths[-1]), (label_of[target_id], widths[2]), (names[code], widths[1])]
-            texts += [(v, widths[3]) for v in values if isinstance(v, str)]
-            row_height(
-                ws,
-                row,
-                wrapped_height([(t, w * TABLE_WIDTH) for t, w in texts], line_height=TABLE_LINE),
-            )
+            lines = name_lines.get(code)
+            if lines is None:
+                lines = name_lines[code] = max(label_lines, wrapped_lines(names[code], w_name))
+            if note:
+                lines = max(lines, wrapped_lines(note, w_note))
+            for v in values:
+                if type(v) is str:
+                    lines = max(lines, wrapped_lines(v, w_year))
+            heights[row] = lines * TABLE_LINE + 3
             row += 1
     finish_table(ws, TARGET_HEADER_ROW, row - 1, len(widths), f"D{TARGET_HEADER_ROW + 1}")
     setup_print(
@@ -1255,9 +1258,7 @@ def _chart_print(ws: Worksheet, pages: int, last_row: int, header: str | None) -
     ws.print_options.horizontalCentered = True
     first, end = get_column_letter(CHART_FIRST_COL), get_column_letter(CHART_FIRST_COL + CHART_COLS - 1)
     ws.print_area = f"{first}1:{end}{last_row}"
-    ws.row_breaks = RowBreak()
-    for page in range(1, pages):
-        ws.row_breaks.append(Break(id=page * CHART_PAGE_ROWS))
+    ws.row_breaks = RowBreak(brk=[Break(id=page * CHART_PAGE_ROWS) for page in range(1, pages)])
     ws.oddFooter.center.text = f"&P / {pages}"
     ws.oddFooter.right.text = "&A"
     ws.oddHeader.right.text = header_text(header)
@@ -1269,6 +1270,7 @@ def _text_categories(chart: BarChart, cats: Reference) -> None:
         series.cat = AxDataSource(strRef=StrRef(f=str(cats)))
 
 
+@lru_cache(maxsize=8)
 def _font(size: int, bold: bool = False) -> RichText:
     """Text properties with a point size (openpyxl leaves chart text to the renderer's default)."""
     props = CharacterProperties(sz=size * 100, b=bold)
