@@ -243,7 +243,7 @@ def text_width(text: str) -> int:
 def wrapped_height(
     texts: Iterable[tuple[str, float]],
     minimum_lines: int = 1,
-    line_height: float = None,  # type: ignore[assignment]
+    line_height: float | None = None,
 ) -> float:
     """Row height for texts wrapped in columns of the given widths (openpyxl cannot autofit)."""
     lines = minimum_lines
@@ -409,7 +409,8 @@ def setup_print(
     pages = (len(breaks) + 1) * (len(ws.col_breaks.brk) + 1)
     ws.oddFooter.center.text = f"&P / {pages}"
     ws.oddFooter.right.text = "&A"
-    ws.oddHeader.right.text = header_text(header)
+    if header:  # an empty "&R" header is not valid: none at all when not provisional
+        ws.oddHeader.right.text = header_text(header)
     return pages
 
 
@@ -1261,7 +1262,8 @@ def _chart_print(ws: Worksheet, pages: int, last_row: int, header: str | None) -
     ws.row_breaks = RowBreak(brk=[Break(id=page * CHART_PAGE_ROWS) for page in range(1, pages)])
     ws.oddFooter.center.text = f"&P / {pages}"
     ws.oddFooter.right.text = "&A"
-    ws.oddHeader.right.text = header_text(header)
+    if header:  # an empty "&R" header is not valid: none at all when not provisional
+        ws.oddHeader.right.text = header_text(header)
 
 
 def _text_categories(chart: BarChart, cats: Reference) -> None:
