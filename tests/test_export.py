@@ -694,6 +694,24 @@ def test_returned_list_sheet_and_file(warehouse: Path, workbook: Path, tmp_path:
     assert ws["C5"].data_type == "s" and ws["C5"].quotePrefix  # a file name is never a formula
 
 
+def test_each_run_rewrites_the_returned_list(warehouse: Path, tmp_path: Path) -> None:
+    """What the flow's export step calls after the export: quarantine/差戻し一覧.xlsx, replaced whole."""
+    from flows.steps import write_returned_list_of
+    from kokuho.config import Settings
+
+    settings = Settings.resolve(home=tmp_path / "home", db_path=warehouse)
+    target = settings.quarantine_dir / "差戻し一覧.xlsx"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"stale")
+    assert write_returned_list_of(settings) == target
+    rows = CalamineWorkbook.from_path(str(target)).get_sheet_by_name("差戻し一覧").to_python()
+    assert rows[4][2] == "=112071_再提出.xlsx"
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".tmp_")]
+    broken = Settings.resolve(home=tmp_path / "other", db_path=tmp_path / "not_a_db.duckdb")
+    (tmp_path / "not_a_db.duckdb").write_bytes(b"not a database")
+    assert write_returned_list_of(broken) is None  # reported, never raised: the run goes on
+
+
 def test_notes_sheet_and_sheet_order(workbook: Path) -> None:
     book = CalamineWorkbook.from_path(str(workbook))
     assert book.sheet_names == [
