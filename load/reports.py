@@ -100,8 +100,9 @@ def write_returned_list(db_path: Path, out: Path) -> Path:
         ws,
         f"1:{sheets.RETURNED_HEADER_ROW}",
         widths=sheets.RETURNED_WIDTHS,
-        blocks={
-            start: [(0, end)] for start, end in zip(starts, [*(s - 1 for s in starts[1:]), last], strict=True)
+        blocks={  # each file's problems kept on one page where they fit
+            start: [(0, end)]
+            for start, end in zip(starts, [*(s - 1 for s in starts[1:]), last], strict=False)
         },
     )
     out = Path(out)

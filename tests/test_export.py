@@ -712,6 +712,22 @@ def test_each_run_rewrites_the_returned_list(warehouse: Path, tmp_path: Path) ->
     assert write_returned_list_of(broken) is None  # reported, never raised: the run goes on
 
 
+def test_returned_list_when_nothing_was_returned(tmp_path: Path) -> None:
+    from load.reports import write_returned_list
+
+    db = build_fixture_db(tmp_path / "kokuho.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM submissions WHERE status = 'quarantined'")
+    rows = (
+        CalamineWorkbook.from_path(str(write_returned_list(db, tmp_path / "r.xlsx")))
+        .get_sheet_by_name("差戻し一覧")
+        .to_python()
+    )
+    assert rows[4][0] == "差戻しはありません。" and len(rows) == 5
+    export = export_summary(db, 2024, tmp_path / "x.xlsx")
+    assert sheet_rows(export, "差戻し一覧")[4][0] == "差戻しはありません。"
+
+
 def test_notes_sheet_and_sheet_order(workbook: Path) -> None:
     book = CalamineWorkbook.from_path(str(workbook))
     assert book.sheet_names == [
