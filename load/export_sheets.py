@@ -397,12 +397,14 @@ def setup_print(
     ws.page_margins = margins
     cells = _cells(ws)
     first_title, last_title = (int(x) for x in title_rows.replace("$", "").split(":"))
-    title_height = sum(cells.heights.get(r, DEFAULT_ROW_HEIGHT) for r in range(first_title, last_title + 1))
+    fmt = ws.sheet_format
+    default = fmt.defaultRowHeight if fmt.customHeight else DEFAULT_ROW_HEIGHT
+    title_height = sum(cells.heights.get(r, default) for r in range(first_title, last_title + 1))
     last = max(cells.rows, default=last_title)
     # Rows above the repeated ones print on the first page only: counted as body rows.
     get = cells.heights.get
-    body = [(r, get(r, DEFAULT_ROW_HEIGHT)) for r in range(1, first_title)]
-    body += [(r, get(r, DEFAULT_ROW_HEIGHT)) for r in range(last_title + 1, last + 1)]
+    body = [(r, get(r, default)) for r in range(1, first_title)]
+    body += [(r, get(r, default)) for r in range(last_title + 1, last + 1)]
     breaks = plan_pages(body, page_capacity(scale, title_height, paper, margins), blocks, keep_with_next)
     # One assignment: RowBreak.append re-checks every break already there (quadratic).
     ws.row_breaks = RowBreak(brk=[Break(id=row) for row in breaks])
@@ -781,7 +783,9 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
         cell_of(ws, value, font=MARK_FONT, align=MATRIX_MARK, border=BOX) for value in (CHECK_MARK, None)
     )
     none: set[str] = set()
-    heights = _cells(ws).heights
+    # One height for every municipality row, as the sheet's default (no attribute on 1,741 rows).
+    ws.sheet_format.defaultRowHeight = MATRIX_ROW_HEIGHT
+    ws.sheet_format.customHeight = True
     for code, name in data.matrix_municipalities:
         answered = code in data.matrix_answered
         put(ws, row, 1, code, align=CENTER, border=BOX)
@@ -798,7 +802,6 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
         done = data.matrix.get(code, none)
         put_cells(ws, row, first, [mark if measure_id in done else blank for measure_id in measure_ids])
         counts.update(done)
-        heights[row] = MATRIX_ROW_HEIGHT
         row += 1
     put(ws, row, 1, TOTAL_LABEL, font=BOLD, align=NO_WRAP, fill=TOTAL_FILL, border=BOX)
     for col in (2, 3):

@@ -59,6 +59,9 @@ def test_printed_sheets_page_setup(workbook: Path, sheet: str) -> None:
         assert (ws.page_setup.paperSize, ws.page_setup.orientation) == (8, "portrait")
         assert ws.sheet_properties.pageSetUpPr.fitToPage is False
         assert ws.print_title_cols == "$A:$C"
+        # every municipality row one height (the sheet default), and a page across per section
+        assert ws.sheet_format.customHeight and ws.sheet_format.defaultRowHeight == sheets.MATRIX_ROW_HEIGHT
+        assert [b.id for b in ws.col_breaks.brk] == [3 + 5]  # fixture: 5 measures in section 1
     else:
         assert (ws.page_setup.paperSize, ws.page_setup.orientation) == (9, "landscape")
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True
@@ -336,3 +339,27 @@ def test_plan_pages_never_ends_a_page_on_a_heading(
         assert b == rows[-1][0] or b not in keep or all_headings or height[b] + height[b + 1] > capacity
         # a page overflows only when its first row alone is taller than a page
         assert sum(height[r] for r in page) <= capacity or height[a + 1] > capacity or all_headings
+
+
+def test_matrix_pages_across_hold_at_most_a_page_of_columns() -> None:
+    measures = large_data().measures
+    breaks = sheets.matrix_column_breaks(measures)
+    first, last = sheets.MATRIX_FIRST_COL, sheets.MATRIX_FIRST_COL + len(measures) - 1
+    bounds = [first - 1, *breaks, last]
+    widths = [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    assert len(widths) > 1 and all(0 < w <= sheets.MATRIX_PAGE_COLUMNS for w in widths)
+
+
+def test_chart_chunks_split_at_subsections_within_the_limit() -> None:
+    measures = large_data().measures
+    chunks = sheets.chart_chunks(measures, 16)
+    assert sum(n for _, n in chunks) == len(measures)
+    assert [s for s, _ in chunks] == sorted({s for s, _ in chunks})
+    assert all(0 < n <= 16 for _, n in chunks)
+    # a chart starts at a subsection unless the subsection alone is longer than a chart
+    for start, _ in chunks[1:]:
+        prev, cur = measures[start - 1], measures[start]
+        assert (
+            prev.subsection_no != cur.subsection_no
+            or sum(1 for m in measures if m.subsection_no == cur.subsection_no) > 16
+        )
