@@ -822,7 +822,22 @@ def export_all(settings: Settings, run_id: str) -> list[Path]:
     except ExportError:
         # Nothing to publish yet for this survey year (e.g. the first night, empty inbox).
         return []
+    write_returned_list_of(settings)
     return [out]
+
+
+def write_returned_list_of(settings: Settings) -> Path | None:
+    """quarantine/差戻し一覧.xlsx, every quarantined file of the database, rewritten each run; a
+    failure to write it is reported on stderr and never stops the run."""
+    import duckdb
+
+    from load.reports import RETURNED_LIST, write_returned_list
+
+    try:
+        return write_returned_list(settings.db_path, settings.quarantine_dir / RETURNED_LIST)
+    except (OSError, duckdb.Error) as exc:
+        print(f"差戻し一覧を作成できませんでした: {exc}", file=sys.stderr)
+        return None
 
 
 @dataclass

@@ -9,6 +9,8 @@ shaded; everything else is protected without a password. Nothing is merged.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import math
 import os
 import sys
 import tempfile
@@ -112,6 +114,7 @@ def _styles() -> dict[str, NamedStyle]:
             _style("title", font=_font(14, bold=True)),
             _style("subtitle", font=_font(11, bold=True)),
             _style("plain"),
+            _style("notice", font=_font(12, bold=True, color="C00000")),
             _style("wrap", alignment=_WRAP_TOP),
             _style("heading", font=_font(11, bold=True)),
             _style("header", font=_font(10, bold=True), fill=_HEADER_FILL, border=_BOX, alignment=_CENTER),
@@ -218,6 +221,31 @@ def _short_era(fiscal_year: int) -> str:
     return fiscal_year_label(fiscal_year).split("（", 1)[0]
 
 
+WEEKDAYS = "月火水木金土日"
+
+
+class Submission:
+    """Where and by when the workbook goes back: shown on the cover and in 記入要領 when given."""
+
+    def __init__(self, deadline: dt.date | None = None, contact: str | None = None) -> None:
+        self.deadline = deadline
+        self.contact = (contact or "").strip() or None
+
+    @property
+    def deadline_text(self) -> str | None:
+        """2024年6月30日（日）"""
+        d = self.deadline
+        return f"{d.year}年{d.month}月{d.day}日（{WEEKDAYS[d.weekday()]}）" if d else None
+
+    def lines(self) -> list[str]:
+        lines = []
+        if self.deadline_text:
+            lines.append(f"提出期限：{self.deadline_text}")
+        if self.contact:
+            lines.append(f"提出先：{self.contact}")
+        return lines
+
+
 def _check_ready(catalog: Catalog, municipality: Municipality) -> None:
     if not in_survey_area(municipality, catalog.prefecture_code):
         raise ValueError(
@@ -231,11 +259,23 @@ def _check_ready(catalog: Catalog, municipality: Municipality) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _cover(ws: Worksheet, styles: dict[str, NamedStyle], catalog: Catalog, muni: Municipality) -> None:
+def _cover(
+    ws: Worksheet,
+    styles: dict[str, NamedStyle],
+    catalog: Catalog,
+    muni: Municipality,
+    submission: Submission | None = None,
+) -> None:
     s = _Sheet(ws, styles)
     s.next_row()
     s.put(_KEY, layout.SHEET_COVER, "key")
     s.put(_COVER_LABEL, f"{catalog.title}　調査票", "title", measure=False)
+    submission = submission or Submission()
+    # Row 2 (blank otherwise) shows the deadline: no keyed row moves.
+    s.next_row()
+    if submission.deadline_text:
+        s.put(_COVER_LABEL, "提出期限", "notice", measure=False)
+        s.put(_COVER_VALUE, submission.deadline_text, "notice", measure=False)
 
     pref_name = prefecture(catalog.prefecture_code).name
     facts = [
@@ -244,7 +284,6 @@ def _cover(ws: Worksheet, styles: dict[str, NamedStyle], catalog: Catalog, muni:
         (layout.META_CATALOG_VERSION, catalog.catalog_version, "調査票の版", catalog.catalog_version),
         (layout.META_SURVEY_ID, catalog.survey_id, "調査ID", catalog.survey_id),
     ]
-    s.next_row()
     for name, value, label, shown in facts:
         s.next_row(layout.meta_key(name, value))
         s.put(_COVER_LABEL, label, "label")
@@ -275,13 +314,26 @@ def _cover(ws: Worksheet, styles: dict[str, NamedStyle], catalog: Catalog, muni:
     ):
         s.next_row()
         s.put(_COVER_LABEL, line, "plain", measure=False)
+    if submission.lines():
+        s.next_row()
+        s.next_row()
+        s.put(_COVER_LABEL, "提出", "subtitle", measure=False)
+        for label, text in (("提出期限", submission.deadline_text), ("提出先", submission.contact)):
+            if text:
+                s.next_row()
+                s.put(_COVER_LABEL, label, "label", measure=False)
+                s.put(_COVER_VALUE, text, "label", measure=False)
+                lines = _wrapped_lines(text, COVER_VALUE_WIDTH)
+                if lines > 1:
+                    ws.row_dimensions[s.row].height = 18.75 * lines + 2
 
-    s.fit_columns({_COVER_LABEL: (16, 24), _COVER_VALUE: (40, 60)})
+    s.fit_columns({_COVER_LABEL: (16, 24), _COVER_VALUE: (COVER_VALUE_WIDTH, 60)})
     s.finish(landscape=False, title_rows="1:1", freeze="A2")
 
 
-def _instructions(catalog: Catalog) -> list[tuple[str, str]]:
+def _instructions(catalog: Catalog, submission: Submission | None = None) -> list[tuple[str, str]]:
     """(style, text) lines of the 記入要領 sheet."""
+    submission = submission or Submission()
     pref_name = prefecture(catalog.prefecture_code).name
     sections = "、".join(f"「{layout.section_sheet_title(s.no, s.title)}」" for s in catalog.sections)
     lines: list[tuple[str, str]] = [
@@ -339,7 +391,13 @@ def _instructions(catalog: Catalog) -> list[tuple[str, str]]:
         ("wrap", "・Excelブック（.xlsx）のまま提出してください（PDF・画像などに変換しないでください）。"),
         ("plain", ""),
         ("heading", "提出"),
-        ("wrap", "・県が指定する提出期限までに、このファイルを提出してください。"),
+        (
+            "wrap",
+            f"・{submission.deadline_text}までに、このファイルを提出してください。"
+            if submission.deadline_text
+            else "・県が指定する提出期限までに、このファイルを提出してください。",
+        ),
+        *([("wrap", f"・提出先：{submission.contact}")] if submission.contact else []),
         (
             "wrap",
             "・提出後に修正がある場合は、修正した調査票全体を再提出してください。"
@@ -349,16 +407,36 @@ def _instructions(catalog: Catalog) -> list[tuple[str, str]]:
     return lines
 
 
-def _instructions_sheet(ws: Worksheet, styles: dict[str, NamedStyle], catalog: Catalog) -> None:
+COVER_VALUE_WIDTH = 48  # at least: the deadline and where to send wrap within it
+INSTRUCTIONS_WIDTH = 90  # column B: one A4 portrait page wide at 100 %
+_LINE_POINTS = {"title": 24.0, "heading": 19.0, "subtitle": 19.0}  # others: 11-pt text, 18.75 pt a line
+
+
+def _wrapped_lines(text: str, width: float) -> int:
+    """Lines of 11-pt text in a column `width` characters wide (a full-width character is 14.7 px,
+    2.1 of the 7-px column unit; half-width about 1.1)."""
+    total = sum(2.1 if unicodedata.east_asian_width(ch) in "WFA" else 1.1 for ch in text)
+    return max(1, math.ceil(total / max(width - 0.5, 1)))
+
+
+def _instructions_sheet(
+    ws: Worksheet, styles: dict[str, NamedStyle], catalog: Catalog, submission: Submission | None = None
+) -> None:
     s = _Sheet(ws, styles)
-    for n, (style, text) in enumerate(_instructions(catalog)):
+    for n, (style, text) in enumerate(_instructions(catalog, submission)):
         s.next_row()
         if n == 0:
             s.put(_KEY, layout.SHEET_INSTRUCTIONS, "key")
         s.put("B", text or None, style, measure=False)
-    ws.column_dimensions["B"].width = 100
+        # Heights set, so the wrapped text shows whole in Excel (it does not autofit on open).
+        lines = _wrapped_lines(text, INSTRUCTIONS_WIDTH) if style == "wrap" else 1
+        ws.row_dimensions[s.row].height = _LINE_POINTS.get(style, 18.75) * lines + (2 if lines > 1 else 0)
+    ws.column_dimensions["B"].width = INSTRUCTIONS_WIDTH
     s.fit_columns({})
     s.finish(landscape=False, title_rows="1:1", freeze="A2")
+    # The hidden key column stays out of the page; B alone is printed, one page wide.
+    ws.print_area = f"B1:B{s.row}"
+    ws.print_options.horizontalCentered = False
 
 
 def _heading_parts(table: SurveyTable, previous: SurveyTable | None) -> list[str]:
@@ -497,8 +575,12 @@ def _targets_sheet(
 # --------------------------------------------------------------------------------------------
 
 
-def write_template(catalog: Catalog, municipality: Municipality, path: Path) -> Path:
-    """Write one municipality's survey workbook to `path` (replaced if present); return the path."""
+def write_template(
+    catalog: Catalog, municipality: Municipality, path: Path, submission: Submission | None = None
+) -> Path:
+    """Write one municipality's survey workbook to `path` (replaced if present); return the path.
+
+    `submission` (deadline, where to send) is shown on the cover and in 記入要領 when given."""
     _check_ready(catalog, municipality)
     path = Path(path)
     wb = Workbook()
@@ -511,8 +593,8 @@ def write_template(catalog: Catalog, municipality: Municipality, path: Path) -> 
 
     cover = wb.active
     cover.title = layout.COVER_TITLE
-    _cover(cover, styles, catalog, municipality)
-    _instructions_sheet(wb.create_sheet(layout.INSTRUCTIONS_TITLE), styles, catalog)
+    _cover(cover, styles, catalog, municipality, submission)
+    _instructions_sheet(wb.create_sheet(layout.INSTRUCTIONS_TITLE), styles, catalog, submission)
     for section in catalog.sections:
         title = _safe_sheet_title(layout.section_sheet_title(section.no, section.title))
         _section_sheet(wb.create_sheet(title), styles, catalog, municipality, section.no, section.title)
@@ -534,7 +616,10 @@ def write_template(catalog: Catalog, municipality: Municipality, path: Path) -> 
 
 
 def write_templates(
-    catalog: Catalog, out_dir: Path, municipalities: list[Municipality] | None = None
+    catalog: Catalog,
+    out_dir: Path,
+    municipalities: list[Municipality] | None = None,
+    submission: Submission | None = None,
 ) -> list[Path]:
     """Write one workbook per municipality (default: all of the catalog's prefecture)."""
     chosen = municipalities_of(catalog.prefecture_code) if municipalities is None else list(municipalities)
@@ -546,6 +631,7 @@ def write_templates(
             catalog,
             muni,
             out_dir / layout.template_file_name(muni.code, muni.name, catalog.fiscal_year),
+            submission,
         )
         for muni in chosen
     ]
@@ -573,6 +659,16 @@ def _parser() -> argparse.ArgumentParser:
         help="この市町村だけ作成 / only these municipalities (5- or 6-digit codes)",
     )
     parser.add_argument("--catalog", type=Path, help="カタログファイルを直接指定 / use this catalog file")
+    parser.add_argument(
+        "--deadline",
+        metavar="YYYY-MM-DD",
+        help="提出期限（表紙と記入要領に記載）/ submission deadline shown on the cover, e.g. 2024-06-30",
+    )
+    parser.add_argument(
+        "--contact",
+        metavar="TEXT",
+        help="提出先・問い合わせ先（表紙と記入要領に記載）/ where to send, e.g. 県国保医療課 kokuho@pref.example.jp",
+    )
     return parser
 
 
@@ -604,6 +700,17 @@ def template_main(argv: list[str]) -> int:
     except SystemExit as exc:  # --help or a usage error: return its code instead of exiting
         return int(exc.code or 0)
 
+    deadline = None
+    if args.deadline:
+        try:
+            deadline = dt.date.fromisoformat(args.deadline)
+        except ValueError:
+            return _error(
+                f"提出期限 {args.deadline!r} は日付ではありません（例 2024-06-30）",
+                f"--deadline {args.deadline!r} is not a date (YYYY-MM-DD)",
+            )
+    submission = Submission(deadline, args.contact)
+
     settings = Settings.resolve(prefecture_code=args.prefecture, fiscal_year=args.year)
     try:
         if args.catalog is not None:
@@ -628,7 +735,7 @@ def template_main(argv: list[str]) -> int:
 
     out_dir = (args.out or settings.home / "templates").expanduser().resolve()
     try:
-        paths = write_templates(catalog, out_dir, municipalities)
+        paths = write_templates(catalog, out_dir, municipalities, submission)
     except OSError as exc:
         return _error(f"調査票を書き込めません: {exc}", f"cannot write templates: {exc}")
 

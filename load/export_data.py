@@ -161,6 +161,57 @@ class TargetRow:
     note: str | None
 
 
+@dataclass(frozen=True)
+class ReturnedRow:
+    """One problem of one quarantined file (q_returned_files.sql): the 差戻し list."""
+
+    fiscal_year: int | None
+    municipality_code: str | None
+    municipality_name: str | None
+    file_name: str
+    received_at: dt.datetime | None
+    sheet: str | None
+    cell: str | None
+    value: str | None
+    message: str | None
+    hint: str | None
+    code: str | None
+    rule: str | None
+    current_status: str | None
+    sha256: str
+
+
+RETURNED_SQL = Path(__file__).parent / "sql" / "q_returned_files.sql"
+
+
+def read_returned(con: duckdb.DuckDBPyConnection) -> list[ReturnedRow]:
+    """Every quarantined file with its problems, all years (the query binds no parameter)."""
+    cursor = con.execute(RETURNED_SQL.read_text(encoding="utf-8"))
+    names = [d[0] for d in cursor.description]
+    rows = []
+    for values in cursor.fetchall():
+        r = dict(zip(names, values, strict=True))
+        rows.append(
+            ReturnedRow(
+                fiscal_year=_int(r["fiscal_year"]),
+                municipality_code=_text(r["municipality_code"]),
+                municipality_name=_text(r["municipality_name"]),
+                file_name=str(r["file_name"]),
+                received_at=local_time(r["received_at"]),
+                sheet=_text(r["sheet"]),
+                cell=_text(r["cell"]),
+                value=_text(r["value"]),
+                message=_text(r["message"]),
+                hint=_text(r["hint"]),
+                code=_text(r["code"]),
+                rule=_text(r["rule"]),
+                current_status=_text(r["current_status"]),
+                sha256=str(r["sha256"]),
+            )
+        )
+    return rows
+
+
 @dataclass
 class SummaryData:
     fiscal_year: int
@@ -176,10 +227,25 @@ class SummaryData:
     matrix: dict[str, set[str]] = field(default_factory=dict)  # municipality_code -> measure_ids with ○
     matrix_answered: set[str] = field(default_factory=set)  # municipalities with an accepted file
     data_as_of: dt.datetime | None = None
+    # quarantined files of this survey year, and those whose year could not be read
+    returned: list[ReturnedRow] = field(default_factory=list)
 
     @property
     def has_previous_year(self) -> bool:
         return any(m.prev_year_count is not None for m in self.measures)
+
+    @property
+    def municipality_count(self) -> int:
+        """Municipalities of the survey (every one is listed on submission_status)."""
+        listed = len(self.matrix_municipalities) or len(self.submissions)
+        return listed or max((m.municipality_total for m in self.measures), default=0)
+
+    @property
+    def answered_count(self) -> int:
+        """Municipalities counted in the figures: those with an accepted file."""
+        if self.matrix_municipalities:
+            return len(self.matrix_answered)
+        return sum(1 for s in self.submissions if s.status in ("受理", "再提出"))
 
     def sections(self) -> list[tuple[int, str]]:
         seen: dict[int, str] = {}
@@ -236,6 +302,8 @@ def read_summary(db_path: Path, fiscal_year: int, prefecture_code: str | None = 
                 )
                 texts = _Texts()
                 data = _assemble(fiscal_year, pref, ms, list(ms_columns), own, subs, targets, texts)
+                if {"submissions", "file_issues", "municipalities"} <= columns.keys():
+                    data.returned = [r for r in read_returned(con) if r.fiscal_year in (None, fiscal_year)]
                 _add_matrix(data, _of_survey(pending.result(), survey), texts)
             except BaseException:
                 matrix_cursor.interrupt()  # do not wait for a matrix nobody will read

@@ -94,6 +94,9 @@ def build_workbook(ctx: sheets.Context) -> Workbook:
     ws = workbook.create_sheet("提出状況")
     sheets.write_submissions(ws, ctx)
     listing.append((ws.title, "未提出・差戻し（理由）・再提出・受理の市町村"))
+    ws = workbook.create_sheet("差戻し一覧")
+    sheets.write_returned(ws, ctx)
+    listing.append((ws.title, "差戻したファイルごとの理由（シート・セル・内容・修正方法）と現在の状況"))
     for index, (no, title) in enumerate(data.sections(), start=1):
         ws = workbook.create_sheet(sheets.sheet_title(f"図{index} {title}"))
         sheets.write_chart_sheet(ws, ctx, no, title)

@@ -22,14 +22,18 @@ from functools import lru_cache
 
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
+from openpyxl.chart.series import SeriesLabel
+from openpyxl.chart.text import RichText
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.pagebreak import Break, ColBreak, RowBreak
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho.catalog import SUBGROUP_MARKS, fiscal_year_label, short_year_label
 from kokuho.codelists import MARKER_DOWN, MARKER_NEW, MARKER_UP, MUNICIPALITY_STATUS_LABELS
-from load.export_data import MeasureRow, OwnInitiative, SummaryData
+from load.export_data import MeasureRow, OwnInitiative, ReturnedRow, SummaryData
 from load.xlsx_cells import TIME_TYPES, CellBuffer, sheet_cells, time_format
 
 NONE_MARK = "—"
@@ -58,9 +62,15 @@ HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
 NO_WRAP = Alignment(vertical="center", wrap_text=False)
 HEADING_ALIGNS = tuple(Alignment(vertical="center", indent=level) for level in range(3))
 NUMBER_ALIGN = Alignment(horizontal="right", vertical="top", wrap_text=True)
+MATRIX_MARK = Alignment(horizontal="center", vertical="center")
 VERTICAL_LABEL = Alignment(horizontal="center", vertical="bottom", text_rotation=90, wrap_text=True)
 SMALL = Font(name=FONT_NAME, size=8)
+MARK_FONT = Font(name=FONT_NAME, size=9)
 LINE_HEIGHT = 15.0  # points per wrapped line of 10 pt Japanese text
+TABLE_FONT = Font(name=FONT_NAME, size=9)  # long lists (数値目標, 提出状況)
+TABLE_BOLD = Font(name=FONT_NAME, size=9, bold=True)
+TABLE_LINE = 13.5  # points per line of 9-pt text
+TABLE_WIDTH = 10 / 9  # a column holds 10/9 as many 9-pt characters as 10-pt ones
 
 
 @dataclass(frozen=True)
@@ -79,10 +89,17 @@ class Context:
 
     @property
     def source_note(self) -> str:
-        return (
-            f"出典：{self.survey_title}（{self.data.prefecture_name}、{self.year_label}）"
-            f"　データ時点：{self.data_as_of}　実行ID：{self.run_id}"
-        )
+        """The line under each table's title; the run ID stays on the cover (注記) only."""
+        note = f"出典：{self.survey_title}（{self.data.prefecture_name}、{self.year_label}）　データ時点：{self.data_as_of}"
+        return f"{self.provisional_note}　{note}" if self.provisional_note else note
+
+    @property
+    def provisional_note(self) -> str | None:
+        """【暫定】回答 61/63市町村 while any municipality of the survey has no accepted file."""
+        answered, total = self.data.answered_count, self.data.municipality_count
+        if total <= 0 or answered >= total:
+            return None
+        return f"【暫定】回答 {answered}/{total}市町村"
 
 
 # --- cells -----------------------------------------------------------------------------------
@@ -223,19 +240,31 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
 
 
-def wrapped_height(texts: Iterable[tuple[str, float]], minimum_lines: int = 1) -> float:
+def wrapped_height(
+    texts: Iterable[tuple[str, float]],
+    minimum_lines: int = 1,
+    line_height: float | None = None,
+) -> float:
     """Row height for texts wrapped in columns of the given widths (openpyxl cannot autofit)."""
     lines = minimum_lines
     for text, width in texts:
         lines = max(lines, wrapped_lines(text, width))
-    return lines * LINE_HEIGHT + 3
+    return lines * (line_height or LINE_HEIGHT) + 3
 
 
 @lru_cache(maxsize=4096)
 def wrapped_lines(text: str, width: float) -> int:
-    """Lines of text wrapped in a column of the given width (labels repeat on every row)."""
-    usable = max(width - 1.5, 1.0)
-    return sum(max(1, math.ceil(text_width(part) / usable)) for part in text.split("\n"))
+    """Lines of text wrapped in a column of the given width (labels repeat on every row).
+
+    A full-width character of 10-pt text is 13.3 px, 1.9 of the 7-px column unit; half-width
+    characters are about one unit; a column is width × 7 + 5 px, less a little cell padding.
+    Wrapping happens at any character in Japanese."""
+    usable = max(width - 0.2, 1.0)
+    lines = 0
+    for part in text.split("\n"):
+        wide = sum(1 for ch in part if unicodedata.east_asian_width(ch) in "WFA")
+        lines += max(1, math.ceil((1.9 * wide + (len(part) - wide)) / usable))
+    return lines
 
 
 def row_height(ws: Worksheet, row: int, height: float | None) -> None:
@@ -248,26 +277,154 @@ def set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
         ws.column_dimensions[get_column_letter(index)].width = width
 
 
+# --- print layout ------------------------------------------------------------------------------
+# Pages are laid out here, not left to the renderer: only manual breaks keep a subsection together
+# and a heading off a page bottom. Each printed sheet is fitted to the page width (renderers
+# measure column widths with their own fonts), gets a break at the end of every page, computed
+# from the row heights (all set) at the scale its columns need, and a footer counting the pages
+# of that sheet only. The scale is also written, for a reader that ignores fit-to-width.
+
+A4 = (841.9, 595.3)  # landscape, points
+A3_PORTRAIT = (841.9, 1190.6)
+PAPER_SIZES = {A4: 9, A3_PORTRAIT: 8}  # openpyxl / OOXML paperSize codes
+MARGINS = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.55, header=0.25, footer=0.25)
+DEFAULT_ROW_HEIGHT = 18.0  # what a row without a set height is counted as (taller than it is)
+PAGE_SLACK = 0.96
+INNER_BLOCK_FILL = 0.6  # renderers differ a little in row and column metrics
+
+
+def column_points(width: float) -> float:
+    """Printed width of a column of `width` characters (7 px per unit + 5 px padding, 96 dpi)."""
+    return (width * 7 + 5) * 0.75
+
+
+def fit_scale(
+    widths: Iterable[float], paper: tuple[float, float] = A4, margins: PageMargins = MARGINS
+) -> int:
+    """The largest print scale (%) at which these columns fit the page width."""
+    printable = paper[0] - (margins.left + margins.right) * 72
+    total = sum(column_points(w) for w in widths)
+    return max(10, min(100, math.floor(100 * PAGE_SLACK * printable / total))) if total else 100
+
+
+def page_capacity(
+    scale: int, title_height: float, paper: tuple[float, float] = A4, margins: PageMargins = MARGINS
+) -> float:
+    """Height (sheet points) left for body rows on one page, under the repeated title rows."""
+    printable = paper[1] - (margins.top + margins.bottom) * 72
+    return printable * PAGE_SLACK * 100 / scale - title_height
+
+
+def plan_pages(
+    heights: Sequence[tuple[int, float]],
+    capacity: float,
+    blocks: dict[int, list[tuple[int, int]]] | None = None,
+    keep_with_next: set[int] | frozenset[int] = frozenset(),
+) -> list[int]:
+    """Last rows of every page but the last, for body rows (row, height) in order.
+
+    blocks: first row -> (depth, last row) of the blocks starting there, outermost first; a block
+    that fits on a page but not in what is left of this one starts a new page (a nested block,
+    depth > 0, only when this page is already well filled). keep_with_next: rows
+    (headings) never left as the last rows of a page."""
+    blocks = blocks or {}
+    index = {row: i for i, (row, _) in enumerate(heights)}
+    prefix = [0.0]
+    for _, h in heights:
+        prefix.append(prefix[-1] + h)
+    breaks: list[int] = []
+    page_start = 0  # index of the first row of the current page
+    used = 0.0
+    for i, (row, h) in enumerate(heights):
+        if used > 0:
+            for level, last in blocks.get(row, ()):
+                j = index.get(last)
+                if j is None:
+                    continue
+                block = prefix[j + 1] - prefix[i]
+                if block <= capacity:
+                    # An inner block (a table of a long subsection) moves to the next page only
+                    # when this one is well filled: half-empty pages would double the count.
+                    if used + block > capacity and (level == 0 or used >= INNER_BLOCK_FILL * capacity):
+                        breaks.append(heights[i - 1][0])
+                        page_start, used = i, 0.0
+                    break  # the outermost block that fits a page decides
+        if used > 0 and used + h > capacity:
+            b = i
+            # Headings ending the page move to the next one, with the row they head, if they fit.
+            while (
+                b - 1 > page_start
+                and heights[b - 1][0] in keep_with_next
+                and prefix[i + 1] - prefix[b - 1] <= capacity
+            ):
+                b -= 1
+            breaks.append(heights[b - 1][0])
+            page_start, used = b, prefix[i] - prefix[b]
+        used += h
+    return breaks
+
+
 def setup_print(
     ws: Worksheet,
     title_rows: str,
     *,
-    fit_width: int = 1,
+    widths: Sequence[float] | None = None,
+    paper: tuple[float, float] = A4,
     title_cols: str | None = None,
-) -> None:
-    """A4 landscape, fit to the page width, header rows repeated on every page, page numbers."""
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth = fit_width
-    ws.page_setup.fitToHeight = 0  # as many pages down as needed
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    blocks: dict[int, list[tuple[int, int]]] | None = None,
+    keep_with_next: set[int] | frozenset[int] = frozenset(),
+    margins: PageMargins = MARGINS,
+    header: str | None = None,
+    fit_to_width: bool = True,
+) -> int:
+    """Landscape (or the paper's orientation) at the scale that fits `widths`, the title rows repeated on every page, a break
+    at the end of every page, and "page / pages of this sheet" in the footer. Returns the pages."""
+    ws.page_setup.paperSize = PAPER_SIZES[paper]
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if paper[0] > paper[1] else ws.ORIENTATION_PORTRAIT
+    widths = widths if widths is not None else _sheet_widths(ws)
+    scale = fit_scale(widths, paper, margins)
+    # fit_to_width=False: the fixed scale counts (renderers drop column breaks when fitting).
+    ws.sheet_properties.pageSetUpPr.fitToPage = fit_to_width
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.page_setup.scale = scale
+    ws.page_setup.firstPageNumber = 1
+    ws.page_setup.useFirstPageNumber = True
     ws.print_title_rows = title_rows
     if title_cols:
         ws.print_title_cols = title_cols
     ws.print_options.horizontalCentered = True
-    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.6, header=0.2, footer=0.3)
-    ws.oddFooter.center.text = "&P / &N"
+    ws.page_margins = margins
+    cells = _cells(ws)
+    first_title, last_title = (int(x) for x in title_rows.replace("$", "").split(":"))
+    fmt = ws.sheet_format
+    default = fmt.defaultRowHeight if fmt.customHeight else DEFAULT_ROW_HEIGHT
+    title_height = sum(cells.heights.get(r, default) for r in range(first_title, last_title + 1))
+    last = max(cells.rows, default=last_title)
+    # Rows above the repeated ones print on the first page only: counted as body rows.
+    get = cells.heights.get
+    body = [(r, get(r, default)) for r in range(1, first_title)]
+    body += [(r, get(r, default)) for r in range(last_title + 1, last + 1)]
+    breaks = plan_pages(body, page_capacity(scale, title_height, paper, margins), blocks, keep_with_next)
+    # One assignment: RowBreak.append re-checks every break already there (quadratic).
+    ws.row_breaks = RowBreak(brk=[Break(id=row) for row in breaks])
+    pages = (len(breaks) + 1) * (len(ws.col_breaks.brk) + 1)
+    ws.oddFooter.center.text = f"&P / {pages}"
     ws.oddFooter.right.text = "&A"
+    if header:  # an empty "&R" header is not valid: none at all when not provisional
+        ws.oddHeader.right.text = header_text(header)
+    return pages
+
+
+def header_text(extra: str | None) -> str:
+    return (extra or "").replace("&", "&&")
+
+
+def _sheet_widths(ws: Worksheet) -> list[float]:
+    dims = ws.column_dimensions
+    last = max((c for line in _cells(ws).rows.values() for c in line), default=1)
+    found = (dims.get(get_column_letter(c)) for c in range(1, last + 1))
+    return [d.width if d is not None and d.width else 8.43 for d in found]
 
 
 def header_row(ws: Worksheet, row: int, labels: Sequence[str], height: float | None = None) -> None:
@@ -287,6 +444,7 @@ def title_block(
         put(ws, 2, 1, subtitle, font=SUBTITLE, align=NO_WRAP)
         row_height(ws, 2, 18)
     put(ws, 3, 1, ctx.source_note + (f"　{note}" if note else ""), font=NOTE, align=NO_WRAP)
+    row_height(ws, 3, 15)
 
 
 def finish_table(ws: Worksheet, header: int, last_row: int, last_col: int, freeze: str) -> None:
@@ -371,7 +529,7 @@ def era_year(fiscal_year: int) -> str:
 
 # --- sheets ------------------------------------------------------------------------------------
 
-SECTION_WIDTHS = (62.0, 12.0, 62.0)
+SECTION_WIDTHS = (60.0, 10.0, 76.0)
 SECTION_HEADER_ROW = 4
 
 
@@ -402,19 +560,29 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
     row = SECTION_HEADER_ROW + 1
     previous: tuple[int, str | None, int | None] | None = None
     written_tables: list[str] = []
+    # Print layout: a subsection, and within it each table (headings, measures, own
+    # initiatives), is kept on one page where it fits; headings never end a page.
+    subsection_starts: list[int] = []
+    table_starts: list[int] = []
+    headings: set[int] = set()
     for m in measures:
         key = (m.subsection_no, m.group_code, m.subgroup_no)
         if key != previous:
             if written_tables:
-                row = _own_block(ws, row, own.get(written_tables[-1], []))
+                row = _own_block(ws, row, own.get(written_tables[-1], []), headings)
+            table_starts.append(row)
             sub, group, subgroup = heading_texts(m)
             changed = previous is None or previous[0] != key[0]
             if changed:
+                subsection_starts.append(row)
+                headings.add(row)
                 row = _heading(ws, row, sub, 0)
             changed = changed or previous is None or previous[1] != key[1]
             if group and changed:
+                headings.add(row)
                 row = _heading(ws, row, group, 1)
             if subgroup:
+                headings.add(row)
                 row = _heading(ws, row, subgroup, 2)
             previous = key
             written_tables.append(m.table_id)
@@ -425,14 +593,34 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
         row_height(ws, row, wrapped_height(((m.label, SECTION_WIDTHS[0] - 2), (budget, SECTION_WIDTHS[2]))))
         row += 1
     if written_tables:
-        row = _own_block(ws, row, own.get(written_tables[-1], []))
+        row = _own_block(ws, row, own.get(written_tables[-1], []), headings)
     # Own initiatives filed under a table this year's measures do not have: shown, not dropped.
     prefix = f"{section_no}-"
     for orphan in sorted(t for t in own if t.startswith(prefix) and t not in written_tables):
+        subsection_starts.append(row)
+        table_starts.append(row)
+        headings.add(row)
         row = _heading(ws, row, f"（表 {orphan}）", 0)
-        row = _own_block(ws, row, own[orphan])
+        row = _own_block(ws, row, own[orphan], headings)
     finish_table(ws, SECTION_HEADER_ROW, row - 1, 3, f"A{SECTION_HEADER_ROW + 1}")
-    setup_print(ws, f"1:{SECTION_HEADER_ROW}")
+    setup_print(
+        ws,
+        f"1:{SECTION_HEADER_ROW}",
+        widths=SECTION_WIDTHS,
+        blocks=_nested_blocks(row - 1, subsection_starts, table_starts),
+        keep_with_next=headings,
+        header=ctx.provisional_note,
+    )
+
+
+def _nested_blocks(last_row: int, outer: list[int], inner: list[int]) -> dict[int, list[tuple[int, int]]]:
+    """first row -> (depth, last row) of the blocks starting there, outer first, for plan_pages."""
+    blocks: dict[int, list[tuple[int, int]]] = {}
+    for depth, starts in enumerate((outer, inner)):
+        for i, start in enumerate(starts):
+            end = starts[i + 1] - 1 if i + 1 < len(starts) else last_row
+            blocks.setdefault(start, []).append((depth, end))
+    return blocks
 
 
 def _heading(ws: Worksheet, row: int, text: str, level: int) -> int:
@@ -447,8 +635,10 @@ def _heading(ws: Worksheet, row: int, text: str, level: int) -> int:
     return row + 1
 
 
-def _own_block(ws: Worksheet, row: int, items: list[tuple[str, str]]) -> int:
+def _own_block(ws: Worksheet, row: int, items: list[tuple[str, str]], headings: set[int]) -> int:
     put(ws, row, 1, OWN_HEADING, font=BOLD, align=NO_WRAP)
+    row_height(ws, row, 18)
+    headings.add(row)
     row += 1
     for text, budget in items or [(NO_OWN, NONE_MARK)]:
         put(ws, row, 1, text, align=WRAP_INDENT, border=BOX)
@@ -459,7 +649,7 @@ def _own_block(ws: Worksheet, row: int, items: list[tuple[str, str]]) -> int:
     return row
 
 
-STATUS_WIDTHS = (14.0, 12.0, 56.0, 10.0, 12.0, 22.0, 12.0, 16.0)
+STATUS_WIDTHS = (14.0, 10.0, 58.0, 9.0, 10.0, 32.0, 10.0)
 STATUS_HEADER_ROW = 4
 
 
@@ -469,16 +659,24 @@ def status_headers(fiscal_year: int) -> tuple[str, ...]:
         "分野",
         "区分",
         "取組内容",
-        "対象市町村数（市町村）",
-        f"{now}実施市町村数（市町村）",
-        f"取組状況（{now}）",
-        f"{prev}実施市町村数（市町村）",
-        f"前年度比（{prev}→{now}）",
+        "対象市町村数",
+        f"{now}実施市町村数",
+        f"取組状況（{now}、前年度比）",
+        f"{prev}実施市町村数",
     )
 
 
+def status_text(m: MeasureRow) -> str:
+    """Seed 004's one string: 25/27市町村（93%） 1市町村（増）, 4/4市町村（100%）（新）."""
+    ratio = ratio_text(m.implementing_count, m.municipality_total)
+    change = change_text(m)
+    if not change:
+        return ratio
+    return ratio + change if m.change_marker == MARKER_NEW else f"{ratio} {change}"
+
+
 def write_status(ws: Worksheet, ctx: Context) -> None:
-    """Seed 004: n/N市町村（p%） and k市町村（増）/（減）/（新） per measure."""
+    """Seed 004: n/N市町村（p%） and k市町村（増）/（減）/（新） per measure, as one string."""
     data = ctx.data
     title_block(
         ws,
@@ -491,16 +689,20 @@ def write_status(ws: Worksheet, ctx: Context) -> None:
     set_widths(ws, STATUS_WIDTHS)
     header_row(ws, STATUS_HEADER_ROW, status_headers(data.fiscal_year), height=32)
     row = STATUS_HEADER_ROW + 1
+    sections: list[int] = []
+    previous: int | None = None
     for m in data.measures:
+        if previous != m.section_no:
+            sections.append(row)
+        previous = m.section_no
         values: list[object] = [
             f"{m.section_no} {m.section}",
             m.place,
             m.label,
             m.municipality_total,
             m.implementing_count,
-            ratio_text(m.implementing_count, m.municipality_total),
+            status_text(m),
             m.prev_year_count,
-            change_text(m),
         ]
         for col, value in enumerate(values, start=1):
             align = WRAP if col in (1, 3) else CENTER
@@ -509,12 +711,22 @@ def write_status(ws: Worksheet, ctx: Context) -> None:
             ws,
             row,
             wrapped_height(
-                ((m.label, STATUS_WIDTHS[2]), (values[0], STATUS_WIDTHS[0]))  # type: ignore[arg-type]
+                (
+                    (m.label, STATUS_WIDTHS[2]),
+                    (str(values[0]), STATUS_WIDTHS[0]),
+                    (str(values[5]), STATUS_WIDTHS[5]),
+                )
             ),
         )
         row += 1
     finish_table(ws, STATUS_HEADER_ROW, row - 1, len(STATUS_WIDTHS), f"D{STATUS_HEADER_ROW + 1}")
-    setup_print(ws, f"1:{STATUS_HEADER_ROW}")
+    setup_print(
+        ws,
+        f"1:{STATUS_HEADER_ROW}",
+        widths=STATUS_WIDTHS,
+        blocks=_nested_blocks(row - 1, [], sections),
+        header=ctx.provisional_note,
+    )
 
 
 MATRIX_ID_ROW = 4
@@ -535,7 +747,7 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
     )
     measures = data.measures
     first = MATRIX_FIRST_COL
-    set_widths(ws, (10.0, 14.0, 8.0, *([4.6] * len(measures))))
+    set_widths(ws, (*MATRIX_TITLE_WIDTHS, *([MATRIX_MEASURE_WIDTH] * len(measures))))
     for col, (top, bottom) in enumerate(
         (("取組ID", "市町村コード"), ("", "市町村名"), ("", "回答")), start=1
     ):
@@ -563,12 +775,17 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
             border=BOX,
         )
     row_height(ws, MATRIX_ID_ROW, 36)
-    row_height(ws, MATRIX_LABEL_ROW, 230)
+    row_height(ws, MATRIX_LABEL_ROW, 160)
     row = MATRIX_LABEL_ROW + 1
     measure_ids = [m.measure_id for m in measures]
     counts: Counter[str] = Counter()
-    mark, blank = (cell_of(ws, value, align=CENTER, border=BOX) for value in (CHECK_MARK, None))
+    mark, blank = (
+        cell_of(ws, value, font=MARK_FONT, align=MATRIX_MARK, border=BOX) for value in (CHECK_MARK, None)
+    )
     none: set[str] = set()
+    # One height for every municipality row, as the sheet's default (no attribute on 1,741 rows).
+    ws.sheet_format.defaultRowHeight = MATRIX_ROW_HEIGHT
+    ws.sheet_format.customHeight = True
     for code, name in data.matrix_municipalities:
         answered = code in data.matrix_answered
         put(ws, row, 1, code, align=CENTER, border=BOX)
@@ -604,16 +821,61 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
         )
     ws.freeze_panes = f"{get_column_letter(first)}{MATRIX_LABEL_ROW + 1}"
     ws.auto_filter.ref = f"A{MATRIX_LABEL_ROW}:{get_column_letter(len(measures) + first - 1)}{row - 1}"
-    # ~40 measure columns per A4 landscape page keeps the ○ legible; codes/names repeat on each.
+    # On paper: A3 portrait at full size (8-pt labels), a prefecture's municipalities on one page
+    # down; a new page across for each section, a section wider than a page split at subsection
+    # boundaries; codes/names repeat on each.
+    ws.col_breaks = ColBreak(brk=[Break(id=col) for col in matrix_column_breaks(measures)])
     setup_print(
         ws,
         f"{MATRIX_ID_ROW}:{MATRIX_LABEL_ROW}",
-        fit_width=max(1, math.ceil(len(measures) / 40)),
+        widths=(*MATRIX_TITLE_WIDTHS, *([MATRIX_MEASURE_WIDTH] * MATRIX_PAGE_COLUMNS)),
+        paper=A3_PORTRAIT,
         title_cols="A:C",
+        header=ctx.provisional_note,
+        fit_to_width=False,
     )
 
 
+MATRIX_TITLE_WIDTHS = (10.0, 14.0, 8.0)
+MATRIX_MEASURE_WIDTH = 3.6
+MATRIX_ROW_HEIGHT = 12.5
+MATRIX_PAGE_COLUMNS = 25  # measure columns on one A3 portrait page at 100 %
+
+
+def matrix_column_breaks(measures: Sequence[MeasureRow]) -> list[int]:
+    """Last sheet columns of every printed column page but the last: a new page for each section,
+    and within a section at the subsection where the page would pass MATRIX_PAGE_COLUMNS."""
+    breaks: list[int] = []
+    runs: list[tuple[int, int, int]] = []  # (section, first index, length) per subsection
+    for i, m in enumerate(measures):
+        if runs and runs[-1][0] == m.section_no and measures[i - 1].subsection_no == m.subsection_no:
+            runs[-1] = (runs[-1][0], runs[-1][1], runs[-1][2] + 1)
+        else:
+            runs.append((m.section_no, i, 1))
+    used, section = 0, None
+    for sec, start, length in runs:
+        # A subsection longer than a page fills this page first rather than leave it short.
+        if used and (sec != section or MATRIX_PAGE_COLUMNS >= length > MATRIX_PAGE_COLUMNS - used):
+            breaks.append(MATRIX_FIRST_COL + start - 1)
+            used = 0
+        section = sec
+        while used + length > MATRIX_PAGE_COLUMNS:  # one subsection wider than a page
+            take = MATRIX_PAGE_COLUMNS - used
+            start, length = start + take, length - take
+            breaks.append(MATRIX_FIRST_COL + start - 1)
+            used = 0
+        used += length
+    return breaks
+
+
 TARGET_HEADER_ROW = 4
+
+
+def target_format(values: Iterable[float | None]) -> str:
+    """One number format for every rate of the sheet, with as many decimals (1 or 2) as the most
+    precise value written: 84.00 / 86.70 / 96.49 rather than 84.0 / 86.7 / 96.49."""
+    two = any(round(v, 1) != v for v in values if v is not None)
+    return "0.00" if two else "0.0"
 
 
 def target_years(ctx: Context) -> list[int]:
@@ -647,7 +909,7 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
         "数値は%（百分率）。数値でない記入（「95％以上」「前年度以上」「【未設定】」等）は原文のまま表示",
         "単位：%",
     )
-    widths = (12.0, 14.0, 26.0, *([10.0] * len(years)), 50.0)
+    widths = (9.0, 12.0, 24.0, *([12.0] * len(years)), 40.0)
     set_widths(ws, widths)
     labels = (
         "市町村コード",
@@ -670,14 +932,29 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
             notes[key].append(t.note)
     row = TARGET_HEADER_ROW + 1
     # 8,709 rows nationally: repeated texts and the number style are resolved once.
-    wrapped = repeated_cells(ws, align=WRAP, border=BOX)
-    centered = repeated_cells(ws, align=CENTER, border=BOX)
-    number_style = cell_of(ws, 0.0, align=NUMBER_ALIGN, border=BOX, number_format="0.0#")[1]
+    wrapped = repeated_cells(ws, font=TABLE_FONT, align=WRAP, border=BOX)
+    centered = repeated_cells(ws, font=TABLE_FONT, align=CENTER, border=BOX)
+    number_style = cell_of(
+        ws,
+        0.0,
+        align=NUMBER_ALIGN,
+        border=BOX,
+        number_format=target_format(t.value for t in data.targets),
+        font=TABLE_FONT,
+    )[1]
+    target_starts: list[int] = []
+    # Row heights from the wrapped texts (9-pt), with the line counts of repeated texts cached.
+    w_name, w_label, w_year, w_note = (w * TABLE_WIDTH for w in (widths[1], widths[2], widths[3], widths[-1]))
+    heights = _cells(ws).heights
+    name_lines: dict[str, int] = {}
     for target_id in target_order(ctx):
+        target_starts.append(row)
+        label = label_of[target_id]
+        label_lines = wrapped_lines(label, w_label)
         for code in sorted(c for (tid, c) in grouped if tid == target_id):
             key = (target_id, code)
             note = "／".join(notes.get(key, []))
-            put(ws, row, 1, code, align=CENTER, border=BOX)
+            put(ws, row, 1, code, font=TABLE_FONT, align=CENTER, border=BOX)
             values = [grouped[key].get(year) for year in years]
             put_cells(
                 ws,
@@ -685,19 +962,33 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
                 2,
                 [
                     wrapped(names[code]),
-                    wrapped(label_of[target_id]),
+                    wrapped(label),
                     *[(v, number_style) if isinstance(v, float) else centered(v) for v in values],
                     wrapped(note),
                 ],
             )
-            row_height(ws, row, wrapped_height(((note, widths[-1]), (label_of[target_id], widths[2]))))
+            lines = name_lines.get(code)
+            if lines is None:
+                lines = name_lines[code] = max(label_lines, wrapped_lines(names[code], w_name))
+            if note:
+                lines = max(lines, wrapped_lines(note, w_note))
+            for v in values:
+                if type(v) is str:
+                    lines = max(lines, wrapped_lines(v, w_year))
+            heights[row] = lines * TABLE_LINE + 3
             row += 1
     finish_table(ws, TARGET_HEADER_ROW, row - 1, len(widths), f"D{TARGET_HEADER_ROW + 1}")
-    setup_print(ws, f"1:{TARGET_HEADER_ROW}")
+    setup_print(
+        ws,
+        f"1:{TARGET_HEADER_ROW}",
+        widths=widths,
+        blocks=_nested_blocks(row - 1, target_starts, []),
+        header=ctx.provisional_note,
+    )
 
 
 SUBMISSION_HEADER_ROW = 4
-SUBMISSION_WIDTHS = (10.0, 12.0, 14.0, 40.0, 18.0, 60.0)
+SUBMISSION_WIDTHS = (7.0, 8.0, 11.0, 40.0, 16.0, 54.0)
 
 
 def submission_rows(ctx: Context) -> list[tuple[str, str, str, str | None, dt.datetime | None, str | None]]:
@@ -734,7 +1025,8 @@ def write_submissions(ws: Worksheet, ctx: Context) -> None:
     header_row(
         ws,
         SUBMISSION_HEADER_ROW,
-        ("状況", "市町村コード", "市町村名", "最新の提出ファイル", "受信日時", "差戻し理由"),
+        ("状況", "コード", "市町村名", "最新の提出ファイル", "受信日時", "差戻し理由"),
+        height=20,
     )
     row = SUBMISSION_HEADER_ROW + 1
     for status, code, name, file_name, received_at, reason in rows:
@@ -746,7 +1038,7 @@ def write_submissions(ws: Worksheet, ctx: Context) -> None:
                 row,
                 col,
                 value,
-                font=BOLD if col == 1 and status in ("未提出", "差戻し") else BASE,
+                font=TABLE_BOLD if col == 1 and status in ("未提出", "差戻し") else TABLE_FONT,
                 align=CENTER if col in (1, 2) else WRAP,
                 border=BOX,
                 number_format="yyyy/mm/dd hh:mm" if col == 5 else None,
@@ -755,12 +1047,108 @@ def write_submissions(ws: Worksheet, ctx: Context) -> None:
             ws,
             row,
             wrapped_height(
-                ((file_name or "", SUBMISSION_WIDTHS[3]), (reason_text or "", SUBMISSION_WIDTHS[5]))
+                (
+                    (file_name or "", SUBMISSION_WIDTHS[3] * TABLE_WIDTH),
+                    (reason_text or "", SUBMISSION_WIDTHS[5] * TABLE_WIDTH),
+                    (name, SUBMISSION_WIDTHS[2] * TABLE_WIDTH),
+                ),
+                line_height=TABLE_LINE,
             ),
         )
         row += 1
     finish_table(ws, SUBMISSION_HEADER_ROW, row - 1, len(SUBMISSION_WIDTHS), f"A{SUBMISSION_HEADER_ROW + 1}")
-    setup_print(ws, f"1:{SUBMISSION_HEADER_ROW}")
+    setup_print(ws, f"1:{SUBMISSION_HEADER_ROW}", widths=SUBMISSION_WIDTHS, header=ctx.provisional_note)
+
+
+RETURNED_HEADER_ROW = 4
+RETURNED_HEADERS = (
+    "市町村コード",
+    "市町村名",
+    "提出ファイル",
+    "受信日時",
+    "場所（シート・セル）",
+    "内容",
+    "修正方法",
+    "現在の状況",
+    "参考（エラーコード／ルール）",
+)
+RETURNED_WIDTHS = (8.0, 9.0, 26.0, 16.0, 14.0, 46.0, 30.0, 8.0, 16.0)
+
+
+def returned_values(r: ReturnedRow) -> tuple[object, ...]:
+    """One row of the 差戻し list, as the export's sheet and 差戻し一覧.xlsx show it."""
+    place = "　".join(p for p in (r.sheet, r.cell) if p) or "（ファイル全体）"
+    reference = "／".join(p for p in (r.code, r.rule) if p)
+    return (
+        r.municipality_code or NONE_MARK,
+        r.municipality_name or "（不明）",
+        r.file_name,
+        r.received_at,
+        place,
+        r.message or "",
+        r.hint or "",
+        r.current_status or NONE_MARK,
+        reference,
+    )
+
+
+def write_returned_table(ws: Worksheet, rows: Sequence[ReturnedRow], header: int) -> tuple[int, list[int]]:
+    """The 差戻し list from row `header`; returns the last row and the first row of each file."""
+    header_row(ws, header, RETURNED_HEADERS, height=32)
+    set_widths(ws, RETURNED_WIDTHS)
+    row = header + 1
+    starts: list[int] = []
+    previous = None
+    small = Font(name=FONT_NAME, size=8, color="666666")
+    for r in rows:
+        if r.sha256 != previous:
+            starts.append(row)
+            previous = r.sha256
+        values = returned_values(r)
+        for col, value in enumerate(values, start=1):
+            put(
+                ws,
+                row,
+                col,
+                value,
+                font=small if col == len(values) else TABLE_FONT,
+                align=CENTER if col in (1, 8) else WRAP,
+                border=BOX,
+                number_format="yyyy/mm/dd hh:mm" if col == 4 else None,
+            )
+        texts = [
+            (str(v), w * TABLE_WIDTH)
+            for v, w in zip(values, RETURNED_WIDTHS, strict=True)
+            if isinstance(v, str)
+        ]
+        row_height(ws, row, wrapped_height(texts, line_height=TABLE_LINE))
+        row += 1
+    return row - 1, starts
+
+
+def write_returned(ws: Worksheet, ctx: Context) -> None:
+    """Every quarantined file of the survey year (and those whose year could not be read)."""
+    rows = ctx.data.returned
+    files = len({r.sha256 for r in rows})
+    title_block(
+        ws,
+        ctx,
+        f"差戻し一覧（返却した調査票と理由）　{ctx.year_label}　{ctx.data.prefecture_name}",
+        f"差戻し {files}ファイル・{len(rows)}件"
+        "（現在の状況が「再提出」「受理」の市町村は、その後の提出が受理済み）",
+    )
+    last, starts = write_returned_table(ws, rows, RETURNED_HEADER_ROW)
+    if not rows:
+        put(ws, RETURNED_HEADER_ROW + 1, 1, "差戻しはありません。", align=NO_WRAP)
+        last = RETURNED_HEADER_ROW + 1
+    finish_table(ws, RETURNED_HEADER_ROW, last, len(RETURNED_WIDTHS), f"A{RETURNED_HEADER_ROW + 1}")
+    setup_print(
+        ws,
+        f"1:{RETURNED_HEADER_ROW}",
+        widths=RETURNED_WIDTHS,
+        blocks=_nested_blocks(last, starts, []),
+        header=ctx.provisional_note,
+    )
 
 
 CHART_HEADER_ROW = 4
@@ -771,8 +1159,42 @@ def chart_label(m: MeasureRow, limit: int = 22) -> str:
     return f"{m.place} {label}"
 
 
+CHART_PAGE_ROWS = 31  # rows of CHART_ROW_HEIGHT on one A4 landscape page (the first row is taller)
+CHART_ROW_HEIGHT = 15.0
+CHART_FIRST_COL = 5  # charts from column E; the table (A:C) is not printed
+CHART_COLS = 10
+CHART_COL_WIDTH = 13.0
+CHART_BARS = 32  # categories per chart at a 9-pt label size (half as many with two years)
+
+
+def chart_chunks(measures: Sequence[MeasureRow], limit: int) -> list[tuple[int, int]]:
+    """(first index, count) of each chart: at most `limit` measures, split at subsections."""
+    runs: list[list[int]] = []  # [first index, count] per subsection
+    for i, m in enumerate(measures):
+        if runs and measures[i - 1].subsection_no == m.subsection_no:
+            runs[-1][1] += 1
+        else:
+            runs.append([i, 1])
+    chunks: list[tuple[int, int]] = []
+    first, count = 0, 0
+    for run_first, run_count in runs:
+        if count and count + run_count > limit:
+            chunks.append((first, count))
+            count = 0
+        if not count:
+            first = run_first
+        count += run_count
+        while count > limit:  # one subsection longer than a chart
+            chunks.append((first, limit))
+            first, count = first + limit, count - limit
+    if count:
+        chunks.append((first, count))
+    return chunks
+
+
 def write_chart_sheet(ws: Worksheet, ctx: Context, section_no: int, section: str) -> None:
-    """Counts per measure of one section as a bar chart; R(n-1) vs R(n) where two years exist."""
+    """Counts per measure of one section as bar charts, R(n-1) beside R(n) where two years
+    exist; on paper each chart fills one A4 landscape page (the table beside it is not printed)."""
     data = ctx.data
     measures = [m for m in data.measures if m.section_no == section_no]
     yoy = data.has_previous_year
@@ -781,6 +1203,8 @@ def write_chart_sheet(ws: Worksheet, ctx: Context, section_no: int, section: str
         ws, ctx, f"実施予定市町村数（{section_no} {section}）　{ctx.year_label}", None, "単位：市町村"
     )
     set_widths(ws, (46.0, 12.0, 12.0))
+    for index in range(CHART_FIRST_COL, CHART_FIRST_COL + CHART_COLS):
+        ws.column_dimensions[get_column_letter(index)].width = CHART_COL_WIDTH
     labels = ["区分・取組内容（略）", f"{now}（市町村）"] + ([f"{prev}（市町村）"] if yoy else [])
     header_row(ws, CHART_HEADER_ROW, labels, height=30)
     row = CHART_HEADER_ROW + 1
@@ -792,28 +1216,70 @@ def write_chart_sheet(ws: Worksheet, ctx: Context, section_no: int, section: str
         row += 1
     last = row - 1
     total = max((m.municipality_total for m in measures), default=0)
-    height = max(8.0, 0.75 * len(measures) + 3.0)  # room for every category label
-    cats = Reference(ws, min_col=1, min_row=CHART_HEADER_ROW + 1, max_row=last)
-    chart = _bar_chart(f"実施予定市町村数（{section_no} {section}、{now}）", total, height)
-    chart.add_data(Reference(ws, min_col=2, min_row=CHART_HEADER_ROW, max_row=last), titles_from_data=True)
-    _text_categories(chart, cats)
-    chart.legend = None
-    ws.add_chart(chart, "E4")
-    if yoy:
-        both = _bar_chart(f"前年度との比較（{section_no} {section}、{prev}→{now}）", total, height)
-        both.add_data(Reference(ws, min_col=3, min_row=CHART_HEADER_ROW, max_row=last), titles_from_data=True)
-        both.add_data(Reference(ws, min_col=2, min_row=CHART_HEADER_ROW, max_row=last), titles_from_data=True)
-        _text_categories(both, cats)
-        both.legend.position = "b"
-        ws.add_chart(both, "S4")
+    chunks = chart_chunks(measures, CHART_BARS // 2 if yoy else CHART_BARS)
+    anchor_col = get_column_letter(CHART_FIRST_COL)
+    page_height_cm = (CHART_PAGE_ROWS - 1) * CHART_ROW_HEIGHT * 2.54 / 72
+    first_data = CHART_HEADER_ROW + 1
+    for page, (start, count) in enumerate(chunks):
+        top, bottom = first_data + start, first_data + start + count - 1
+        part = f" {page + 1}/{len(chunks)}" if len(chunks) > 1 else ""
+        if yoy:
+            title = f"実施予定市町村数の前年度比較（{section_no} {section}、{prev}→{now}）{part}"
+        else:
+            title = f"実施予定市町村数（{section_no} {section}、{now}）{part}"
+        chart = _bar_chart(title, total, page_height_cm)
+        if yoy:
+            chart.add_data(Reference(ws, min_col=3, min_row=top, max_row=bottom), titles_from_data=False)
+            chart.series[-1].tx = SeriesLabel(strRef=StrRef(f"'{ws.title}'!$C${CHART_HEADER_ROW}"))
+        chart.add_data(Reference(ws, min_col=2, min_row=top, max_row=bottom), titles_from_data=False)
+        chart.series[-1].tx = SeriesLabel(strRef=StrRef(f"'{ws.title}'!$B${CHART_HEADER_ROW}"))
+        _text_categories(chart, Reference(ws, min_col=1, min_row=top, max_row=bottom))
+        if yoy:
+            chart.legend.position = "b"
+        else:
+            chart.legend = None
+        ws.add_chart(chart, f"{anchor_col}{1 + page * CHART_PAGE_ROWS}")
+    pages = max(1, len(chunks))
+    last_row = max(last, pages * CHART_PAGE_ROWS)
+    heights = _cells(ws).heights
+    for r in range(1, last_row + 1):
+        heights.setdefault(r, CHART_ROW_HEIGHT)
     finish_table(ws, CHART_HEADER_ROW, last, len(labels), f"A{CHART_HEADER_ROW + 1}")
-    setup_print(ws, f"1:{CHART_HEADER_ROW}")
+    _chart_print(ws, pages, last_row, ctx.provisional_note)
+
+
+def _chart_print(ws: Worksheet, pages: int, last_row: int, header: str | None) -> None:
+    """One chart per A4 landscape page at full size: the chart area is the print area."""
+    ws.page_setup.paperSize = PAPER_SIZES[A4]
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.page_setup.scale = fit_scale([CHART_COL_WIDTH] * CHART_COLS)
+    ws.page_setup.firstPageNumber = 1
+    ws.page_setup.useFirstPageNumber = True
+    ws.page_margins = MARGINS
+    ws.print_options.horizontalCentered = True
+    first, end = get_column_letter(CHART_FIRST_COL), get_column_letter(CHART_FIRST_COL + CHART_COLS - 1)
+    ws.print_area = f"{first}1:{end}{last_row}"
+    ws.row_breaks = RowBreak(brk=[Break(id=page * CHART_PAGE_ROWS) for page in range(1, pages)])
+    ws.oddFooter.center.text = f"&P / {pages}"
+    ws.oddFooter.right.text = "&A"
+    if header:  # an empty "&R" header is not valid: none at all when not provisional
+        ws.oddHeader.right.text = header_text(header)
 
 
 def _text_categories(chart: BarChart, cats: Reference) -> None:
     """Category labels as a string reference (openpyxl writes numRef, which some readers show as 1, 2…)."""
     for series in chart.series:
         series.cat = AxDataSource(strRef=StrRef(f=str(cats)))
+
+
+@lru_cache(maxsize=8)
+def _font(size: int, bold: bool = False) -> RichText:
+    """Text properties with a point size (openpyxl leaves chart text to the renderer's default)."""
+    props = CharacterProperties(sz=size * 100, b=bold)
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
 
 
 def _bar_chart(title: str, total: int, height: float) -> BarChart:
@@ -831,8 +1297,10 @@ def _bar_chart(title: str, total: int, height: float) -> BarChart:
     chart.x_axis.delete = False  # openpyxl 3.1 hides axes unless told otherwise
     chart.y_axis.delete = False
     chart.y_axis.majorGridlines = None
+    chart.x_axis.txPr = _font(9)
+    chart.y_axis.txPr = _font(9)
     chart.gapWidth = 40
-    chart.width = 26.0
+    chart.width = 25.0
     chart.height = height
     return chart
 
@@ -854,6 +1322,12 @@ def write_notes(ws: Worksheet, ctx: Context, sheets: Sequence[tuple[str, str]]) 
         ("年度", ctx.year_label),
         ("前年度比較", prev),
         ("データ時点", ctx.data_as_of),
+        (
+            "回答状況",
+            f"{ctx.provisional_note}（回答のない市町村は集計に含まれていません）"
+            if ctx.provisional_note
+            else f"全{data.municipality_count}市町村が回答済み",
+        ),
         ("実行ID", ctx.run_id),
         ("作成日時", ctx.generated_at),
         ("取組数", f"{len(data.measures)}項目"),
@@ -864,6 +1338,7 @@ def write_notes(ws: Worksheet, ctx: Context, sheets: Sequence[tuple[str, str]]) 
     for key, value in facts:
         put(ws, row, 1, key, font=BOLD, align=WRAP, border=BOX)
         put(ws, row, 2, value, align=WRAP, border=BOX)
+        row_height(ws, row, wrapped_height(((value, 90.0),)))
         row += 1
     row += 1
     put(ws, row, 1, "シート一覧", font=SUBTITLE, align=NO_WRAP)
@@ -873,6 +1348,7 @@ def write_notes(ws: Worksheet, ctx: Context, sheets: Sequence[tuple[str, str]]) 
     for name, description in sheets:
         put(ws, row, 1, name, align=WRAP, border=BOX)
         put(ws, row, 2, description, align=WRAP, border=BOX)
+        row_height(ws, row, wrapped_height(((name, 26.0), (description, 90.0))))
         row += 1
     row += 1
     put(ws, row, 1, "凡例・単位", font=SUBTITLE, align=NO_WRAP)
@@ -882,13 +1358,17 @@ def write_notes(ws: Worksheet, ctx: Context, sheets: Sequence[tuple[str, str]]) 
         f"（{MARKER_UP}）昨年度より実施市町村が増加、（{MARKER_DOWN}）減少、（{MARKER_NEW}）{era_year(data.fiscal_year)}の新たな取組。",
         f"「{NONE_MARK}」は個別に予算化している市町村がないことを示す。",
         "数値目標の単位は%。数値でない記入は市町村の記入どおり表示。",
-        "data_ で始まるシートは機械処理用（1セル1データ、セル結合なし）。",
+        "data_ で始まるシートは機械処理用（1セル1データ、セル結合なし）。印刷されないよう非表示にしています"
+        "（Excel：シート見出しを右クリック→「再表示」）。",
+        "印刷：各シートはA4横（市町村別実施状況はA3横）で、ページ番号はシートごと。"
+        "グラフのシートはグラフだけを1ページに1つずつ印刷します（数値は左の表と「取組状況」）。",
     ]
     for text in legend:
         put(ws, row, 1, "・", align=NO_WRAP)
         put(ws, row, 2, text, align=WRAP)
+        row_height(ws, row, wrapped_height(((text, 90.0),)))
         row += 1
-    setup_print(ws, "1:2")
+    setup_print(ws, "1:2", widths=(26.0, 90.0), header=ctx.provisional_note)
 
 
 def write_machine_measures(ws: Worksheet, ctx: Context) -> None:
@@ -905,7 +1385,7 @@ def write_machine_measures(ws: Worksheet, ctx: Context) -> None:
     last = len(data.measure_records) + 1
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
-    setup_print(ws, "1:1")
+    ws.sheet_state = "hidden"  # machine-readable: not printed with the tables (see 注記)
 
 
 BUDGET_COLUMNS = ("fiscal_year", "prefecture_code", "measure_id", "rank", "budget_line")
@@ -925,7 +1405,7 @@ def write_machine_budget_lines(ws: Worksheet, ctx: Context) -> None:
             row += 1
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:E{max(row - 1, 1)}"
-    setup_print(ws, "1:1")
+    ws.sheet_state = "hidden"  # machine-readable: not printed with the tables (see 注記)
 
 
 def _first(data: SummaryData, column: str) -> object:

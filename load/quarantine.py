@@ -44,16 +44,16 @@ REASONS_CSV = "reasons.csv"
 REASONS_XLSX = "理由一覧.xlsx"
 ANNOTATED_PREFIX = "返却用_"
 CSV_COLUMNS = ["file", "sheet", "cell", "value", "code", "rule", "message", "hint"]
-# Japanese header, source column, width (characters).
+# Japanese header, source column, width (characters) of the issue table in 理由一覧.xlsx and the
+# 確認事項 sheet: what a clerk reads first; the codes and rule names last, in a column of their own.
 XLSX_COLUMNS: list[tuple[str, str, int]] = [
-    ("ファイル", "file", 36),
-    ("シート", "sheet", 18),
-    ("セル", "cell", 10),
-    ("値", "value", 22),
-    ("エラーコード", "code", 26),
-    ("ルール", "rule", 26),
-    ("内容", "message", 80),
-    ("修正方法", "hint", 50),
+    ("No.", "no", 5),
+    ("シート", "sheet", 16),
+    ("セル", "cell", 8),
+    ("記入内容", "value", 14),
+    ("内容", "message", 58),
+    ("修正方法", "hint", 42),
+    ("参考（エラーコード／ルール）", "reference", 24),
 ]
 ANNOTATION_FILL = "FFFF7C80"  # red: "fix this cell"
 COMMENT_AUTHOR = "kokuho-survey"
@@ -228,31 +228,88 @@ def _set_text(cell: Any, text: str) -> None:
     cell.data_type = "s"
 
 
+def _reference(row: dict[str, str]) -> str:
+    """UNKNOWN_ANSWER／answer_symbol_known: for whoever maintains the survey, not in the message."""
+    return "／".join(part for part in (row["code"], row["rule"]) if part)
+
+
+def _issue_table(ws: Any, rows: list[dict[str, str]], header_row: int) -> int:
+    """The issues as a wrapped table from header_row, with row heights for the wrapped text;
+    returns the last row written."""
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    from load.export_sheets import LINE_HEIGHT, wrapped_lines
+
+    font = Font(name=SHEET_FONT, size=10)
+    bold = Font(name=SHEET_FONT, size=10, bold=True)
+    small = Font(name=SHEET_FONT, size=8, color="666666")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    center = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    thin = Side(style="thin", color="808080")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    fill = PatternFill("solid", fgColor="FFD9E1F2")
+    for col, (header, _, width) in enumerate(XLSX_COLUMNS, start=1):
+        cell = ws.cell(row=header_row, column=col)
+        _set_text(cell, header)
+        cell.font, cell.fill, cell.alignment, cell.border = bold, fill, center, box
+        ws.column_dimensions[cell.column_letter].width = width
+    ws.row_dimensions[header_row].height = 2 * LINE_HEIGHT + 3
+    r = header_row
+    for r, row in enumerate(rows, start=header_row + 1):
+        values = {**row, "no": str(r - header_row), "reference": _reference(row)}
+        lines = 1
+        for col, (_, source, width) in enumerate(XLSX_COLUMNS, start=1):
+            cell = ws.cell(row=r, column=col)
+            _set_text(cell, values[source])
+            cell.font = small if source == "reference" else font
+            cell.alignment, cell.border = wrap, box
+            scale = 10 / 8 if source == "reference" else 1.0
+            lines = max(lines, wrapped_lines(values[source], width * scale))
+        ws.row_dimensions[r].height = lines * LINE_HEIGHT + 3
+    return r
+
+
+def _print_setup(ws: Any, title_rows: str) -> None:
+    """A4 landscape, one page wide, as many pages down as needed, the table header repeated."""
+    from openpyxl.worksheet.page import PageMargins
+
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = title_rows
+    ws.print_options.horizontalCentered = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5, header=0.2, footer=0.25)
+    ws.oddFooter.center.text = "&P / &N"
+
+
+SHEET_FONT = "游ゴシック"
+
+
 def _write_reasons_xlsx(path: str, rows: list[dict[str, str]]) -> None:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
     ws.title = "理由一覧"
-    header_font = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor="FFD9E1F2")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for col, (header, _, width) in enumerate(XLSX_COLUMNS, start=1):
-        cell = ws.cell(row=1, column=col)
-        _set_text(cell, header)
-        cell.font = header_font
-        cell.fill = header_fill
-        ws.column_dimensions[cell.column_letter].width = width
-    for r, row in enumerate(rows, start=2):
-        for col, (_, source, _) in enumerate(XLSX_COLUMNS, start=1):
-            cell = ws.cell(row=r, column=col)
-            _set_text(cell, row[source])
-            if source in ("message", "hint"):
-                cell.alignment = wrap
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{ws.cell(row=1, column=len(XLSX_COLUMNS)).column_letter}{max(len(rows) + 1, 1)}"
+    files = sorted({r["file"] for r in rows if r["file"]})
+    _set_text(ws.cell(row=1, column=1), "差戻し理由一覧")
+    ws.cell(row=1, column=1).font = Font(name=SHEET_FONT, size=14, bold=True)
+    _set_text(ws.cell(row=2, column=1), f"ファイル：{'、'.join(files)}　（{len(rows)}件）")
+    ws.cell(row=2, column=1).font = Font(name=SHEET_FONT, size=10, bold=True)
+    _set_text(ws.cell(row=3, column=1), "次の点を修正して、調査票を再提出してください。")
+    ws.cell(row=3, column=1).font = Font(name=SHEET_FONT, size=10)
+    last = _issue_table(ws, rows, REASONS_HEADER_ROW)
+    ws.freeze_panes = f"A{REASONS_HEADER_ROW + 1}"
+    end = ws.cell(row=REASONS_HEADER_ROW, column=len(XLSX_COLUMNS)).column_letter
+    ws.auto_filter.ref = f"A{REASONS_HEADER_ROW}:{end}{last}"
+    _print_setup(ws, f"{REASONS_HEADER_ROW}:{REASONS_HEADER_ROW}")
     wb.save(path)
+
+
+REASONS_HEADER_ROW = 4
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,9 +413,10 @@ def _mark_cells(wb: Any, rows: list[dict[str, str]], catalog: Catalog | None) ->
         context = _row_context(ws, cell.row, catalog)
         if context:
             lines.append(context)
-        for item in items:
-            lines.append(f"【{item['code']}】{item['message']}")
-            lines.append(f"→ {item['hint']}")
+        for item in items:  # plain Japanese: the codes are on the 確認事項 sheet's last column
+            lines.append(f"・{item['message']}")
+            if item["hint"]:
+                lines.append(f"→ {item['hint']}")
         text = _ILLEGAL_XML_RE.sub("", "\n".join(lines))
         if cell.comment is not None and cell.comment.text:
             text = f"{cell.comment.text}\n---\n{text}"
@@ -415,7 +473,7 @@ SUMMARY_TITLE = "確認事項"
 
 def _add_summary_sheet(wb: Any, rows: list[dict[str, str]]) -> None:
     """A first sheet listing every issue, file-level ones included, for whoever opens the copy."""
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Font
 
     title = SUMMARY_TITLE
     if title in wb.sheetnames:
@@ -423,30 +481,18 @@ def _add_summary_sheet(wb: Any, rows: list[dict[str, str]]) -> None:
             wb.remove(wb[title])
     ws = wb.create_sheet(title, 0)
     ws.sheet_properties.tabColor = "FF0000"
-    headers = [
-        ("シート", "sheet", 18),
-        ("セル", "cell", 10),
-        ("値", "value", 20),
-        ("内容", "message", 80),
-        ("修正方法", "hint", 50),
-    ]
     _set_text(
         ws.cell(row=1, column=1),
         "この調査票には次の不備があります。赤色のセルのコメントも確認し、修正して再提出してください。",
     )
-    ws.cell(row=1, column=1).font = Font(bold=True, color="C00000")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for col, (header, _, width) in enumerate(headers, start=1):
-        cell = ws.cell(row=3, column=col)
-        _set_text(cell, header)
-        cell.font = Font(bold=True)
-        ws.column_dimensions[cell.column_letter].width = width
-    for r, row in enumerate(rows, start=4):
-        for col, (_, source, _) in enumerate(headers, start=1):
-            cell = ws.cell(row=r, column=col)
-            _set_text(cell, row[source])
-            cell.alignment = wrap
-    ws.freeze_panes = "A4"
+    ws.cell(row=1, column=1).font = Font(name=SHEET_FONT, size=11, bold=True, color="C00000")
+    last = _issue_table(ws, rows, SUMMARY_HEADER_ROW)
+    ws.freeze_panes = f"A{SUMMARY_HEADER_ROW + 1}"
+    _print_setup(ws, f"{SUMMARY_HEADER_ROW}:{SUMMARY_HEADER_ROW}")
+    ws.print_area = f"A1:{ws.cell(row=1, column=len(XLSX_COLUMNS)).column_letter}{last}"
     for sheet in wb.worksheets:  # only the summary is selected, so Excel opens on it
         sheet.sheet_view.tabSelected = sheet is ws
     wb.active = 0
+
+
+SUMMARY_HEADER_ROW = 3

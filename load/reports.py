@@ -1,6 +1,8 @@
-"""Small read-only queries for run summaries (the SQL lives in load/sql/q_*.sql)."""
+"""Small read-only queries for run summaries (the SQL lives in load/sql/q_*.sql), and the 差戻し list."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import duckdb
 
@@ -33,3 +35,84 @@ def resubmission_change_counts(con: duckdb.DuckDBPyConnection, sha256s: list[str
         return {}
     rows = con.execute(sql("q_resubmission_change_counts"), {"sha256s": list(sha256s)}).fetchall()
     return dict(rows)
+
+
+RETURNED_LIST = "差戻し一覧.xlsx"
+
+
+def write_returned_list(db_path: Path, out: Path) -> Path:
+    """差戻し一覧.xlsx: every quarantined file in the database with each of its problems, all
+    survey years, rewritten whole (through a temporary file, so a reader never sees half of it)."""
+    import datetime as dt
+    import os
+    import tempfile
+
+    from openpyxl import Workbook
+
+    from load import export_sheets as sheets
+    from load.export_data import LOCAL_TZ, read_returned
+    from load.xlsx_cells import save_workbook
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        rows = read_returned(con)
+    finally:
+        con.close()
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = "差戻し一覧"
+    files = len({r.sha256 for r in rows})
+    now = dt.datetime.now(LOCAL_TZ)
+    sheets.put(
+        ws, 1, 1, "差戻し一覧（返却した調査票と理由、全年度）", font=sheets.TITLE, align=sheets.NO_WRAP
+    )
+    sheets.row_height(ws, 1, 22)
+    sheets.put(
+        ws,
+        2,
+        1,
+        f"差戻し {files}ファイル・{len(rows)}件（現在の状況が「再提出」「受理」の市町村は、その後の提出が受理済み）",
+        font=sheets.SUBTITLE,
+        align=sheets.NO_WRAP,
+    )
+    sheets.row_height(ws, 2, 18)
+    sheets.put(
+        ws,
+        3,
+        1,
+        f"{now.year}年{now.month}月{now.day}日 {now:%H:%M} 作成（取込のたびに作り直します）",
+        font=sheets.NOTE,
+        align=sheets.NO_WRAP,
+    )
+    sheets.row_height(ws, 3, 15)
+    last, starts = sheets.write_returned_table(ws, rows, sheets.RETURNED_HEADER_ROW)
+    if not rows:
+        sheets.put(ws, sheets.RETURNED_HEADER_ROW + 1, 1, "差戻しはありません。", align=sheets.NO_WRAP)
+        last = sheets.RETURNED_HEADER_ROW + 1
+    sheets.finish_table(
+        ws,
+        sheets.RETURNED_HEADER_ROW,
+        last,
+        len(sheets.RETURNED_WIDTHS),
+        f"A{sheets.RETURNED_HEADER_ROW + 1}",
+    )
+    sheets.setup_print(
+        ws,
+        f"1:{sheets.RETURNED_HEADER_ROW}",
+        widths=sheets.RETURNED_WIDTHS,
+        blocks={  # each file's problems kept on one page where they fit
+            start: [(0, end)]
+            for start, end in zip(starts, [*(s - 1 for s in starts[1:]), last], strict=False)
+        },
+    )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".xlsx", dir=out.parent)
+    os.close(fd)
+    try:
+        save_workbook(workbook, tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out

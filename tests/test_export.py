@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from load.export_data import ExportError, SummaryData
@@ -453,7 +454,9 @@ def test_section_sheet_round_trip(warehouse: Path, workbook: Path, section_no: i
     rows = sheet_rows(workbook, sheet)
     assert rows[1][0] == f"{section_no} {sheet.split(' ', 1)[1]}"
     assert "令和6年度（2024年度）" in rows[0][0]
-    assert "run-0001" in rows[2][0] and "2024年5月25日 16:45 現在" in rows[2][0]
+    assert "2024年5月25日 16:45 現在" in rows[2][0]
+    assert "run-0001" not in rows[2][0]  # the run ID is on the cover (注記) only
+    assert rows[2][0].startswith("【暫定】回答 3/4市町村")  # one of 4 has no accepted file
     assert rows[3] == [
         "【令和6年度の具体的な取組内容（予定）】",
         "実施予定市町村数",
@@ -484,7 +487,8 @@ def test_section_sheet_spot_values(workbook: Path) -> None:
 
 def test_status_sheet_ratios_and_changes(warehouse: Path, workbook: Path) -> None:
     rows = sheet_rows(workbook, "取組状況")
-    assert rows[3][5] == "取組状況（R6）" and rows[3][7] == "前年度比（R5→R6）"
+    assert rows[3][5] == "取組状況（R6、前年度比）" and rows[3][6] == "R5実施市町村数"
+    assert len(rows[3]) == 7  # n/N and the change are one string (seed 004), not two columns
     body = rows[4:]
     views = measures(warehouse)
     assert len(body) == len(views)
@@ -493,12 +497,13 @@ def test_status_sheet_ratios_and_changes(warehouse: Path, workbook: Path) -> Non
         assert row[2] == m["label"]
         assert cell_text(row[3]) == str(total)
         assert cell_text(row[4]) == str(n)
-        assert row[5] == f"{n}/{total}市町村（{m['implementing_pct']}%）"
+        ratio = f"{n}/{total}市町村（{m['implementing_pct']}%）"
+        change = EXPECTED_CHANGE_2024[m["measure_id"]]
+        assert row[5] == (ratio + change if change == "（新）" else f"{ratio} {change}".rstrip())
         assert m["implementing_pct"] == pct(n, total)
         assert cell_text(row[6]) == ("" if m["prev_year_count"] is None else str(m["prev_year_count"]))
-        assert row[7] == EXPECTED_CHANGE_2024[m["measure_id"]]
-    assert body[0][5] == "3/4市町村（75%）"  # hand-computed
-    assert body[4][5] == "0/4市町村（0%）"
+    assert body[0][5] == "3/4市町村（75%） 1市町村（増）"  # hand-computed, seed 004's form
+    assert body[4][5] == "0/4市町村（0%） 1市町村（減）"
 
 
 # --- matrix ----------------------------------------------------------------------------------------
@@ -643,19 +648,84 @@ def chart_xml(path: Path) -> list[str]:
 
 def test_charts_per_section_and_year_over_year(workbook: Path, warehouse: Path, tmp_path: Path) -> None:
     charts = chart_xml(workbook)
-    assert len(charts) == 4  # 2 sections x (counts, R5 vs R6)
+    assert len(charts) == 2  # one per section (few measures): R5 beside R6
     assert all('<barDir val="bar" />' in c and "<strRef><f>" in c for c in charts)
-    assert [c.count("<ser>") for c in charts] == [1, 2, 1, 2]
+    assert [c.count("<ser>") for c in charts] == [2, 2]
+    assert all('sz="900"' in c for c in charts)  # category labels at a readable size
     rows = sheet_rows(workbook, "図1 保険税関係")
     assert rows[3] == ["区分・取組内容（略）", "R6（市町村）", "R5（市町村）"]
     assert [r[0] for r in rows[4:6]] == [
         "1-(1)-1 スマホアプリ収納（PayB、LINEPay…",
         "1-(1)-2 コンビニ収納",
     ]
-    assert [cell_text(r[1]) for r in rows[4:]] == ["3", "2", "2", "3", "0"]
-    assert [cell_text(r[2]) for r in rows[4:]] == ["2", "2", "", "4", "1"]
+    table = [r for r in rows[4:] if r and r[0]]
+    assert [cell_text(r[1]) for r in table] == ["3", "2", "2", "3", "0"]
+    assert [cell_text(r[2]) for r in table] == ["2", "2", "", "4", "1"]
     single = export_summary(warehouse, 2023, tmp_path / "r5.xlsx")
-    assert len(chart_xml(single)) == 2  # no FY2022 survey: no year-over-year chart
+    assert [c.count("<ser>") for c in chart_xml(single)] == [1, 1]  # no FY2022 survey: R5 alone
+
+
+def test_returned_list_sheet_and_file(warehouse: Path, workbook: Path, tmp_path: Path) -> None:
+    """One 差戻し list: every quarantined file with its reasons, in the export and as its own file."""
+    from load.reports import write_returned_list
+
+    expected = [
+        "112071",
+        "秩父市",
+        "=112071_再提出.xlsx",
+        "2024-05-25 16:45:00",
+        "（ファイル全体）",
+        "=ファイル「=112071_再提出.xlsx」のシート「1 保険税関係」セルD12の回答「△」を判別できません。",
+        "",
+        "差戻し",
+        "UNKNOWN_ANSWER",
+    ]
+    rows = sheet_rows(workbook, "差戻し一覧")
+    assert rows[3][0] == "市町村コード" and rows[3][-1] == "参考（エラーコード／ルール）"
+    assert [cell_text(v) for v in rows[4]] == expected
+    assert len(rows) == 5
+    out = write_returned_list(warehouse, tmp_path / "quarantine" / "差戻し一覧.xlsx")
+    assert out.name == "差戻し一覧.xlsx"
+    own = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("差戻し一覧").to_python()
+    assert [cell_text(v) for v in own[4]] == expected
+    ws = load_workbook(out)["差戻し一覧"]
+    assert (ws.page_setup.orientation, ws.page_setup.fitToWidth) == ("landscape", 1)
+    assert ws.print_title_rows == "$1:$4" and ws["F5"].alignment.wrap_text
+    assert ws["C5"].data_type == "s" and ws["C5"].quotePrefix  # a file name is never a formula
+
+
+def test_each_run_rewrites_the_returned_list(warehouse: Path, tmp_path: Path) -> None:
+    """What the flow's export step calls after the export: quarantine/差戻し一覧.xlsx, replaced whole."""
+    from flows.steps import write_returned_list_of
+    from kokuho.config import Settings
+
+    settings = Settings.resolve(home=tmp_path / "home", db_path=warehouse)
+    target = settings.quarantine_dir / "差戻し一覧.xlsx"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"stale")
+    assert write_returned_list_of(settings) == target
+    rows = CalamineWorkbook.from_path(str(target)).get_sheet_by_name("差戻し一覧").to_python()
+    assert rows[4][2] == "=112071_再提出.xlsx"
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".tmp_")]
+    broken = Settings.resolve(home=tmp_path / "other", db_path=tmp_path / "not_a_db.duckdb")
+    (tmp_path / "not_a_db.duckdb").write_bytes(b"not a database")
+    assert write_returned_list_of(broken) is None  # reported, never raised: the run goes on
+
+
+def test_returned_list_when_nothing_was_returned(tmp_path: Path) -> None:
+    from load.reports import write_returned_list
+
+    db = build_fixture_db(tmp_path / "kokuho.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM submissions WHERE status = 'quarantined'")
+    rows = (
+        CalamineWorkbook.from_path(str(write_returned_list(db, tmp_path / "r.xlsx")))
+        .get_sheet_by_name("差戻し一覧")
+        .to_python()
+    )
+    assert rows[4][0] == "差戻しはありません。" and len(rows) == 5
+    export = export_summary(db, 2024, tmp_path / "x.xlsx")
+    assert sheet_rows(export, "差戻し一覧")[4][0] == "差戻しはありません。"
 
 
 def test_notes_sheet_and_sheet_order(workbook: Path) -> None:
@@ -668,6 +738,7 @@ def test_notes_sheet_and_sheet_order(workbook: Path) -> None:
         "市町村別実施状況",
         "数値目標",
         "提出状況",
+        "差戻し一覧",
         "図1 保険税関係",
         "図2 医療費適正化関係",
         "data_measure_summary",

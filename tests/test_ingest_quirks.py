@@ -318,15 +318,24 @@ def test_reasons_csv_and_xlsx_list_the_issue(run: Run, name: str) -> None:
 
     wb = openpyxl.load_workbook(outcome.quarantine_dir / "理由一覧.xlsx", read_only=True)
     try:
-        header, *body = list(wb.active.iter_rows(values_only=True))
+        rows = list(wb.active.iter_rows(values_only=True))
     finally:
         wb.close()
-    columns = {"ファイル": "file", "シート": "sheet", "セル": "cell", "エラーコード": "code"}
-    index = {key: header.index(ja) for ja, key in columns.items()}
-    listed = [{k: row[i] or "" for k, i in index.items()} for row in body]
+    assert built.path.name in rows[1][0]  # the file is named above the table
+    header, body = rows[3], rows[4:]
+    index = {key: header.index(ja) for ja, key in {"シート": "sheet", "セル": "cell"}.items()}
+    reference = header.index("参考（エラーコード／ルール）")
+    listed = [
+        {
+            "file": built.path.name,
+            **{k: row[i] or "" for k, i in index.items()},
+            "code": row[reference].split("／")[0],
+        }
+        for row in body
+    ]
     assert want in listed
     message = body[listed.index(want)][header.index("内容")]
-    assert built.path.name in message
+    assert built.path.name in message and CASES[name].code not in message
 
 
 @pytest.mark.parametrize("name", CONTENT_REJECTED)
@@ -345,7 +354,8 @@ def test_annotated_copy_comments_the_offending_cell(run: Run, name: str) -> None
     ws = wb[built.issue_sheet]
     address = (built.issue_cell or "B1").split(":")[0]
     comment = ws[address].comment
-    assert comment is not None and f"【{CASES[name].code}】" in comment.text
+    assert comment is not None and built.path.name in comment.text
+    assert CASES[name].code not in comment.text  # plain Japanese for the clerk
     assert ws.sheet_state == "visible"  # a hidden sheet is shown again for the municipality
     if name == "hidden_row":
         assert not ws.row_dimensions[int(address[1:])].hidden

@@ -7,6 +7,7 @@ import hashlib
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -130,17 +131,37 @@ def test_reasons_xlsx(inbox: Path, tmp_path: Path) -> None:
     assert record.reasons_xlsx.name == REASONS_XLSX
     wb = load_workbook(record.reasons_xlsx)
     ws = wb.active
-    header = [c.value for c in ws[1]]
-    assert header == ["ファイル", "シート", "セル", "値", "エラーコード", "ルール", "内容", "修正方法"]
-    assert ws.max_row == 1 + len(STANDARD)
-    assert [ws.cell(row=r, column=5).value for r in range(2, 2 + len(STANDARD))] == [c for c, *_ in STANDARD]
-    assert ws["D4"].value == INJECTION and ws["D4"].data_type == "s"
-    assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:H{1 + len(STANDARD)}"
-    assert ws.column_dimensions["G"].width >= 60
+    assert "川越.xlsx" in ws["A2"].value
+    header = [c.value for c in ws[4]]
+    assert header == ["No.", "シート", "セル", "記入内容", "内容", "修正方法", "参考（エラーコード／ルール）"]
+    assert ws.max_row == 4 + len(STANDARD)
+    body = list(ws.iter_rows(min_row=5, values_only=True))
+    # Codes and rule names are in the last column only, never in what a clerk reads.
+    assert [r[6] for r in body] == [f"{c}／rule_{c.lower()}" for c, *_ in STANDARD]
+    for row in body:
+        assert not any(code in (row[4] or "") + (row[5] or "") for code, *_ in STANDARD)
+        assert "rule_" not in (row[4] or "") + (row[5] or "")
+    assert ws["D7"].value == INJECTION and ws["D7"].data_type == "s"
+    assert ws.freeze_panes == "A5"
+    assert ws.auto_filter.ref == f"A4:G{4 + len(STANDARD)}"
+    _assert_prints_one_page_wide(ws, "$4:$4")
     xml = _sheet_xml(record.reasons_xlsx, 1)
     assert "<f>" not in xml and "<f " not in xml
     assert "HYPERLINK" in xml  # present, as text
+
+
+def _assert_prints_one_page_wide(ws: Any, title_rows: str) -> None:
+    """A4 landscape, fitted to the page width, wrapped, the header repeated, heights set."""
+    assert (ws.page_setup.paperSize, ws.page_setup.orientation) == (9, "landscape")
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    assert ws.print_title_rows == title_rows
+    header = int(title_rows.split(":")[0].strip("$"))
+    assert sum(ws.column_dimensions[c].width for c in "ABCDEFG") <= 180  # about one A4 width at 85 %
+    for row in ws.iter_rows(min_row=header + 1):
+        if row[4].value:
+            assert row[4].alignment.wrap_text and row[5].alignment.wrap_text
+            assert ws.row_dimensions[row[0].row].height >= 18
 
 
 def test_annotated_copy_marks_offending_cells(inbox: Path, tmp_path: Path, saitama_catalog: Catalog) -> None:
@@ -157,7 +178,8 @@ def test_annotated_copy_marks_offending_cells(inbox: Path, tmp_path: Path, saita
     assert cell.fill.fgColor.rgb == ANNOTATION_FILL
     assert cell.comment is not None
     text = cell.comment.text
-    assert "UNKNOWN_ANSWER" in text and "セルD5" in text and codelists.issue_hint("UNKNOWN_ANSWER") in text
+    assert "セルD5" in text and codelists.issue_hint("UNKNOWN_ANSWER") in text
+    assert "UNKNOWN_ANSWER" not in text and "【" not in text and "rule_" not in text  # plain Japanese
     label = saitama_catalog.measure("M001").label
     assert label in text  # the catalog names the measure of the row
     assert "0～100" in ws["D9"].comment.text  # and the range of a target
@@ -167,9 +189,13 @@ def test_annotated_copy_marks_offending_cells(inbox: Path, tmp_path: Path, saita
     # The summary sheet comes first and lists every issue, the file-level one included.
     assert wb.sheetnames[0] == SUMMARY_TITLE
     summary = wb[SUMMARY_TITLE]
-    messages = [summary.cell(row=r, column=4).value for r in range(4, 4 + len(STANDARD))]
+    messages = [summary.cell(row=r, column=5).value for r in range(4, 4 + len(STANDARD))]
     assert any("問題が多すぎる" in (m or "") for m in messages)
-    assert summary.cell(row=6, column=3).value == INJECTION
+    assert not any("UNKNOWN_ANSWER" in (m or "") for m in messages)
+    assert summary.cell(row=4, column=7).value == "UNKNOWN_ANSWER／rule_unknown_answer"
+    assert summary.cell(row=6, column=4).value == INJECTION
+    _assert_prints_one_page_wide(summary, "$3:$3")
+    assert summary.print_area
     xml = _sheet_xml(record.annotated, 1)
     assert "HYPERLINK" in xml and "<f>" not in xml
 
@@ -187,7 +213,9 @@ def test_annotated_copy_reveals_hidden_rows_and_sheets_and_merged_cells(inbox: P
     wb = load_workbook(record.annotated)
     ws = wb[SHEET]
     assert not ws.row_dimensions[6].hidden and ws["D6"].comment is not None
-    assert "MERGED_CELLS" in ws["D7"].comment.text and "UNKNOWN_ANSWER" in ws["D7"].comment.text
+    merged_text = ws["D7"].comment.text
+    assert codelists.issue_hint("MERGED_CELLS") in merged_text  # both issues of the merged cell
+    assert codelists.issue_hint("UNKNOWN_ANSWER") in merged_text and "MERGED_CELLS" not in merged_text
     assert wb["隠し"].sheet_state == "visible" and wb["隠し"]["B1"].comment is not None
 
 
@@ -274,5 +302,5 @@ def test_awkward_values_do_not_break_the_outputs(inbox: Path, tmp_path: Path) ->
     )
     record = write_quarantine(original, issues, tmp_path / "q")
     wb = load_workbook(record.reasons_xlsx)
-    assert wb.active["D2"].value == "ab" and wb.active["D4"].value == "@SUM(A1)"
+    assert wb.active["D5"].value == "ab" and wb.active["D7"].value == "@SUM(A1)"  # table from row 5
     assert record.annotated is not None and record.annotated_cells == 2  # D5 and B1 of the sheet

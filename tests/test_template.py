@@ -22,7 +22,7 @@ from kokuho import layout
 from kokuho.catalog import Catalog, load_catalog, load_catalog_for
 from kokuho.config import data_dir, project_root
 from kokuho.municipalities import lookup, municipalities_of
-from kokuho.templates import FONT_NAME, template_main, write_template, write_templates
+from kokuho.templates import FONT_NAME, INSTRUCTIONS_WIDTH, template_main, write_template, write_templates
 
 PUBLISHED = data_dir() / "demo" / "11_2024_published.yaml"
 SECTION_KEYS = [layout.section_sheet_key(n) for n in (1, 2, 3)]
@@ -494,3 +494,86 @@ def test_nationwide_catalog_writes_a_template_for_any_municipality(tmp_path: Pat
     catalog = load_catalog(path)
     out = write_template(catalog, lookup("011002"), tmp_path / "sapporo.xlsx")
     assert out.is_file()
+
+
+def test_instructions_print_within_the_page(book: Workbook) -> None:
+    """記入要領: only column B prints (the key column is hidden), one page wide, every wrapped
+    line given the height of its lines."""
+    ws = _sheets_by_key(book)[layout.SHEET_INSTRUCTIONS]
+    assert ws.print_area == f"'{ws.title}'!$B$1:$B${ws.max_row}"
+    assert ws.page_setup.orientation == "portrait" and ws.page_setup.fitToHeight == 0
+    assert ws.column_dimensions["B"].width == INSTRUCTIONS_WIDTH
+    long_rows = [c for c in ws["B"] if isinstance(c.value, str) and len(c.value) > INSTRUCTIONS_WIDTH / 2]
+    assert long_rows
+    for cell in long_rows:
+        assert cell.alignment.wrap_text
+        assert ws.row_dimensions[cell.row].height >= 18.75 * 2, cell.value
+    for cell in ws["B"]:
+        assert ws.row_dimensions[cell.row].height, cell.row
+
+
+CONTACT = "埼玉県保健医療部国保医療課 国保運営担当（kokuho@pref.saitama.example.jp、048-830-0000）"
+
+
+@pytest.fixture(scope="module")
+def with_deadline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("deadline")
+    result = _run(
+        ["--out", str(out), "--municipality", "112020", "--deadline", "2024-06-30", "--contact", CONTACT]
+    )
+    assert result.code == 0, result.err
+    (path,) = out.glob("*.xlsx")
+    return path
+
+
+def test_deadline_and_contact_on_the_cover_and_in_the_instructions(
+    with_deadline: Path, tmp_path: Path, catalog: Catalog
+) -> None:
+    wb = load_workbook(with_deadline)
+    cover = _sheets_by_key(wb)[layout.SHEET_COVER]
+    assert (cover["B2"].value, cover["C2"].value) == ("提出期限", "2024年6月30日（日）")
+    values = [c.value for row in cover.iter_rows() for c in row if c.value]
+    assert CONTACT in values
+    instructions = " ".join(
+        str(c.value) for c in _sheets_by_key(wb)[layout.SHEET_INSTRUCTIONS]["B"] if c.value
+    )
+    assert "2024年6月30日（日）までに" in instructions and f"提出先：{CONTACT}" in instructions
+    # The keyed cells extraction reads stay where a template without them has them.
+    plain = write_template(catalog, lookup("112020"), tmp_path / "plain.xlsx")
+    keys = _keyed_rows(cover)
+    assert keys == _keyed_rows(_sheets_by_key(load_workbook(plain))[layout.SHEET_COVER])
+    assert "県が指定する提出期限" in " ".join(
+        str(c.value) for c in _sheets_by_key(load_workbook(plain))[layout.SHEET_INSTRUCTIONS]["B"] if c.value
+    )
+
+
+def test_a_template_with_deadline_and_contact_still_ingests(
+    with_deadline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filled and checked as a returned workbook: accepted, nothing flagged on the new cells."""
+    from flows.steps import check_main
+
+    wb = load_workbook(with_deadline)
+    cover = _sheets_by_key(wb)[layout.SHEET_COVER]
+    for key, value in zip(
+        layout.CONTACT_KEYS, ("国保年金課", "埼玉　太郎", "048-000-0000", "a@example.jp"), strict=True
+    ):
+        cover[f"{layout.COVER_VALUE_COLUMN}{_row(cover, key)}"] = value
+    folder = tmp_path / "returned"
+    folder.mkdir()
+    wb.save(folder / with_deadline.name)
+    monkeypatch.setenv("KOKUHO_HOME", str(tmp_path / "home"))
+    for name in ("KOKUHO_DB", "KOKUHO_INBOX", "KOKUHO_PREFECTURE", "KOKUHO_YEAR"):
+        monkeypatch.delenv(name, raising=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = check_main([str(folder)])
+    assert code == 0
+    verdicts = [line for line in out.getvalue().splitlines() if with_deadline.name in line]
+    assert verdicts and verdicts[0].startswith("[受理] "), out.getvalue()
+
+
+def test_bad_deadline_exits_2(tmp_path: Path) -> None:
+    result = _run(["--out", str(tmp_path), "--municipality", "112020", "--deadline", "6月30日"])
+    assert result.code == 2 and "提出期限" in result.err
+    assert not list(tmp_path.glob("*.xlsx"))
