@@ -108,7 +108,7 @@ def test_quarantine_paths_fit_for_any_name(tmp_path: Path, raw_name: bytes) -> N
         with record.reasons_csv.open(encoding="utf-8-sig", newline="") as handle:
             assert next(iter(csv.DictReader(handle)))["file"] == shown
         sheet = openpyxl.load_workbook(record.reasons_xlsx).active
-        assert sheet["A2"].value == shown
+        assert sheet["A2"].value == f"ファイル：{shown}　（1件）"
         if kind == "workbook":
             assert record.annotated is not None and record.annotated.is_file()
 

@@ -570,7 +570,7 @@ def test_a_template_with_deadline_and_contact_still_ingests(
         code = check_main([str(folder)])
     assert code == 0
     verdicts = [line for line in out.getvalue().splitlines() if with_deadline.name in line]
-    assert verdicts and verdicts[0].startswith("[受理] "), out.getvalue()
+    assert verdicts and verdicts[0].startswith("[問題なし] "), out.getvalue()
 
 
 def test_bad_deadline_exits_2(tmp_path: Path) -> None:
