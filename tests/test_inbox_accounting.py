@@ -2,7 +2,10 @@
 entry — cp932 names, two municipalities' identical empty files, the same bytes under a second name,
 links to files and folders inside and outside the inbox, a FIFO, hidden and lock files, a folder
 and a file that cannot be read, a failure injected at scan, at hash and at the quarantine copy, a
-file that changes between scan and read. The run ends, every good file is accepted, every entry
+file that changes between scan and read, template keys holding a superscript digit or a year
+beyond INT32 (each once hung or failed the whole run), a non-workbook whose long Japanese name
+once broke its quarantine copy, and a file dated in the future. The run ends (a watchdog ends the
+process if it hangs), every good file is accepted, every entry
 ends in exactly one state (in inbox_entries and in the run summary), nothing from outside the
 inbox reaches the home, and each municipality whose file came gets its status. The next run
 retries what could not be done and shows a broken re-send as 差戻し."""
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import faulthandler
 import io
 import os
 import time
@@ -20,6 +24,7 @@ import duckdb
 import pytest
 from workbook_factory import filled, municipalities, to_bytes
 
+from kokuho import layout
 from kokuho.config import Settings
 
 pytestmark = pytest.mark.slow
@@ -30,6 +35,28 @@ M = municipalities()  # 111007 さいたま市, 112011 川越市, 112020 熊谷�
 
 def _name(m: int, tail: str = "") -> str:
     return f"{M[m].code}_{M[m].name}{tail}.xlsx"
+
+
+LONG_NAME = _name(10, "_" + "国民健康保険取組状況調査票" * 5)[:80]  # ~240 bytes in UTF-8
+RUN_TIMEOUT = 600  # seconds: only a hang reaches it, and it ends the process rather than the suite
+
+
+def _with_fiscal_year_key(m: int, value: str) -> bytes:
+    """Municipality m's filled workbook whose hidden cover key holds this fiscal year."""
+    survey = filled(M[m])
+    key = layout.meta_key(layout.META_FISCAL_YEAR, 2024)
+    ws, row = survey.row_of(key, layout.SHEET_COVER)
+    ws[f"A{row}"] = layout.meta_key(layout.META_FISCAL_YEAR, value)
+    return to_bytes(survey.wb)
+
+
+@contextlib.contextmanager
+def _watchdog():
+    faulthandler.dump_traceback_later(RUN_TIMEOUT, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _write(folder: Path, name: str | bytes, data: bytes, mtime: float | None = None) -> Path:
@@ -62,6 +89,10 @@ EXPECTED_FIRST = {
     "scanfail.xlsx": ("skipped", "UNREADABLE_FILE"),  # scan fails
     _name(5): ("skipped", "FILE_CHANGING"),
     _name(6, "_壊れ"): ("skipped", "QUARANTINE_FAILED"),
+    _name(8, "_上付き"): ("quarantined", "TEMPLATE_KEY_INVALID"),  # fiscal year key 202²
+    _name(9, "_桁あふれ"): ("quarantined", "TEMPLATE_KEY_INVALID"),  # fiscal year key beyond INT32
+    LONG_NAME: ("quarantined", "NOT_WORKBOOK"),
+    _name(11): ("accepted", None),  # dated 2099: recorded as RECEIVED_IN_FUTURE, not quarantined
 }
 
 
@@ -95,6 +126,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dict
     _write(inbox, "scanfail.xlsx", b"junk too", old)
     changing = _write(inbox, _name(5), to_bytes(filled(M[5]).wb), old)
     _write(inbox, _name(6, "_壊れ"), b"broken, and the disk is full", old)
+    _write(inbox, _name(8, "_上付き"), _with_fiscal_year_key(8, "202²"), old)
+    _write(inbox, _name(9, "_桁あふれ"), _with_fiscal_year_key(9, "99999999999"), old)
+    _write(inbox, LONG_NAME, "市町村,回答\n".encode(), old)
+    _write(inbox, _name(11), to_bytes(filled(M[11]).wb), time.mktime((2099, 4, 1, 0, 0, 0, 0, 0, -1)))
 
     list_folder, classify, hash_file, copy_file = (
         steps._list,
@@ -135,7 +170,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dict
         patch.setattr(steps, "_classify", failing_classify)
         patch.setattr(steps, "_hash_file", failing_hash)
         patch.setattr(quarantine, "_copy_file", failing_copy)
-        first = run_ingest(settings, export=False)
+        with _watchdog():
+            first = run_ingest(settings, export=False)
     first_entries = _entries(settings.db_path, first["run_id"])
     first_status = _status(settings.db_path)
 
@@ -143,7 +179,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dict
     # empty file from 熊谷市 whose bytes an earlier run already processed).
     _write(inbox, _name(1, "_再提出"), "これはCSVです\n".encode())
     _write(inbox, _name(2, "_再提出"), b"")
-    second = run_ingest(settings, export=False)
+    with _watchdog():
+        second = run_ingest(settings, export=False)
     return {
         "settings": settings,
         "first": first,
@@ -185,8 +222,25 @@ def _status(db: Path) -> dict[str, tuple]:
 
 def test_the_run_ends_and_every_good_file_is_accepted(runs: dict) -> None:
     entries = runs["first_entries"]
-    assert entries[_name(2)][0] == entries[_name(1)][0] == "accepted"
-    assert runs["first"]["accepted"] == 2
+    assert entries[_name(2)][0] == entries[_name(1)][0] == entries[_name(11)][0] == "accepted"
+    assert runs["first"]["accepted"] == 3
+
+
+def test_bad_keys_are_issues_naming_the_cover_cell(runs: dict) -> None:
+    con = duckdb.connect(str(runs["settings"].db_path), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT s.file_name, f.code, f.sheet, f.cell, f.message FROM file_issues AS f "
+            "JOIN submissions AS s USING (sha256) WHERE f.code IN ('TEMPLATE_KEY_INVALID', 'RECEIVED_IN_FUTURE')"
+        ).fetchall()
+    finally:
+        con.close()
+    by_file = {r[0]: r[1:] for r in rows}
+    for name in (_name(8, "_上付き"), _name(9, "_桁あふれ")):
+        code, sheet, cell, message = by_file[name]
+        assert (code, sheet) == ("TEMPLATE_KEY_INVALID", "表紙") and cell.startswith("A"), by_file[name]
+        assert name in message
+    assert by_file[_name(11)][0] == "RECEIVED_IN_FUTURE"
 
 
 def test_every_entry_ends_in_exactly_one_state(runs: dict) -> None:
