@@ -865,7 +865,7 @@ def _run_child(params: dict[str, Any], workdir: Path, env: dict[str, str]) -> tu
     with log_path.open("w", encoding="utf-8") as log:
         started = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "flows.bench", "--child", str(params_path)],
+            [sys.executable, "-m", "benchmarks.bench", "--child", str(params_path)],
             cwd=str(project_root()),
             env=env,
             stdout=log,
