@@ -53,7 +53,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from kokuho import layout
-from kokuho.config import project_root
+from kokuho.config import data_dir, project_root
 
 __all__ = [
     "BENCH_PREFECTURE",
@@ -129,7 +129,7 @@ class _Base:
 
 def write_bench_catalog(catalog_dir: Path) -> Path:
     """Copy the FY2024 catalog as the nationwide survey 00_2024.yaml into `catalog_dir`."""
-    source = project_root() / "data" / "catalogs" / SOURCE_CATALOG
+    source = data_dir() / "catalogs" / SOURCE_CATALOG
     text = source.read_text(encoding="utf-8")
     text, count = re.subn(
         r"^prefecture_code:.*$", f"prefecture_code: '{BENCH_PREFECTURE}'", text, count=1, flags=re.M
