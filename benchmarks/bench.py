@@ -179,6 +179,7 @@ def _sheet_part_names(parts: dict[str, bytes]) -> dict[str, str]:
 def _load_base(catalog_path: Path, scratch: Path) -> _Base:
     from openpyxl import load_workbook
 
+    from demo.workbook import row_index
     from kokuho.catalog import load_catalog
     from kokuho.templates import write_template
 
@@ -194,14 +195,8 @@ def _load_base(catalog_path: Path, scratch: Path) -> _Base:
     wb = load_workbook(base_path, read_only=True)
     try:
         for ws in wb.worksheets:
-            rows: dict[str, int] = {}
-            sheet_key = None
-            for row in ws.iter_rows(min_col=1, max_col=1):
-                cell = row[0]
-                if isinstance(cell.value, str):
-                    if cell.row == 1:
-                        sheet_key = cell.value
-                    rows.setdefault(cell.value, cell.row)
+            rows = row_index(ws)
+            sheet_key = next((key for key, row in rows.items() if row == 1), None)
             if sheet_key is not None:
                 keys[sheet_key] = rows
                 sheet_parts[sheet_key] = titles[ws.title]
