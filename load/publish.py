@@ -269,7 +269,6 @@ def open_for_write(
     (default KOKUHO_DB_WAIT), then WarehouseHeld names it. Any failure, a full disk included,
     removes the working copy and leaves the published file as it was.
     """
-
     db_path = resolve_db_path(target).expanduser().absolute()
     run_id = run_id or uuid.uuid4().hex
     with writer_lock(db_path, lock_timeout):
