@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from kokuho.config import apply_offline_env
+from kokuho.resources import package_dir
 
 if TYPE_CHECKING:
     from great_expectations.data_context import EphemeralDataContext
 
-GX_ROOT = Path(__file__).resolve().parent / "gx"
+GX_ROOT = package_dir("expectations") / "gx"
 SUITES_DIR = GX_ROOT / "expectations"
 DATASOURCE = "staging"
 BATCH_DEFINITION = "batch"

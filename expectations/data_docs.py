@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from expectations.context import SITE_NAME
+from kokuho.resources import package_dir
 
 VALIDATION_PAGES = "validations"  # the site's folder of rendered validation results
-ASSETS_DIR = Path(__file__).resolve().parent / "data_docs_assets"
+ASSETS_DIR = package_dir("expectations") / "data_docs_assets"
 SITE_ASSETS = "static/vendor"  # where the site keeps its copy of ASSETS_DIR
 RESULTS_DIRS = ("_validation_results",)  # stored JSON results, never rewritten
 

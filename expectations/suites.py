@@ -27,8 +27,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from expectations.contracts import STAGING_TABLES, contract
 from kokuho import codelists, layout
+from transform.contracts import STAGING_TABLES, contract
 
 # Stable IDs, so rewriting unchanged suites leaves the committed JSON unchanged.
 _ID_NAMESPACE = uuid.UUID("6f1c1a52-3b1e-4c55-9a43-6b6f6b75686f")
@@ -294,7 +294,7 @@ def build_suites() -> dict[str, Any]:
             name=name,
             expectations=expectations,
             meta={
-                "contract": f"expectations/contracts/{name}.yaml",
+                "contract": f"transform/contracts/{name}.yaml",
                 "description": contract(name).description,
             },
         )

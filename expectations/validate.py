@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from expectations.contracts import STAGING_TABLES
 from kokuho import codelists
 from kokuho.config import apply_offline_env
 from transform.batch import StagingBatch, conform
+from transform.contracts import STAGING_TABLES
 
 if TYPE_CHECKING:
     from kokuho.catalog import Catalog

@@ -21,12 +21,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "返送された調査票を検証する（取込なし） / validate returned workbooks without loading",
     ),
     "run": ("flows.ingest", "受信フォルダを取り込む（Prefectフロー） / ingest an inbox (Prefect flow)"),
-    "demo": ("kokuho.demo", "デモデータを生成して一連の処理を実行 / generate demo data and run everything"),
+    "demo": ("demo.run", "デモデータを生成して一連の処理を実行 / generate demo data and run everything"),
     "sql": ("load.query", "DuckDBに読み取り専用でSQLを実行 / run read-only SQL on the warehouse"),
     "status": ("load.query", "市町村ごとの提出状況 / submission status per municipality"),
     "export": ("load.export_excel", "集計表をExcel/CSV/Parquetに出力 / export summary tables"),
     "serve": ("flows.serve", "夜間実行のデプロイを起動 / serve the nightly deployment"),
-    "bench": ("flows.bench", "性能測定 / benchmark at national scale"),
+    "bench": ("benchmarks.bench", "性能測定 / benchmark at national scale"),
 }
 
 

@@ -27,12 +27,15 @@ def apply_offline_env() -> None:
 
 
 def project_root() -> Path:
-    """The source tree (where data/ and expectations/ live)."""
+    """The folder holding the project's packages (the source tree, or site-packages when installed)."""
     return Path(__file__).resolve().parent.parent
 
 
 def data_dir() -> Path:
-    return project_root() / "data"
+    """Catalogs, masters and the demo's published figures: the `data` package's files."""
+    from kokuho.resources import package_dir
+
+    return package_dir("data")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from kokuho.catalog import SUBGROUP_MARKS
+from kokuho.resources import package_dir
 
 LOCAL_TZ = ZoneInfo("Asia/Tokyo")
 
@@ -181,7 +182,7 @@ class ReturnedRow:
     sha256: str
 
 
-RETURNED_SQL = Path(__file__).parent / "sql" / "q_returned_files.sql"
+RETURNED_SQL = package_dir("load") / "sql" / "q_returned_files.sql"
 
 
 def read_returned(con: duckdb.DuckDBPyConnection) -> list[ReturnedRow]:

@@ -5,16 +5,16 @@ Imports only duckdb and the standard library (through load.publish)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kokuho.codelists import RECORDED_ONLY_ISSUES
+from kokuho.resources import package_dir
 from load.publish import connect_readonly, resolve_db_path
 
 if TYPE_CHECKING:
     from kokuho.config import Settings
 
-_SQL = Path(__file__).resolve().parent / "sql" / "q_recorded_issues.sql"
+_SQL = package_dir("load") / "sql" / "q_recorded_issues.sql"
 
 
 def recorded_issues(target: Settings | str | os.PathLike[str], run_id: str) -> list[tuple[str, str, str]]:

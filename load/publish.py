@@ -29,6 +29,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from kokuho.resources import package_dir
+from load.schema import ensure_schema
+
 if TYPE_CHECKING:
     from kokuho.config import Settings
 
@@ -266,8 +269,6 @@ def open_for_write(
     (default KOKUHO_DB_WAIT), then WarehouseHeld names it. Any failure, a full disk included,
     removes the working copy and leaves the published file as it was.
     """
-    from load.warehouse import ensure_schema  # warehouse imports pandas; keep this module light
-
     db_path = resolve_db_path(target).expanduser().absolute()
     run_id = run_id or uuid.uuid4().hex
     with writer_lock(db_path, lock_timeout):
@@ -335,7 +336,7 @@ def published_state(target: Settings | str | os.PathLike[str]) -> str | None:
     db_path = resolve_db_path(target).expanduser()
     if not db_path.is_file():
         return None
-    text = (Path(__file__).resolve().parent / "sql" / "q_published_state.sql").read_text(encoding="utf-8")
+    text = (package_dir("load") / "sql" / "q_published_state.sql").read_text(encoding="utf-8")
     con = connect_readonly(db_path)
     try:
         row = con.execute(text).fetchone()

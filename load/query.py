@@ -34,11 +34,12 @@ import duckdb
 
 from kokuho.config import Settings
 from kokuho.csvsafe import csv_safe, unencodable
+from kokuho.resources import package_dir
 from load.publish import WarehouseError, connect_readonly
 
 FORMATS = ("table", "csv", "json")
 NULL_TEXT = "NULL"
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+SQL_DIR = package_dir("load") / "sql"
 DEMO_DB = Path("kokuho_demo") / "kokuho.duckdb"
 
 EXAMPLES = """\

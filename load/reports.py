@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from load.warehouse import sql
+from load.schema import sql
 
 
 def files_by_sha(

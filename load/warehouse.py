@@ -11,10 +11,8 @@ import contextlib
 import hashlib
 import os
 import re
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,62 +23,11 @@ import pandas as pd
 from kokuho.catalog import Catalog
 from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED, STATUS_SUPERSEDED, issue_hint, issue_message
 from load.publish import connect_readonly, open_for_write, pause_for_tests, resolve_db_path
+from load.schema import ensure_schema, schema_is_ready, sql
 from transform.batch import StagingBatch, conform
 
 if TYPE_CHECKING:
     from kokuho.config import Settings
-
-SQL_DIR = Path(__file__).resolve().parent / "sql"
-
-# Creation order: tables, then views (a view after the views it reads).
-TABLES: tuple[str, ...] = (
-    "municipalities",
-    "surveys",
-    "measures",
-    "survey_tables",
-    "numeric_target_items",
-    "submissions",
-    "responses",
-    "own_initiative_responses",
-    "numeric_target_responses",
-    "file_issues",
-    "runs",
-    "inbox_entries",
-)
-# Macros the views use.
-MACROS: tuple[str, ...] = ("in_survey_area",)
-VIEWS: tuple[str, ...] = (
-    "budget_lines",
-    "measure_summary",
-    "own_initiatives",
-    "submission_status",
-    "numeric_targets",
-    "numeric_targets_wide",
-    "municipality_matrix",
-    "resubmission_changes",
-)
-
-
-@cache
-def sql(name: str) -> str:
-    """The text of load/sql/<name>.sql."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-# Connections whose schema load.publish.open_for_write just created (outside any transaction):
-# load_batch need not re-create every view on them.
-_SCHEMA_READY: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection, *, remember: bool = False) -> None:
-    """Create missing tables and (re)create every macro and view, so they always match this code.
-
-    `remember`: the connection is not in a transaction, so the schema stays; later loads on it
-    skip this step."""
-    for name in (*TABLES, *MACROS, *VIEWS):
-        con.execute(sql(name))
-    if remember:
-        _SCHEMA_READY.add(con)
 
 
 @dataclass
@@ -463,7 +410,7 @@ def load_batch(
     now = _now()
     con.execute("BEGIN TRANSACTION")
     try:
-        if con not in _SCHEMA_READY:
+        if not schema_is_ready(con):
             ensure_schema(con)
         sync_municipalities(con)
         for catalog in catalogs:

@@ -46,7 +46,7 @@ def demo_inbox(tmp_path_factory: pytest.TempPathFactory):
 
     The manifest is moved beside the inbox (it is not a returned file). Tests must not modify it.
     """
-    from kokuho.demo_data import generate_demo_inbox
+    from demo.data import generate_demo_inbox
 
     root = tmp_path_factory.mktemp("demo")
     manifest = generate_demo_inbox(root / "inbox", prefecture_code="11", fiscal_years=(2023, 2024), seed=2024)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from flows.bench import bench_main, change_one, generate_workbooks, naive_script, read_floor
+from benchmarks.bench import bench_main, change_one, generate_workbooks, naive_script, read_floor
 from kokuho import layout
 from kokuho.municipalities import municipalities_of
 
@@ -109,7 +109,7 @@ def test_rss_sampler_counts_the_processes_the_run_starts() -> None:
 
     import psutil
 
-    from flows.bench import _RssSampler
+    from benchmarks.bench import _RssSampler
 
     sampler = _RssSampler()
     code = "import sys, time; x = bytearray(40_000_000); sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(30)"

@@ -18,9 +18,7 @@ from typing import Any
 import pytest
 from python_calamine import CalamineWorkbook
 
-from kokuho import layout
-from kokuho.codelists import NO_SYMBOLS, YES_SYMBOLS
-from kokuho.demo_data import (
+from demo.data import (
     MANIFEST_NAME,
     ZERO_WIDTH,
     DemoManifest,
@@ -29,6 +27,8 @@ from kokuho.demo_data import (
     load_published,
     weighted_sample,
 )
+from kokuho import layout
+from kokuho.codelists import NO_SYMBOLS, YES_SYMBOLS
 from kokuho.municipalities import municipalities_of
 
 SEED = 2024
@@ -399,7 +399,7 @@ def test_weighted_sample_is_deterministic_and_exact() -> None:
 
 @pytest.mark.parametrize("seed", [1, 7])
 def test_other_seeds_add_up_too(seed: int, published) -> None:
-    from kokuho.demo_data import plan_years
+    from demo.data import plan_years
 
     plans = plan_years("11", (2023, 2024), seed)
     counts = Counter(mid for a in plans[2024].answers.values() for mid in a.implemented)

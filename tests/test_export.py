@@ -169,7 +169,7 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None
 def build_fixture_db(path: Path) -> Path:
     """A warehouse with the real schema and views (load.warehouse), FY2023 and FY2024 for 4
     municipalities of Saitama: accepted, re-submitted, returned (差戻し) and missing."""
-    from load.warehouse import ensure_schema
+    from load.schema import ensure_schema
 
     con = duckdb.connect(str(path))
     try:

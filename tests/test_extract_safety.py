@@ -22,12 +22,12 @@ import openpyxl
 import pytest
 from workbook_factory import catalog, cfb, filled, municipalities, rezip, to_bytes
 
-from expectations.contracts import contract
 from extract.container import Limits, cfb_entry_names
 from extract.model import ExtractedWorkbook
 from extract.sandbox import TEST_CRASH_ENV, TEST_HANG_ENV, WorkerStep, extract_files
 from extract.wire import STEP_RESULT, WORKBOOK, decode, encode, encode_result
 from kokuho.codelists import ISSUES
+from transform.contracts import contract
 
 KIB = 1024
 # Small enough that bombs stay small; large enough for every good workbook here.

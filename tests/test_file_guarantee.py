@@ -32,7 +32,6 @@ from workbook_factory import (
     zip_bomb,
 )
 
-from expectations.contracts import contract
 from extract.container import Limits
 from extract.sandbox import (
     TEST_CRASH_ENV,
@@ -42,6 +41,7 @@ from extract.sandbox import (
     extract_files,
 )
 from kokuho import layout
+from transform.contracts import contract
 
 ISSUE_COLUMNS = contract("file_issues").column_names
 CODE, RULE, MESSAGE, SHEET, CELL = (

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from expectations.contracts import contract
 from extract.model import ExtractedWorkbook, RawRow, RawSheet
 from extract.sheetscan import MAX_EXCEL_ROWS, SheetScan, row_number, scan_sheet_xml
 from kokuho import codelists, layout
 from kokuho.catalog import Catalog, load_catalog_for
 from transform.batch import StagingBatch
+from transform.contracts import contract
 from transform.routing import claimed_survey
 from transform.staging import StagedBatchBuilder, check_staged, stage_file
 

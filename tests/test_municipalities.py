@@ -154,7 +154,7 @@ def test_survey_area_agrees_with_its_sql_twin(survey_prefecture: str) -> None:
     import duckdb
 
     from kokuho.municipalities import in_survey_area
-    from load.warehouse import sql
+    from load.schema import sql
 
     con = duckdb.connect()
     con.execute(sql("in_survey_area"))

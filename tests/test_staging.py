@@ -9,11 +9,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from expectations.contracts import contract
 from extract.model import ExtractedWorkbook, RawIssue, RawRow, RawSheet
 from kokuho import codelists, layout
 from kokuho.catalog import Catalog
 from transform.batch import StagingBatch
+from transform.contracts import contract
 from transform.staging import MAX_ISSUES_PER_FILE, build_staging, filename_codes
 
 SHA = "ab" * 32

@@ -18,8 +18,8 @@ import pytest
 from kokuho.catalog import Catalog, load_catalog
 from kokuho.codelists import ANSWER_NO, ANSWER_YES, issue_hint, issue_message
 from load.publish import connect_readonly, stale_work_files
+from load.schema import TABLES
 from load.warehouse import (
-    TABLES,
     finish_run,
     known_sha256,
     load_batch,
@@ -639,7 +639,7 @@ def test_a_key_repeated_within_a_file_keeps_the_first_row(tmp_path: Path, fx: Fi
 def test_a_database_with_the_former_schema_keeps_loading(tmp_path: Path, fx: Fixture) -> None:
     """Response tables created with PRIMARY KEYs (before the national-scale tuning) still take new
     files one by one, and give the same views as a fresh database."""
-    from load.warehouse import sql
+    from load.schema import sql
 
     old = tmp_path / "old.duckdb"
     con = duckdb.connect(str(old))
@@ -661,7 +661,8 @@ def test_a_database_with_the_former_schema_keeps_loading(tmp_path: Path, fx: Fix
 
 def test_municipality_sync_restores_edited_rows_only(tmp_path: Path) -> None:
     from kokuho.municipalities import all_municipalities
-    from load.warehouse import ensure_schema, sync_municipalities
+    from load.schema import ensure_schema
+    from load.warehouse import sync_municipalities
 
     con = duckdb.connect(str(tmp_path / "m.duckdb"))
     try:

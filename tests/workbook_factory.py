@@ -23,6 +23,7 @@ import openpyxl
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from demo.workbook import Entry, fill
 from kokuho import codelists, layout
 from kokuho.catalog import Catalog, load_catalog_for
 from kokuho.municipalities import Municipality, check_digit, lookup, municipalities_of
@@ -152,42 +153,37 @@ def _filled_base() -> tuple[Municipality, bytes, Expected]:
     muni = municipalities()[0]
     wb = openpyxl.load_workbook(io.BytesIO(_template_bytes(muni.code)))
     expected = Expected(municipality_code=muni.code, answers={}, budget_lines={})
-    survey = Survey(wb, expected, muni.code, muni.name)
-    index = {m.id: i for i, m in enumerate(catalog().measures)}
-    for measure_id, (sheet, address) in expected_cells(wb).items():
-        ws, row = wb[sheet], int(address[1:])
-        i = index[measure_id]
-        expected.answers[measure_id] = YES if i % 3 == 0 else NO
+    entries: list[Entry] = []
+    for i, measure in enumerate(catalog().measures):
+        sheet, key = layout.section_sheet_key(measure.section_no), layout.measure_key(measure.id)
+        expected.answers[measure.id] = YES if i % 3 == 0 else NO
         if i % 3 == 0:
-            ws[f"{_SEC['answer']}{row}"] = YES
+            entries.append((sheet, key, _SEC["answer"], YES))
         if i % 9 == 0:
-            budget = f"予算事業{measure_id}"
-            ws[f"{_SEC['budget_line']}{row}"] = budget
-            expected.budget_lines[measure_id] = budget
+            budget = f"予算事業{measure.id}"
+            entries.append((sheet, key, _SEC["budget_line"], budget))
+            expected.budget_lines[measure.id] = budget
         if i % 25 == 0:
-            ws[f"{_SEC['note']}{row}"] = "備考の記入例"
-    ws, row = survey.row_of(layout.own_key(OWN_TABLE, 1))
-    ws[f"{_SEC['label']}{row}"] = "独自の取組（口座振替キャンペーン）"
-    ws[f"{_SEC['budget_line']}{row}"] = "独自事業費"
+            entries.append((sheet, key, _SEC["note"], "備考の記入例"))
+    own = layout.own_key(OWN_TABLE, 1)
+    entries.append((SECTION_1, own, _SEC["label"], "独自の取組（口座振替キャンペーン）"))
+    entries.append((SECTION_1, own, _SEC["budget_line"], "独自事業費"))
     expected.own.append((OWN_TABLE, 1, "独自の取組（口座振替キャンペーン）", "独自事業費"))
 
-    cover = survey.sheet(layout.SHEET_COVER)
     for key, value in (
         ("contact:department", "国保年金課"),
         ("contact:person", "埼玉　太郎"),
         ("contact:phone", "048-000-0000"),
         ("contact:email", "kokuho@example.jp"),
     ):
-        _, row = survey.row_of(key, layout.SHEET_COVER)
-        cover[f"{layout.COVER_VALUE_COLUMN}{row}"] = value
+        entries.append((layout.SHEET_COVER, key, layout.COVER_VALUE_COLUMN, value))
 
-    targets = survey.sheet(layout.SHEET_TARGETS)
     for n, item in enumerate(catalog().numeric_targets):
         for year in item.years(FISCAL_YEAR):
-            _, row = survey.row_of(layout.target_key(item.id, year), layout.SHEET_TARGETS)
             value = 90.5 + n + (year - FISCAL_YEAR) * 0.5
-            targets[f"{_TGT['value']}{row}"] = value
+            entries.append((layout.SHEET_TARGETS, layout.target_key(item.id, year), _TGT["value"], value))
             expected.targets[(item.id, year)] = (f"{value:g}", value, None)
+    fill(wb, entries)
     return muni, to_bytes(wb), expected
 
 

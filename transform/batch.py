@@ -1,12 +1,12 @@
 """StagingBatch: the staging tables of one batch of files, as pandas DataFrames whose columns
-follow the contracts in expectations/contracts/. Shared by transform, expectations and load."""
+follow the contracts in transform/contracts/. Shared by transform, expectations and load."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
-from expectations.contracts import contract
+from transform.contracts import contract
 
 if TYPE_CHECKING:  # pandas is imported where frames are built: extraction workers stage without it
     import pandas as pd

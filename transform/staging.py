@@ -28,7 +28,6 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import TypeVar
 
-from expectations.contracts import contract
 from extract.model import ExtractedWorkbook, RawIssue, RawRow, RawSheet
 from kokuho import codelists, layout
 from kokuho.catalog import Catalog, Measure, NumericTargetItem
@@ -41,6 +40,7 @@ from kokuho.municipalities import (
     normalize_code,
 )
 from transform.batch import StagingBatch
+from transform.contracts import contract
 from transform.normalize import (
     cell_text,
     clean_text,

@@ -36,8 +36,8 @@ def demo_main(argv: list[str]) -> int:
     parser.add_argument("--runner", choices=["default", "dask"], default="default")
     args = parser.parse_args(argv)
 
+    from demo.data import generate_demo_inbox
     from flows.ingest import run_ingest
-    from kokuho.demo_data import generate_demo_inbox
 
     home = Path(args.home).expanduser().resolve()
     prepare_demo_home(home)

@@ -1,14 +1,15 @@
-"""Read the staging tables' contracts (expectations/contracts/*.yaml). No GX import here."""
+"""Read the staging tables' contracts (transform/contracts/*.yaml), owned by the stage that produces them. No GX import here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
 
-CONTRACT_DIR = Path(__file__).resolve().parent / "contracts"
+from kokuho.resources import package_dir
+
+CONTRACT_DIR = package_dir("transform") / "contracts"
 STAGING_TABLES = ("stg_submissions", "stg_responses", "stg_own_initiatives", "stg_numeric_targets")
 
 

@@ -53,7 +53,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from kokuho import layout
-from kokuho.config import project_root
+from kokuho.config import data_dir, project_root
 
 __all__ = [
     "BENCH_PREFECTURE",
@@ -129,7 +129,7 @@ class _Base:
 
 def write_bench_catalog(catalog_dir: Path) -> Path:
     """Copy the FY2024 catalog as the nationwide survey 00_2024.yaml into `catalog_dir`."""
-    source = project_root() / "data" / "catalogs" / SOURCE_CATALOG
+    source = data_dir() / "catalogs" / SOURCE_CATALOG
     text = source.read_text(encoding="utf-8")
     text, count = re.subn(
         r"^prefecture_code:.*$", f"prefecture_code: '{BENCH_PREFECTURE}'", text, count=1, flags=re.M
@@ -179,6 +179,7 @@ def _sheet_part_names(parts: dict[str, bytes]) -> dict[str, str]:
 def _load_base(catalog_path: Path, scratch: Path) -> _Base:
     from openpyxl import load_workbook
 
+    from demo.workbook import row_index
     from kokuho.catalog import load_catalog
     from kokuho.templates import write_template
 
@@ -194,14 +195,8 @@ def _load_base(catalog_path: Path, scratch: Path) -> _Base:
     wb = load_workbook(base_path, read_only=True)
     try:
         for ws in wb.worksheets:
-            rows: dict[str, int] = {}
-            sheet_key = None
-            for row in ws.iter_rows(min_col=1, max_col=1):
-                cell = row[0]
-                if isinstance(cell.value, str):
-                    if cell.row == 1:
-                        sheet_key = cell.value
-                    rows.setdefault(cell.value, cell.row)
+            rows = row_index(ws)
+            sheet_key = next((key for key, row in rows.items() if row == 1), None)
             if sheet_key is not None:
                 keys[sheet_key] = rows
                 sheet_parts[sheet_key] = titles[ws.title]
@@ -865,7 +860,7 @@ def _run_child(params: dict[str, Any], workdir: Path, env: dict[str, str]) -> tu
     with log_path.open("w", encoding="utf-8") as log:
         started = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "flows.bench", "--child", str(params_path)],
+            [sys.executable, "-m", "benchmarks.bench", "--child", str(params_path)],
             cwd=str(project_root()),
             env=env,
             stdout=log,

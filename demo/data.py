@@ -30,6 +30,7 @@ import shutil
 import tempfile
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from demo.workbook import Entry, Formatted, fill, row_index, sheet_by_key
 from kokuho import layout
 from kokuho.catalog import Catalog, load_catalog_for
 from kokuho.codelists import (
@@ -561,23 +563,6 @@ def text_value(text: str | None, style: FillStyle, rng: random.Random) -> str | 
 # --------------------------------------------------------------------------------------------
 
 
-def _sheet_by_key(wb: Any, key: str) -> Any:
-    for ws in wb.worksheets:
-        if ws[layout.SHEET_KEY_CELL].value == key:
-            return ws
-    raise KeyError(key)
-
-
-def _row_index(ws: Any) -> dict[str, int]:
-    """Row key (column A) -> first row carrying it."""
-    index: dict[str, int] = {}
-    for row in ws.iter_rows(min_col=1, max_col=1):
-        cell = row[0]
-        if isinstance(cell.value, str) and cell.value not in index:
-            index[cell.value] = cell.row
-    return index
-
-
 def _contact(municipality: Municipality, rng: random.Random, style: FillStyle) -> dict[str, str]:
     phone = f"0{rng.choice((48, 49, 480, 493, 494, 495))}-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"
     if rng.random() < 0.2:
@@ -600,43 +585,52 @@ def fill_workbook(
     rng: random.Random,
 ) -> None:
     """Write a municipality's answers into a template loaded with openpyxl."""
+    fill(wb, _entries(catalog, municipality, answers, style, rng))
+
+
+def _entries(
+    catalog: Catalog,
+    municipality: Municipality,
+    answers: MunicipalityAnswers,
+    style: FillStyle,
+    rng: random.Random,
+) -> Iterator[Entry]:
+    """The cells of a municipality's answers, drawing the style's noise in the order they are written."""
     sec = layout.SECTION_COLUMNS
     tgt = layout.TARGET_COLUMNS
-    cover = _sheet_by_key(wb, layout.SHEET_COVER)
-    cover_rows = _row_index(cover)
     for key, value in _contact(municipality, rng, style).items():
-        cover[f"{layout.COVER_VALUE_COLUMN}{cover_rows[key]}"] = value
+        yield layout.SHEET_COVER, key, layout.COVER_VALUE_COLUMN, value
 
     own_by_table: dict[str, list[OwnEntry]] = {}
     for entry in answers.own:
         own_by_table.setdefault(entry.table_id, []).append(entry)
     for section in catalog.sections:
-        ws = _sheet_by_key(wb, layout.section_sheet_key(section.no))
-        rows = _row_index(ws)
+        sheet = layout.section_sheet_key(section.no)
         for table in catalog.tables_of(section.no):
             for measure in table.measures:
-                r = rows[layout.measure_key(measure.id)]
-                ws[f"{sec['answer']}{r}"] = answer_value(measure.id in answers.implemented, style, rng)
-                ws[f"{sec['budget_line']}{r}"] = text_value(answers.budget_lines.get(measure.id), style, rng)
-                ws[f"{sec['note']}{r}"] = answers.notes.get(measure.id)
+                key = layout.measure_key(measure.id)
+                yield sheet, key, sec["answer"], answer_value(measure.id in answers.implemented, style, rng)
+                yield (
+                    sheet,
+                    key,
+                    sec["budget_line"],
+                    text_value(answers.budget_lines.get(measure.id), style, rng),
+                )
+                yield sheet, key, sec["note"], answers.notes.get(measure.id)
             for n, entry in enumerate(own_by_table.get(table.table_id, []), start=1):
-                r = rows[layout.own_key(table.table_id, n)]
-                ws[f"{sec['label']}{r}"] = text_value(entry.text, style, rng)
+                key = layout.own_key(table.table_id, n)
+                yield sheet, key, sec["label"], text_value(entry.text, style, rng)
                 budget = entry.budget_line
                 if budget is None and rng.random() < 0.3:
                     budget = "—"  # how the published table writes "none"; means no budget line
-                ws[f"{sec['budget_line']}{r}"] = text_value(budget, style, rng)
+                yield sheet, key, sec["budget_line"], text_value(budget, style, rng)
 
     if catalog.numeric_targets:
-        ws = _sheet_by_key(wb, layout.SHEET_TARGETS)
-        rows = _row_index(ws)
         for (target_id, year), answer in answers.targets.items():
-            r = rows[layout.target_key(target_id, year)]
-            cell = ws[f"{tgt['value']}{r}"]
-            cell.value = answer.raw
-            if answer.number_format:
-                cell.number_format = answer.number_format
-            ws[f"{tgt['note']}{r}"] = answer.note
+            key = layout.target_key(target_id, year)
+            raw: object = Formatted(answer.raw, answer.number_format) if answer.number_format else answer.raw
+            yield layout.SHEET_TARGETS, key, tgt["value"], raw
+            yield layout.SHEET_TARGETS, key, tgt["note"], answer.note
 
 
 def _target_manifest(answers: MunicipalityAnswers) -> dict[str, dict[str, Any]]:
@@ -691,7 +685,7 @@ def _insert_row(ws: Any, at: int) -> None:
 
 
 def alter_rename_sheet(wb: Any, sheet_key: str, title: str) -> str:
-    ws = _sheet_by_key(wb, sheet_key)
+    ws = sheet_by_key(wb, sheet_key)
     old = ws.title
     ws.title = title
     return f"renamed_sheet:{old}->{title}"
@@ -699,8 +693,8 @@ def alter_rename_sheet(wb: Any, sheet_key: str, title: str) -> str:
 
 def alter_swap_rows(wb: Any, sheet_key: str, key_a: str, key_b: str) -> str:
     """Swap two rows wholesale (key, number, label and answers), as cut-and-paste does."""
-    ws = _sheet_by_key(wb, sheet_key)
-    rows = _row_index(ws)
+    ws = sheet_by_key(wb, sheet_key)
+    rows = row_index(ws)
     ra, rb = rows[key_a], rows[key_b]
     for col in "ABCDEF":
         a, b = ws[f"{col}{ra}"], ws[f"{col}{rb}"]
@@ -709,20 +703,20 @@ def alter_swap_rows(wb: Any, sheet_key: str, key_a: str, key_b: str) -> str:
 
 
 def alter_insert_blank_row(wb: Any, sheet_key: str, after_key: str) -> str:
-    ws = _sheet_by_key(wb, sheet_key)
-    _insert_row(ws, _row_index(ws)[after_key] + 1)
+    ws = sheet_by_key(wb, sheet_key)
+    _insert_row(ws, row_index(ws)[after_key] + 1)
     return f"inserted_blank_row_after:{after_key}"
 
 
 def alter_edit_label(wb: Any, sheet_key: str, row_key: str, label: str) -> str:
-    ws = _sheet_by_key(wb, sheet_key)
-    ws[f"{layout.SECTION_COLUMNS['label']}{_row_index(ws)[row_key]}"] = label
+    ws = sheet_by_key(wb, sheet_key)
+    ws[f"{layout.SECTION_COLUMNS['label']}{row_index(ws)[row_key]}"] = label
     return f"edited_label:{row_key}"
 
 
 def alter_rows_above_table(wb: Any, sheet_key: str, table_id: str, text: str) -> str:
-    ws = _sheet_by_key(wb, sheet_key)
-    at = _row_index(ws)[f"{layout.HEADING_PREFIX}{table_id}"]
+    ws = sheet_by_key(wb, sheet_key)
+    at = row_index(ws)[f"{layout.HEADING_PREFIX}{table_id}"]
     _insert_row(ws, at)
     _insert_row(ws, at)
     ws[f"B{at}"] = text
@@ -732,8 +726,8 @@ def alter_rows_above_table(wb: Any, sheet_key: str, table_id: str, text: str) ->
 def alter_extra_own_row(wb: Any, sheet_key: str, table_id: str, entry: OwnEntry) -> str:
     """An own initiative written in a row the municipality inserted below own row 1 (no key)."""
     sec = layout.SECTION_COLUMNS
-    ws = _sheet_by_key(wb, sheet_key)
-    at = _row_index(ws)[layout.own_key(table_id, 1)] + 1
+    ws = sheet_by_key(wb, sheet_key)
+    at = row_index(ws)[layout.own_key(table_id, 1)] + 1
     _insert_row(ws, at)
     ws[f"{sec['label']}{at}"] = entry.text
     ws[f"{sec['budget_line']}{at}"] = entry.budget_line
@@ -741,7 +735,7 @@ def alter_extra_own_row(wb: Any, sheet_key: str, table_id: str, entry: OwnEntry)
 
 
 def alter_stray_far_cell(wb: Any, sheet_key: str) -> str:
-    ws = _sheet_by_key(wb, sheet_key)
+    ws = sheet_by_key(wb, sheet_key)
     ws["XFD1048576"] = " "
     return "cell_at_XFD1048576"
 
@@ -752,8 +746,8 @@ DRAFT_VERSION = "0.9-draft"
 def alter_catalog_version(wb: Any, catalog: Catalog, version: str) -> str:
     """Make the workbook a template of a catalog version that does not exist (a draft sent out
     before the survey was fixed): the cover's meta keys and shown values change."""
-    cover = _sheet_by_key(wb, layout.SHEET_COVER)
-    rows = _row_index(cover)
+    cover = sheet_by_key(wb, layout.SHEET_COVER)
+    rows = row_index(cover)
     survey_id = f"{catalog.prefecture_code}-{catalog.fiscal_year}-{version}"
     for name, old, new in (
         (layout.META_CATALOG_VERSION, catalog.catalog_version, version),
@@ -767,8 +761,8 @@ def alter_catalog_version(wb: Any, catalog: Catalog, version: str) -> str:
 
 
 def alter_cover_municipality(wb: Any, municipality: Municipality) -> str:
-    cover = _sheet_by_key(wb, layout.SHEET_COVER)
-    rows = _row_index(cover)
+    cover = sheet_by_key(wb, layout.SHEET_COVER)
+    rows = row_index(cover)
     cover[f"{layout.COVER_VALUE_COLUMN}{rows[layout.META_MUNICIPALITY_CODE]}"] = municipality.code
     cover[f"{layout.COVER_VALUE_COLUMN}{rows[layout.META_MUNICIPALITY_NAME]}"] = municipality.name
     return f"cover_municipality:{municipality.code}"
@@ -1304,8 +1298,8 @@ def _write_first_version(
         unanswered = next(m for m in catalog.measures if m.id not in answers.implemented)
 
         def put_triangle(wb: Any, m: Any = unanswered) -> str:
-            ws = _sheet_by_key(wb, layout.section_sheet_key(m.section_no))
-            row = _row_index(ws)[layout.measure_key(m.id)]
+            ws = sheet_by_key(wb, layout.section_sheet_key(m.section_no))
+            row = row_index(ws)[layout.measure_key(m.id)]
             ws[f"{layout.SECTION_COLUMNS['answer']}{row}"] = "△"
             ws[f"{layout.SECTION_COLUMNS['note']}{row}"] = "検討中"
             return f"unknown_answer:{layout.measure_key(m.id)}=△"

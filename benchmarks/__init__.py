@@ -1,0 +1,1 @@
+"""Benchmarks: tools that measure the pipeline; not part of the product."""
