@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from kokuho.catalog import SUBGROUP_MARKS
+from load.sql_files import sql
 
 LOCAL_TZ = ZoneInfo("Asia/Tokyo")
 
@@ -163,7 +164,7 @@ class TargetRow:
 
 @dataclass(frozen=True)
 class ReturnedRow:
-    """One problem of one quarantined file (q_returned_files.sql): the 差戻し list."""
+    """One problem of one quarantined file (load/sql/queries/returned_files.sql): the 差戻し list."""
 
     fiscal_year: int | None
     municipality_code: str | None
@@ -181,12 +182,9 @@ class ReturnedRow:
     sha256: str
 
 
-RETURNED_SQL = Path(__file__).parent / "sql" / "q_returned_files.sql"
-
-
 def read_returned(con: duckdb.DuckDBPyConnection) -> list[ReturnedRow]:
     """Every quarantined file with its problems, all years (the query binds no parameter)."""
-    cursor = con.execute(RETURNED_SQL.read_text(encoding="utf-8"))
+    cursor = con.execute(sql("queries/returned_files"))
     names = [d[0] for d in cursor.description]
     rows = []
     for values in cursor.fetchall():

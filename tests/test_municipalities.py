@@ -157,7 +157,7 @@ def test_survey_area_agrees_with_its_sql_twin(survey_prefecture: str) -> None:
     from load.warehouse import sql
 
     con = duckdb.connect()
-    con.execute(sql("in_survey_area"))
+    con.execute(sql("macros/in_survey_area"))
     everyone = all_municipalities()
     in_sql = {
         code

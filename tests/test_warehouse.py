@@ -648,7 +648,7 @@ def test_a_database_with_the_former_schema_keeps_loading(tmp_path: Path, fx: Fix
         ("own_initiative_responses", "sha256, table_id, position"),
         ("numeric_target_responses", "sha256, target_id, target_year"),
     ):
-        ddl = sql(table).rstrip().removesuffix(");").rstrip()
+        ddl = sql(f"tables/{table}").rstrip().removesuffix(");").rstrip()
         con.execute(f"{ddl},\n    PRIMARY KEY ({key})\n);")
     con.close()
     fresh = tmp_path / "fresh.duckdb"
