@@ -48,6 +48,7 @@ TABLES: tuple[str, ...] = (
 # Macros the views use.
 MACROS: tuple[str, ...] = ("in_survey_area",)
 VIEWS: tuple[str, ...] = (
+    "current_submissions",
     "budget_lines",
     "measure_summary",
     "own_initiatives",

@@ -83,11 +83,6 @@ files AS (
 latest AS (
     SELECT * FROM files WHERE recency = 1
 ),
-current AS (
-    SELECT survey_id, municipality_code, file_name, received_at
-    FROM submissions
-    WHERE status = 'accepted'
-),
 classified AS (
     SELECT
         s.fiscal_year,
@@ -112,7 +107,7 @@ classified AS (
     FROM surveys AS s
     JOIN municipalities AS mu ON in_survey_area(mu.prefecture_code, s.prefecture_code)
     LEFT JOIN latest AS l ON l.status_survey_id = s.survey_id AND l.status_municipality_code = mu.code
-    LEFT JOIN current AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
+    LEFT JOIN current_submissions AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
 )
 SELECT
     fiscal_year,
