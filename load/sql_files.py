@@ -40,3 +40,18 @@ def names(kind: str) -> list[str]:
     return sorted(
         p.name.removesuffix(".sql") for p in (sql_root() / kind).iterdir() if p.name.endswith(".sql")
     )
+
+
+def quote_identifier(name: str) -> str:
+    """A table, view or column name as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def fill(template: str, /, **parts: str) -> str:
+    """A template of load/sql (a statement with {placeholders}; its comments name them <placeholder>)
+    filled with SQL fragments.
+
+    The callers build every fragment from quote_identifier and checked literals (an int year, a
+    two-digit code), never from text a user typed; values a user gives are bound as parameters.
+    """
+    return sql(template).format_map(parts)
