@@ -664,4 +664,4 @@ def run_entries(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, 
         return []
     return [
         tuple(r[:4]) for r in con.execute(sql("queries/run_inbox_entries"), {"run_id": run_id}).fetchall()
-    ]  # type: ignore[misc]
+    ]

@@ -49,8 +49,8 @@ def test_view_columns_and_types_match_the_contract(db: Path, view: str) -> None:
 def test_the_grain_identifies_a_row(db: Path, view: str) -> None:
     grain = ", ".join(f'"{g}"' for g in CONTRACTS[view].grain)
     with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
-        keys = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {grain} FROM {view})").fetchone()[0]
+        rows = con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0]
+        keys = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {grain} FROM {view})").fetchall()[0][0]
     assert rows > 0  # the fixture fills every view, so a repeated key would show
     assert keys == rows
 

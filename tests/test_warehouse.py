@@ -677,3 +677,27 @@ def test_municipality_sync_restores_edited_rows_only(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM municipalities").fetchone()[0] == count
     finally:
         con.close()
+
+
+def test_every_sql_file_is_used_and_read_by_its_layer() -> None:
+    """Each file of load/sql/<kind>/ is named by the code that runs it ("<kind>/<name>"), or is a
+    table, macro or view created by ensure_schema; the loader refuses a name without its layer."""
+    from load.sql_files import KINDS, names, sql
+    from load.warehouse import MACROS, TABLES, VIEWS
+
+    root = Path(__file__).resolve().parent.parent
+    code = "\n".join(
+        p.read_text(encoding="utf-8")
+        for folder in ("load", "flows", "kokuho")
+        for p in (root / folder).rglob("*.py")
+    )
+    created = {"tables": set(TABLES), "macros": set(MACROS), "views": set(VIEWS)}
+    for kind in KINDS:
+        for name in names(kind):
+            assert name in created.get(kind, ()) or f'"{kind}/{name}"' in code, (
+                f"{kind}/{name}.sql is not used"
+            )
+            assert sql(f"{kind}/{name}").strip()
+    assert set(names("tables")) == set(TABLES) and set(names("views")) == set(VIEWS)
+    with pytest.raises(ValueError, match="<kind>/<name>"):
+        sql("budget_lines")
