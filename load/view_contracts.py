@@ -1,6 +1,7 @@
-"""The contracts of the public views: load/sql/views/<view>.yaml beside each view's SQL.
+"""The contracts of the public views: load/sql/views/<view>.yaml beside each view's SQL (and
+load/sql/tables/<table>.yaml for the tables analysts read as they read views: inbox_entries).
 
-A contract states the view's grain, what it is for, and each column with its DuckDB type and a
+A contract states the object's grain, what it is for, and each column with its DuckDB type and a
 one-line meaning. The tests check every view's real columns and types against its contract, the
 README's view reference is generated from the contracts (`python -m load.view_contracts --write
 README.md`), and the Excel export's column lists are checked against them.
@@ -28,6 +29,7 @@ README_ORDER: tuple[str, ...] = (
     "resubmission_changes",
     "municipality_matrix",
     "current_submissions",
+    "inbox_entries",
 )
 
 
@@ -40,7 +42,8 @@ class Column:
 
 @dataclass(frozen=True)
 class ViewContract:
-    view: str
+    view: str  # the view's (or table's) name
+    kind: str  # "views" or "tables": the load/sql folder of the object and its contract
     grain: tuple[str, ...]
     description: str
     columns: tuple[Column, ...]
@@ -50,21 +53,36 @@ class ViewContract:
         return [c.name for c in self.columns]
 
 
+CONTRACT_KINDS: tuple[str, ...] = ("views", "tables")
+
+
+def _kind_of(name: str) -> str:
+    for kind in CONTRACT_KINDS:
+        if (sql_root() / kind / f"{name}.yaml").is_file():
+            return kind
+    raise ValueError(f"no contract load/sql/views/{name}.yaml")
+
+
 def contract_names() -> list[str]:
-    """The views that have a contract, sorted."""
-    folder = sql_root() / "views"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    """The views (and tables) that have a contract, sorted."""
+    found: list[str] = []
+    for kind in CONTRACT_KINDS:
+        folder = sql_root() / kind
+        found += [p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")]
+    return sorted(found)
 
 
 def load_contract(view: str) -> ViewContract:
-    """The contract of one view (ValueError naming the file when it is malformed)."""
+    """The contract of one view or table (ValueError naming the file when it is malformed)."""
     import yaml  # only the tests and the README generator read contracts
 
-    path = sql_root() / "views" / f"{view}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    kind = _kind_of(view)
+    where = f"load/sql/{kind}/{view}.yaml"
+    data = yaml.safe_load((sql_root() / kind / f"{view}.yaml").read_text(encoding="utf-8"))
     try:
         contract = ViewContract(
-            view=str(data["view"]),
+            view=str(data["name"]),
+            kind=kind,
             grain=tuple(str(g) for g in data["grain"]),
             description=str(data["description"]),
             columns=tuple(
@@ -72,14 +90,12 @@ def load_contract(view: str) -> ViewContract:
             ),
         )
     except (KeyError, TypeError) as exc:
-        raise ValueError(
-            f"load/sql/views/{view}.yaml: view, grain, description, columns expected ({exc})"
-        ) from exc
+        raise ValueError(f"{where}: name, grain, description, columns expected ({exc})") from exc
     if contract.view != view:
-        raise ValueError(f"load/sql/views/{view}.yaml describes {contract.view!r}")
+        raise ValueError(f"{where} describes {contract.view!r}")
     unknown = [g for g in contract.grain if g not in contract.column_names]
     if unknown:
-        raise ValueError(f"load/sql/views/{view}.yaml: grain names no column {unknown}")
+        raise ValueError(f"{where}: grain names no column {unknown}")
     return contract
 
 
@@ -98,7 +114,7 @@ def readme_section(order: list[str] | tuple[str, ...]) -> str:
     for name in [n for n in order if n in found]:
         c = found[name]
         lines += [
-            f"#### `{c.view}`",
+            f"#### `{c.view}`" + (" (table)" if c.kind == "tables" else ""),
             "",
             f"{c.description} Grain: `{', '.join(c.grain)}`.",
             "",

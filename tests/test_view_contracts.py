@@ -14,7 +14,7 @@ from load import export_data, export_sheets
 from load.export_excel import export_summary
 from load.sql_files import names
 from load.view_contracts import README_ORDER, contracts, readme_section, replace_in_readme
-from load.warehouse import VIEWS
+from load.warehouse import TABLES, VIEWS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 CONTRACTS = contracts()
@@ -30,11 +30,13 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_view_has_a_contract_and_a_file() -> None:
-    assert sorted(CONTRACTS) == sorted(VIEWS) == names("views")
+    views = [c.view for c in CONTRACTS.values() if c.kind == "views"]
+    assert sorted(views) == sorted(VIEWS) == names("views")
+    assert {c.view for c in CONTRACTS.values() if c.kind == "tables"} == {"inbox_entries"} <= set(TABLES)
     assert sorted(README_ORDER) == sorted(CONTRACTS)
 
 
-@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("view", sorted(CONTRACTS))
 def test_view_columns_and_types_match_the_contract(db: Path, view: str) -> None:
     with duckdb.connect(str(db), read_only=True) as con:
         actual = con.execute(
@@ -53,6 +55,17 @@ def test_the_grain_identifies_a_row(db: Path, view: str) -> None:
         keys = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {grain} FROM {view})").fetchall()[0][0]
     assert rows > 0  # the fixture fills every view, so a repeated key would show
     assert keys == rows
+
+
+def test_a_table_contract_grain_is_its_primary_key(db: Path) -> None:
+    with duckdb.connect(str(db), read_only=True) as con:
+        for contract in (c for c in CONTRACTS.values() if c.kind == "tables"):
+            keys = con.execute(
+                "SELECT constraint_column_names FROM duckdb_constraints() "
+                "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
+                [contract.view],
+            ).fetchall()
+            assert keys == [(list(contract.grain),)], contract.view
 
 
 def test_every_column_is_described() -> None:

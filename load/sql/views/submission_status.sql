@@ -58,7 +58,7 @@ attributed AS (
     ) = 1
 ),
 files AS (
-    -- The latest file, as dml_resolve_resubmissions decides: first seen in a later run first; within
+    -- The latest file, as steps/resolve_resubmissions.sql decides: first seen in a later run first; within
     -- a run by modification time (one more than 10 minutes past the run's start counts as the start),
     -- then file name, then sha256.
     SELECT
