@@ -701,3 +701,19 @@ def test_every_sql_file_is_used_and_read_by_its_layer() -> None:
     assert set(names("tables")) == set(TABLES) and set(names("views")) == set(VIEWS)
     with pytest.raises(ValueError, match="<kind>/<name>"):
         sql("budget_lines")
+
+
+def test_views_are_created_after_the_views_they_read() -> None:
+    """ensure_schema re-creates the views in load.warehouse.VIEWS order on every write: each view
+    comes after every view (and macro) its SQL names."""
+    import re
+
+    from load.sql_files import sql
+    from load.warehouse import MACROS, VIEWS
+
+    for index, view in enumerate(VIEWS):
+        body = sql(f"views/{view}").split(f"CREATE OR REPLACE VIEW {view} AS", 1)[1]
+        read = {v for v in VIEWS if v != view and re.search(rf"\b{v}\b", body)}
+        assert read <= set(VIEWS[:index]), (view, read - set(VIEWS[:index]))
+    reads_current = [v for v in VIEWS if re.search(r"\bcurrent_submissions\b", sql(f"views/{v}"))]
+    assert len(reads_current) >= 6 and MACROS == ("in_survey_area",)
