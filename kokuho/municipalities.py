@@ -119,7 +119,7 @@ def prefecture(code: str) -> Prefecture:
 
 def in_survey_area(municipality: Municipality, prefecture_code: str) -> bool:
     """Whether a municipality is surveyed by a survey of this prefecture (every one for "00").
-    The warehouse's SQL twin is the macro in load/sql/in_survey_area.sql."""
+    The warehouse's SQL twin is the macro in load/sql/macros/in_survey_area.sql."""
     return str(prefecture_code).zfill(2) in (municipality.prefecture_code, NATIONAL.code)
 
 

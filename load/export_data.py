@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from kokuho.catalog import SUBGROUP_MARKS
-from kokuho.resources import package_dir
+from load.sql_files import fill, sql
+from load.sql_files import quote_identifier as _quote
 
 LOCAL_TZ = ZoneInfo("Asia/Tokyo")
 
@@ -164,7 +165,7 @@ class TargetRow:
 
 @dataclass(frozen=True)
 class ReturnedRow:
-    """One problem of one quarantined file (q_returned_files.sql): the 差戻し list."""
+    """One problem of one quarantined file (load/sql/queries/returned_files.sql): the 差戻し list."""
 
     fiscal_year: int | None
     municipality_code: str | None
@@ -182,12 +183,9 @@ class ReturnedRow:
     sha256: str
 
 
-RETURNED_SQL = package_dir("load") / "sql" / "q_returned_files.sql"
-
-
 def read_returned(con: duckdb.DuckDBPyConnection) -> list[ReturnedRow]:
     """Every quarantined file with its problems, all years (the query binds no parameter)."""
-    cursor = con.execute(RETURNED_SQL.read_text(encoding="utf-8"))
+    cursor = con.execute(sql("queries/returned_files"))
     names = [d[0] for d in cursor.description]
     rows = []
     for values in cursor.fetchall():
@@ -319,10 +317,7 @@ def read_summary(db_path: Path, fiscal_year: int, prefecture_code: str | None = 
 
 def _view_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Columns of every table and view of the database, by name, in their declared order."""
-    rows = con.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_catalog = current_database() ORDER BY table_name, ordinal_position"
-    ).fetchall()
+    rows = con.execute(sql("queries/view_columns")).fetchall()
     result: dict[str, list[str]] = {}
     for table, column in rows:
         result.setdefault(table, []).append(column)
@@ -332,9 +327,9 @@ def _view_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
 def _only_prefecture(con: duckdb.DuckDBPyConnection, fiscal_year: int, db_path: Path) -> str:
     codes = [
         r[0]
+        # an int literal, see _where: no bound parameters
         for r in con.execute(
-            "SELECT DISTINCT prefecture_code FROM measure_summary"
-            f" WHERE fiscal_year = {int(fiscal_year)} ORDER BY 1"  # see _where: no bound parameters
+            fill("queries/prefectures_of_year", fiscal_year=str(int(fiscal_year)))
         ).fetchall()
     ]
     if not codes:
@@ -344,10 +339,6 @@ def _only_prefecture(con: duckdb.DuckDBPyConnection, fiscal_year: int, db_path: 
             f"{fiscal_year}年度のデータに複数の都道府県（{', '.join(codes)}）があります。--prefecture で指定してください"
         )
     return str(codes[0])
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _read(
@@ -369,10 +360,15 @@ def _read(
         if "survey_id" in present:
             selected.append('"survey_id"')  # for _of_survey
     order = ", ".join(_quote(c) + " NULLS FIRST" for c in ORDER_BY[view] if c in present)
-    sql = f"SELECT {', '.join(selected)} FROM {_quote(view)}{_where(present, fiscal_year, pref)}"
-    if order:
-        sql += " ORDER BY " + order
-    cursor = con.execute(sql)
+    cursor = con.execute(
+        fill(
+            "queries/export_view_rows",
+            columns=", ".join(selected),
+            view=_quote(view),
+            where=_where(present, fiscal_year, pref),
+            order=" ORDER BY " + order if order else "",
+        )
+    )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -413,14 +409,9 @@ def _read_matrix(
     Lists only where the answer may be yes (_implemented decides): no NULLs, no false."""
     name = '"municipality_name"' if "municipality_name" in present else "NULL"
     survey = '"survey_id"' if "survey_id" in present else "NULL"
-    sql = (
-        f'SELECT {survey} AS "survey_id", "municipality_code", "implemented", '
-        f'min({name}) AS "municipality_name", list("measure_id") FILTER '
-        '(WHERE "implemented" IS NOT NULL AND CAST("implemented" AS VARCHAR) <> \'false\') '
-        f'AS "measure_ids" FROM "municipality_matrix"{_where(present, fiscal_year, pref)} '
-        "GROUP BY ALL"
+    cursor = con.execute(
+        fill("queries/export_matrix_rows", survey=survey, name=name, where=_where(present, fiscal_year, pref))
     )
-    cursor = con.execute(sql)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

@@ -24,6 +24,8 @@ from kokuho.csvsafe import unencodable
 from load.export_data import ExportError
 from load.publish import WarehouseError, connect_readonly
 from load.query import csv_cell, csv_header, missing_database_message
+from load.sql_files import fill, sql
+from load.sql_files import quote_identifier as _quote
 
 FORMATS = ("csv", "parquet")
 # utf-8-sig: UTF-8 with a BOM, which Japanese Excel needs to read UTF-8 as UTF-8.
@@ -38,18 +40,7 @@ class NoYearColumn(ExportError):
 
 def list_views(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(schema, name) of every user view of the database."""
-    return [
-        (str(schema), str(name))
-        for schema, name in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_type = 'VIEW' AND table_catalog = current_database() "
-            "ORDER BY table_schema, table_name"
-        ).fetchall()
-    ]
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return [(str(schema), str(name)) for schema, name in con.execute(sql("queries/user_views")).fetchall()]
 
 
 def export_view(
@@ -91,15 +82,16 @@ def export_view(
             matches = [m for m in matches if m[0] == "main"] or matches[:1]
         schema, name = matches[0]
         source = f"{_quote(schema)}.{_quote(name)}"
-        columns = [d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
-        select = f"SELECT * FROM {source}"
+        columns = [d[0] for d in con.execute(fill("queries/view_columns_probe", view=source)).description]
+        where = ""
         if year is not None:
             if YEAR_COLUMN not in columns:
                 raise NoYearColumn(
                     f"ビュー {name} には年度の列（{YEAR_COLUMN}）がないため、--year {year} で絞り込めません。"
                     "--year を付けずに全件を出力してください / the view has no fiscal_year column"
                 )
-            select += f" WHERE {YEAR_COLUMN} = {int(year)}"  # an int: nothing to quote
+            where = f" WHERE {_quote(YEAR_COLUMN)} = {int(year)}"  # an int: nothing to quote
+        select = fill("queries/view_rows", view=source, where=where).strip()
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=f".{fmt}", dir=out.parent)
         os.close(fd)
@@ -107,7 +99,7 @@ def export_view(
             if fmt == "csv":
                 _write_csv(con, select, Path(tmp_name), encoding)
             else:
-                con.execute(f"COPY ({select}) TO ? (FORMAT parquet)", [tmp_name])
+                con.execute(fill("queries/view_rows_to_parquet", select=select), {"path": tmp_name})
             mask = os.umask(0)
             os.umask(mask)
             os.chmod(tmp_name, 0o666 & ~mask)  # mkstemp makes it private; publish it like any file

@@ -8,13 +8,11 @@ import os
 from typing import TYPE_CHECKING
 
 from kokuho.codelists import RECORDED_ONLY_ISSUES
-from kokuho.resources import package_dir
 from load.publish import connect_readonly, resolve_db_path
+from load.sql_files import sql
 
 if TYPE_CHECKING:
     from kokuho.config import Settings
-
-_SQL = package_dir("load") / "sql" / "q_recorded_issues.sql"
 
 
 def recorded_issues(target: Settings | str | os.PathLike[str], run_id: str) -> list[tuple[str, str, str]]:
@@ -25,7 +23,7 @@ def recorded_issues(target: Settings | str | os.PathLike[str], run_id: str) -> l
     con = connect_readonly(db_path)
     try:
         rows = con.execute(
-            _SQL.read_text(encoding="utf-8"), {"run_id": run_id, "codes": sorted(RECORDED_ONLY_ISSUES)}
+            sql("queries/recorded_issues"), {"run_id": run_id, "codes": sorted(RECORDED_ONLY_ISSUES)}
         ).fetchall()
     finally:
         con.close()

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from kokuho.resources import package_dir
 from load.schema import ensure_schema
+from load.sql_files import sql
 
 if TYPE_CHECKING:
     from kokuho.config import Settings
@@ -283,7 +283,7 @@ def open_for_write(
             con = duckdb.connect(str(work))
             ensure_schema(con, remember=True)
             yield con
-            con.execute("CHECKPOINT")
+            con.checkpoint()
             con.close()
             _fsync_file(work)
             pause_for_tests("before_publish")
@@ -323,7 +323,7 @@ def connect_readonly(target: Settings | str | os.PathLike[str]) -> duckdb.DuckDB
             raise WarehouseHeld(held_message(db_path, holder[0], holder[1], None), *holder) from exc
         raise WarehouseError(f"データベース {db_path} を開けません: {exc}") from exc
     with contextlib.suppress(duckdb.Error):
-        con.execute(f"SET TimeZone = '{DISPLAY_TIMEZONE}'")
+        con.execute(sql("settings/display_timezone"), {"timezone": DISPLAY_TIMEZONE})
     return con
 
 
@@ -331,15 +331,14 @@ def connect_readonly(target: Settings | str | os.PathLike[str]) -> duckdb.DuckDB
 
 
 def published_state(target: Settings | str | os.PathLike[str]) -> str | None:
-    """A fingerprint of the published data the exports are made from (load/sql/q_published_state.sql);
+    """A fingerprint of the published data the exports are made from (load/sql/queries/published_state.sql);
     None when there is no database yet. A run that only records itself leaves it unchanged."""
     db_path = resolve_db_path(target).expanduser()
     if not db_path.is_file():
         return None
-    text = (package_dir("load") / "sql" / "q_published_state.sql").read_text(encoding="utf-8")
     con = connect_readonly(db_path)
     try:
-        row = con.execute(text).fetchone()
+        row = con.execute(sql("queries/published_state")).fetchone()
     except duckdb.CatalogException:  # tables not created yet
         return None
     finally:

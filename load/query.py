@@ -34,12 +34,11 @@ import duckdb
 
 from kokuho.config import Settings
 from kokuho.csvsafe import csv_safe, unencodable
-from kokuho.resources import package_dir
 from load.publish import WarehouseError, connect_readonly
+from load.sql_files import sql
 
 FORMATS = ("table", "csv", "json")
 NULL_TEXT = "NULL"
-SQL_DIR = package_dir("load") / "sql"
 DEMO_DB = Path("kokuho_demo") / "kokuho.duckdb"
 
 EXAMPLES = """\
@@ -325,12 +324,12 @@ def open_guarded(db_path: Path, out_dirs: Sequence[Path] = ()) -> GuardedConnect
         shutil.rmtree(temp_dir, ignore_errors=True)
         raise
     try:
-        con.execute("SET temp_directory = ?", [os.path.join(temp_dir, "spill")])
-        con.execute("SET allowed_directories = ?", [[str(d) + os.sep for d in dirs]])
-        con.execute("SET enable_external_access = false")
+        con.execute(sql("settings/spill_directory"), {"directory": os.path.join(temp_dir, "spill")})
+        con.execute(sql("settings/allowed_directories"), {"directories": [str(d) + os.sep for d in dirs]})
+        con.execute(sql("settings/no_external_access"))
         if not dirs:
-            con.execute("SET disabled_filesystems = 'LocalFileSystem'")
-        con.execute("SET lock_configuration = true")
+            con.execute(sql("settings/no_local_files"))
+        con.execute(sql("settings/lock_configuration"))
     except BaseException:
         con.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
@@ -388,11 +387,6 @@ def run_query(
     return columns, cursor.fetchall()
 
 
-def _query_text(name: str) -> str:
-    """load/sql/<name>.sql (read here, not through load.warehouse, which imports pandas)."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
 def _execute_and_print(
     guarded: GuardedConnection,
     query: str,
@@ -445,9 +439,9 @@ def run_dot_command(
         print(DOT_HELP, file=out)
         return 0
     if command in {".tables", "\\d"}:
-        result = run_query(guarded.con, _query_text("q_sql_tables"))
+        result = run_query(guarded.con, sql("queries/sql_tables"))
     elif command == ".schema":
-        result = run_query(guarded.con, _query_text("q_sql_columns"), {"name": name})
+        result = run_query(guarded.con, sql("queries/sql_columns"), {"name": name})
         if name is not None and result is not None and not result[1]:
             print(
                 f"{name} というテーブル・ビューはありません。.tables で一覧を表示できます / no such object",

@@ -1,4 +1,4 @@
-"""Small read-only queries for run summaries (the SQL lives in load/sql/q_*.sql), and the 差戻し list."""
+"""Small read-only queries for run summaries (the SQL lives in load/sql/queries/), and the 差戻し list."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from load.schema import sql
+from load.sql_files import sql
 
 
 def files_by_sha(
@@ -15,7 +15,7 @@ def files_by_sha(
     """sha256 -> (file name, status, first reason)."""
     if not sha256s:
         return {}
-    rows = con.execute(sql("q_submission_files"), {"sha256s": list(sha256s)}).fetchall()
+    rows = con.execute(sql("queries/submission_files"), {"sha256s": list(sha256s)}).fetchall()
     return {sha: (name, status, reason) for sha, name, status, reason in rows}
 
 
@@ -24,7 +24,8 @@ def missing_municipalities(
 ) -> list[str]:
     """["111007 さいたま市", …] for municipalities with no file for that survey year."""
     rows = con.execute(
-        sql("q_missing_municipalities"), {"fiscal_year": fiscal_year, "prefecture_code": prefecture_code}
+        sql("queries/missing_municipalities"),
+        {"fiscal_year": fiscal_year, "prefecture_code": prefecture_code},
     ).fetchall()
     return [f"{code} {name}" for code, name in rows]
 
@@ -33,7 +34,7 @@ def resubmission_change_counts(con: duckdb.DuckDBPyConnection, sha256s: list[str
     """superseded file sha256 -> number of answers its replacement changed (resubmission_changes)."""
     if not sha256s:
         return {}
-    rows = con.execute(sql("q_resubmission_change_counts"), {"sha256s": list(sha256s)}).fetchall()
+    rows = con.execute(sql("queries/resubmission_change_counts"), {"sha256s": list(sha256s)}).fetchall()
     return dict(rows)
 
 

@@ -1,4 +1,4 @@
-"""The warehouse's schema: its tables, macros and views, in creation order, each one file in load/sql/.
+"""The warehouse's schema: its tables, macros and views, in creation order, each one file in load/sql/tables, macros, views.
 
 Used by load.publish (a new database file gets its schema before the first load) and load.warehouse
 (every load re-creates the views so they match this code). Light: DuckDB only, no pandas.
@@ -7,13 +7,10 @@ Used by load.publish (a new database file gets its schema before the first load)
 from __future__ import annotations
 
 import weakref
-from functools import cache
 
 import duckdb
 
-from kokuho.resources import package_dir
-
-SQL_DIR = package_dir("load") / "sql"
+from load.sql_files import sql
 
 # Creation order: tables, then views (a view after the views it reads).
 TABLES: tuple[str, ...] = (
@@ -33,6 +30,7 @@ TABLES: tuple[str, ...] = (
 # Macros the views use.
 MACROS: tuple[str, ...] = ("in_survey_area",)
 VIEWS: tuple[str, ...] = (
+    "current_submissions",
     "budget_lines",
     "measure_summary",
     "own_initiatives",
@@ -42,12 +40,6 @@ VIEWS: tuple[str, ...] = (
     "municipality_matrix",
     "resubmission_changes",
 )
-
-
-@cache
-def sql(name: str) -> str:
-    """The text of load/sql/<name>.sql."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 # Connections whose schema load.publish.open_for_write just created (outside any transaction):
@@ -60,8 +52,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, *, remember: bool = False) -> 
 
     `remember`: the connection is not in a transaction, so the schema stays; later loads on it
     skip this step."""
-    for name in (*TABLES, *MACROS, *VIEWS):
-        con.execute(sql(name))
+    for kind, group in (("tables", TABLES), ("macros", MACROS), ("views", VIEWS)):
+        for name in group:
+            con.execute(sql(f"{kind}/{name}"))
     if remember:
         _SCHEMA_READY.add(con)
 

@@ -1,7 +1,7 @@
 """The DuckDB warehouse: schema, catalog sync and idempotent loads of staging batches.
 
-Every table and view is one file in load/sql/ named after it; the load steps are the dml_*.sql files
-there. A load runs in one transaction; `load_batch` given a path also publishes atomically (see
+Every table, view and load step is one file in load/sql/ (tables/, views/, steps/ …; see
+load.sql_files). A load runs in one transaction; `load_batch` given a path also publishes atomically (see
 load.publish), so readers never see half a load and a killed run changes nothing.
 """
 
@@ -23,7 +23,8 @@ import pandas as pd
 from kokuho.catalog import Catalog
 from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED, STATUS_SUPERSEDED, issue_hint, issue_message
 from load.publish import connect_readonly, open_for_write, pause_for_tests, resolve_db_path
-from load.schema import ensure_schema, schema_is_ready, sql
+from load.schema import ensure_schema, schema_is_ready
+from load.sql_files import sql
 from transform.batch import StagingBatch, conform
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def sync_municipalities(con: duckdb.DuckDBPyConnection) -> None:
             for m in all_municipalities()
         ]
     )
-    _run_with_frames(con, "dml_sync_municipalities", {"master_municipalities": frame})
+    _run_with_frames(con, "steps/sync_municipalities", {"master_municipalities": frame})
 
 
 def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataFrame]:
@@ -177,15 +178,18 @@ def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
             for frame in frames.values()
         ).encode()
     ).hexdigest()
-    stored = con.execute(
-        "SELECT catalog_hash FROM surveys WHERE survey_id = ?", [catalog.survey_id]
-    ).fetchone()
+    stored = con.execute(sql("queries/catalog_hash"), {"survey_id": catalog.survey_id}).fetchone()
     if stored is not None and stored[0] == fingerprint:
         return  # unchanged since the last sync
     frames["catalog_surveys"]["catalog_hash"] = fingerprint
     _run_with_frames(
         con,
-        ("dml_sync_surveys", "dml_sync_measures", "dml_sync_survey_tables", "dml_sync_numeric_target_items"),
+        (
+            "steps/sync_surveys",
+            "steps/sync_measures",
+            "steps/sync_survey_tables",
+            "steps/sync_numeric_target_items",
+        ),
         frames,
     )
 
@@ -257,14 +261,14 @@ def known_sha256(target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConn
         return set()
     con = connect_readonly(db_path)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = {r[0] for r in con.execute(sql("queries/table_names")).fetchall()}
         return _known(con) if "submissions" in tables else set()
     finally:
         con.close()
 
 
 def _known(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT sha256 FROM submissions").fetchall()}
+    return {r[0] for r in con.execute(sql("queries/submission_sha256s")).fetchall()}
 
 
 @dataclass(frozen=True)
@@ -274,10 +278,7 @@ class _SurveyInfo:
 
 
 def _surveys(con: duckdb.DuckDBPyConnection) -> dict[str, _SurveyInfo]:
-    rows = con.execute(
-        "SELECT s.survey_id, s.prefecture_code, list(m.measure_id) FILTER (WHERE m.measure_id IS NOT NULL) "
-        "FROM surveys AS s LEFT JOIN measures AS m USING (survey_id) GROUP BY s.survey_id, s.prefecture_code"
-    ).fetchall()
+    rows = con.execute(sql("queries/survey_measures")).fetchall()
     return {survey_id: _SurveyInfo(pref, frozenset(ids or ())) for survey_id, pref, ids in rows}
 
 
@@ -408,7 +409,7 @@ def load_batch(
 
     con: duckdb.DuckDBPyConnection = target  # type: ignore[assignment]
     now = _now()
-    con.execute("BEGIN TRANSACTION")
+    con.begin()
     try:
         if not schema_is_ready(con):
             ensure_schema(con)
@@ -434,11 +435,11 @@ def load_batch(
         _run_with_frames(
             con,
             (
-                "dml_insert_submissions",
-                "dml_insert_file_issues",
-                "dml_insert_responses",
-                "dml_insert_own_initiatives",
-                "dml_insert_numeric_targets",
+                "steps/insert_submissions",
+                "steps/insert_file_issues",
+                "steps/insert_responses",
+                "steps/insert_own_initiatives",
+                "steps/insert_numeric_targets",
             ),
             {
                 "load_files": load_files,
@@ -460,7 +461,7 @@ def load_batch(
                 "fiscal_year": survey[1] if survey else None,
             },
         )
-        con.execute(sql("dml_resolve_resubmissions"))
+        con.execute(sql("steps/resolve_resubmissions"))
         if entries is not None:
             record_entries(con, entries, run_id)
         unreadable = sorted(set(issues.loc[issues["sha256"].isna(), "file_name"].dropna()))
@@ -473,12 +474,12 @@ def load_batch(
             skipped=sorted(known),
             unreadable=unreadable,
         )
-        _execute(con, sql("dml_record_run_load"), {"run_id": run_id, "now": now, **result.summary()})
+        _execute(con, sql("steps/record_run_load"), {"run_id": run_id, "now": now, **result.summary()})
         pause_for_tests("in_transaction")
-        con.execute("COMMIT")
+        con.commit()
     except BaseException:
         with contextlib.suppress(duckdb.Error):  # keep the original error
-            con.execute("ROLLBACK")
+            con.rollback()
         raise
     return result
 
@@ -496,7 +497,7 @@ def _first_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
 
 
 def _with_status(con: duckdb.DuckDBPyConnection, status: str) -> set[str]:
-    return {r[0] for r in con.execute("SELECT sha256 FROM submissions WHERE status = ?", [status]).fetchall()}
+    return {r[0] for r in con.execute(sql("queries/sha256s_with_status"), {"status": status}).fetchall()}
 
 
 # --- inbox accounting ---------------------------------------------------------------------------
@@ -540,7 +541,7 @@ def record_entries(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame, run_id
     frame = _entry_frame(entries).reset_index(drop=True)
     open_rows = frame["state"].isna()
     shas = sorted(set(frame.loc[open_rows, "sha256"].dropna()))
-    rows = con.execute(sql("q_inbox_submissions"), {"sha256s": shas}).fetchall() if shas else []
+    rows = con.execute(sql("queries/inbox_submissions"), {"sha256s": shas}).fetchall() if shas else []
     held = pd.DataFrame(
         rows,
         columns=["sha256", "held_name", "held_run", "held_status", "first_code", "first_reason", "cover"],
@@ -569,7 +570,7 @@ def record_entries(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame, run_id
         "UNREADABLE_FILE",
         skip_reason("UNREADABLE_FILE", detail="取込対象から外れました"),
     ]
-    _run_with_frames(con, "dml_insert_inbox_entries", {"stg_inbox_entries": frame}, {"run_id": run_id})
+    _run_with_frames(con, "steps/insert_inbox_entries", {"stg_inbox_entries": frame}, {"run_id": run_id})
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -586,7 +587,7 @@ def start_run(
         with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
             start_run(con, run_id, started_at=started_at)
         return
-    target.execute(sql("dml_start_run"), {"run_id": run_id, "now": started_at or _now()})  # type: ignore[union-attr]
+    target.execute(sql("steps/start_run"), {"run_id": run_id, "now": started_at or _now()})  # type: ignore[union-attr]
 
 
 def finish_run(
@@ -604,7 +605,7 @@ def finish_run(
             finish_run(con, run_id, status=status, skipped=skipped, finished_at=finished_at)
         return
     target.execute(  # type: ignore[union-attr]
-        sql("dml_finish_run"),
+        sql("steps/finish_run"),
         {"run_id": run_id, "now": finished_at or _now(), "skipped": skipped, "status": status},
     )
 
@@ -612,7 +613,9 @@ def finish_run(
 def run_entries(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, str | None, str | None]]:
     """(path, state, reason code, reason) of each inbox entry of a run, in scan order; empty for a
     database without the table."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = {r[0] for r in con.execute(sql("queries/table_names")).fetchall()}
     if "inbox_entries" not in tables:
         return []
-    return [tuple(r[:4]) for r in con.execute(sql("q_run_inbox_entries"), {"run_id": run_id}).fetchall()]  # type: ignore[misc]
+    return [
+        tuple(r[:4]) for r in con.execute(sql("queries/run_inbox_entries"), {"run_id": run_id}).fetchall()
+    ]

@@ -154,10 +154,10 @@ def test_survey_area_agrees_with_its_sql_twin(survey_prefecture: str) -> None:
     import duckdb
 
     from kokuho.municipalities import in_survey_area
-    from load.schema import sql
+    from load.sql_files import sql
 
     con = duckdb.connect()
-    con.execute(sql("in_survey_area"))
+    con.execute(sql("macros/in_survey_area"))
     everyone = all_municipalities()
     in_sql = {
         code

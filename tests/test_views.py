@@ -271,6 +271,27 @@ def test_own_initiatives_view(db: Path) -> None:
     ]
 
 
+def test_current_submissions_are_the_files_the_views_count(db: Path) -> None:
+    """One current file per municipality and survey: the re-submitted 秩父市 counts its 修正版 only,
+    the quarantined 東秩父村 file none."""
+    rows = query(
+        db,
+        "SELECT municipality_code, file_name FROM current_submissions WHERE survey_id = ? ORDER BY 1",
+        [SURVEY_2024],
+    )
+    assert rows == [
+        (SAITAMA, "R6_111007_さいたま市.xlsx"),
+        (KAWAGOE, "R6_112011.xlsx"),
+        (CHICHIBU, "R6_112071_修正版.xlsx"),
+    ]
+    counted = query(
+        db,
+        "SELECT DISTINCT municipality_code FROM municipality_matrix WHERE survey_id = ? AND submitted ORDER BY 1",
+        [SURVEY_2024],
+    )
+    assert [r[0] for r in counted] == [r[0] for r in rows]
+
+
 def test_submission_status_view(db: Path) -> None:
     rows = query(
         db,

@@ -639,7 +639,7 @@ def test_a_key_repeated_within_a_file_keeps_the_first_row(tmp_path: Path, fx: Fi
 def test_a_database_with_the_former_schema_keeps_loading(tmp_path: Path, fx: Fixture) -> None:
     """Response tables created with PRIMARY KEYs (before the national-scale tuning) still take new
     files one by one, and give the same views as a fresh database."""
-    from load.schema import sql
+    from load.sql_files import sql
 
     old = tmp_path / "old.duckdb"
     con = duckdb.connect(str(old))
@@ -648,7 +648,7 @@ def test_a_database_with_the_former_schema_keeps_loading(tmp_path: Path, fx: Fix
         ("own_initiative_responses", "sha256, table_id, position"),
         ("numeric_target_responses", "sha256, target_id, target_year"),
     ):
-        ddl = sql(table).rstrip().removesuffix(");").rstrip()
+        ddl = sql(f"tables/{table}").rstrip().removesuffix(");").rstrip()
         con.execute(f"{ddl},\n    PRIMARY KEY ({key})\n);")
     con.close()
     fresh = tmp_path / "fresh.duckdb"
@@ -678,3 +678,43 @@ def test_municipality_sync_restores_edited_rows_only(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM municipalities").fetchone()[0] == count
     finally:
         con.close()
+
+
+def test_every_sql_file_is_used_and_read_by_its_layer() -> None:
+    """Each file of load/sql/<kind>/ is named by the code that runs it ("<kind>/<name>"), or is a
+    table, macro or view created by ensure_schema; the loader refuses a name without its layer."""
+    from load.schema import MACROS, TABLES, VIEWS
+    from load.sql_files import KINDS, names, sql
+
+    root = Path(__file__).resolve().parent.parent
+    code = "\n".join(
+        p.read_text(encoding="utf-8")
+        for folder in ("load", "flows", "kokuho")
+        for p in (root / folder).rglob("*.py")
+    )
+    created = {"tables": set(TABLES), "macros": set(MACROS), "views": set(VIEWS)}
+    for kind in KINDS:
+        for name in names(kind):
+            assert name in created.get(kind, ()) or f'"{kind}/{name}"' in code, (
+                f"{kind}/{name}.sql is not used"
+            )
+            assert sql(f"{kind}/{name}").strip()
+    assert set(names("tables")) == set(TABLES) and set(names("views")) == set(VIEWS)
+    with pytest.raises(ValueError, match="<kind>/<name>"):
+        sql("budget_lines")
+
+
+def test_views_are_created_after_the_views_they_read() -> None:
+    """ensure_schema re-creates the views in load.schema.VIEWS order on every write: each view
+    comes after every view (and macro) its SQL names."""
+    import re
+
+    from load.schema import MACROS, VIEWS
+    from load.sql_files import sql
+
+    for index, view in enumerate(VIEWS):
+        body = sql(f"views/{view}").split(f"CREATE OR REPLACE VIEW {view} AS", 1)[1]
+        read = {v for v in VIEWS if v != view and re.search(rf"\b{v}\b", body)}
+        assert read <= set(VIEWS[:index]), (view, read - set(VIEWS[:index]))
+    reads_current = [v for v in VIEWS if re.search(r"\bcurrent_submissions\b", sql(f"views/{v}"))]
+    assert len(reads_current) >= 6 and MACROS == ("in_survey_area",)

@@ -79,7 +79,7 @@ def resolve_resubmissions(
 
     Both frames carry stg_submissions columns plus `status` (accepted / quarantined / superseded);
     `current` may carry `seen_at`, the start of the run that first saw each file. The order is the
-    warehouse's (load/sql/dml_resolve_resubmissions.sql): a file of `incoming` (seen in this run,
+    warehouse's (load/sql/steps/resolve_resubmissions.sql): a file of `incoming` (seen in this run,
     which started at `run_started_at`, default now) is newer than every file of `current`; files
     of `current` by `seen_at`; within one run by received_order() (the modification time, a future
     one counting as the run's start), then file name, then sha256. The latest becomes accepted and

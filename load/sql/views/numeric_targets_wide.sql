@@ -3,16 +3,11 @@
 -- years later (y3). For each year k: yk_label (R6 …), yk (the text as written) and yk_value (parsed
 -- percent). note joins the distinct remarks in year order.
 CREATE OR REPLACE VIEW numeric_targets_wide AS
-WITH current AS (
-    SELECT sub.survey_id, sub.municipality_code
-    FROM submissions AS sub
-    WHERE sub.status = 'accepted'
-),
-cells AS (
+WITH cells AS (
     SELECT t.survey_id, t.municipality_code, t.target_id, t.target_year - s.fiscal_year AS year_offset,
            t.raw_text, t.value, t.note, t.target_year
     FROM numeric_target_responses AS t
-    JOIN submissions AS sub ON sub.sha256 = t.sha256 AND sub.status = 'accepted'
+    JOIN current_submissions AS sub ON sub.sha256 = t.sha256
     JOIN surveys AS s ON s.survey_id = t.survey_id
 ),
 notes AS (
@@ -68,7 +63,7 @@ SELECT
     n.note,
     i.position AS target_position,
     s.survey_id
-FROM current AS c
+FROM current_submissions AS c
 JOIN surveys AS s ON s.survey_id = c.survey_id
 JOIN numeric_target_items AS i ON i.survey_id = c.survey_id
 LEFT JOIN pivoted AS p

@@ -20,7 +20,7 @@ counts AS (
         r.measure_id,
         count(DISTINCT r.municipality_code) FILTER (WHERE r.implemented) AS implementing_count
     FROM responses AS r
-    JOIN submissions AS sub ON sub.sha256 = r.sha256 AND sub.status = 'accepted'
+    JOIN current_submissions AS sub ON sub.sha256 = r.sha256
     GROUP BY r.survey_id, r.measure_id
 ),
 lines AS (
@@ -33,7 +33,7 @@ previous AS (
     SELECT s.survey_id, arg_max(p.survey_id, p.catalog_version) AS previous_survey_id
     FROM surveys AS s
     JOIN surveys AS p ON p.prefecture_code = s.prefecture_code AND p.fiscal_year = s.fiscal_year - 1
-    WHERE EXISTS (SELECT 1 FROM submissions AS x WHERE x.survey_id = p.survey_id AND x.status = 'accepted')
+    WHERE EXISTS (SELECT 1 FROM current_submissions AS x WHERE x.survey_id = p.survey_id)
     GROUP BY s.survey_id
 ),
 joined AS (

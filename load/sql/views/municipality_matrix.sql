@@ -2,11 +2,6 @@
 -- measure. mark is ○ when the municipality's current accepted file implements the measure, '' when
 -- it does not, NULL when the municipality has no accepted file (submitted = false).
 CREATE OR REPLACE VIEW municipality_matrix AS
-WITH current AS (
-    SELECT sha256, survey_id, municipality_code
-    FROM submissions
-    WHERE status = 'accepted'
-)
 SELECT
     s.fiscal_year,
     s.prefecture_code,
@@ -24,6 +19,6 @@ SELECT
 FROM surveys AS s
 JOIN municipalities AS mu ON in_survey_area(mu.prefecture_code, s.prefecture_code)
 JOIN measures AS m ON m.survey_id = s.survey_id
-LEFT JOIN current AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
+LEFT JOIN current_submissions AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
 LEFT JOIN responses AS r ON r.sha256 = c.sha256 AND r.measure_id = m.measure_id
 ORDER BY s.fiscal_year, s.prefecture_code, s.survey_id, mu.code, m.position;

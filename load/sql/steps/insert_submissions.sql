@@ -1,6 +1,6 @@
 -- Load step (not an object): a submission row for every new file of the batch (registered frames
 -- load_files, stg_submissions, stg_file_issues), including files that could not be opened (known only
--- from their issues). New valid files start as 'accepted'; dml_resolve_resubmissions then decides.
+-- from their issues). New valid files start as 'accepted'; resolve_resubmissions.sql then decides.
 -- The scan's facts (stg_inbox_entries) fill what a file that could not be read cannot say: its
 -- received time, size, the municipality code its name starts with, and the run's survey
 -- ($prefecture_code, $fiscal_year), so that a broken file still counts on submission_status.

@@ -6,7 +6,7 @@ CREATE OR REPLACE VIEW budget_lines AS
 WITH given AS (
     SELECT r.survey_id, r.measure_id, r.budget_line, r.municipality_code
     FROM responses AS r
-    JOIN submissions AS sub ON sub.sha256 = r.sha256 AND sub.status = 'accepted'
+    JOIN current_submissions AS sub ON sub.sha256 = r.sha256
     WHERE r.implemented AND r.budget_line IS NOT NULL
 ),
 grouped AS (

@@ -58,7 +58,7 @@ attributed AS (
     ) = 1
 ),
 files AS (
-    -- The latest file, as dml_resolve_resubmissions decides: first seen in a later run first; within
+    -- The latest file, as steps/resolve_resubmissions.sql decides: first seen in a later run first; within
     -- a run by modification time (one more than 10 minutes past the run's start counts as the start),
     -- then file name, then sha256.
     SELECT
@@ -82,11 +82,6 @@ files AS (
 ),
 latest AS (
     SELECT * FROM files WHERE recency = 1
-),
-current AS (
-    SELECT survey_id, municipality_code, file_name, received_at
-    FROM submissions
-    WHERE status = 'accepted'
 ),
 classified AS (
     SELECT
@@ -112,7 +107,7 @@ classified AS (
     FROM surveys AS s
     JOIN municipalities AS mu ON in_survey_area(mu.prefecture_code, s.prefecture_code)
     LEFT JOIN latest AS l ON l.status_survey_id = s.survey_id AND l.status_municipality_code = mu.code
-    LEFT JOIN current AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
+    LEFT JOIN current_submissions AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
 )
 SELECT
     fiscal_year,

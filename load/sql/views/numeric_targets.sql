@@ -21,7 +21,7 @@ SELECT
     t.cell,
     t.survey_id
 FROM numeric_target_responses AS t
-JOIN submissions AS sub ON sub.sha256 = t.sha256 AND sub.status = 'accepted'
+JOIN current_submissions AS sub ON sub.sha256 = t.sha256
 JOIN surveys AS s ON s.survey_id = t.survey_id
 LEFT JOIN numeric_target_items AS i ON i.survey_id = t.survey_id AND i.target_id = t.target_id
 LEFT JOIN municipalities AS mu ON mu.code = t.municipality_code

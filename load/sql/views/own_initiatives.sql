@@ -24,7 +24,7 @@ SELECT
     o.cell,
     o.survey_id
 FROM own_initiative_responses AS o
-JOIN submissions AS sub ON sub.sha256 = o.sha256 AND sub.status = 'accepted'
+JOIN current_submissions AS sub ON sub.sha256 = o.sha256
 JOIN surveys AS s ON s.survey_id = o.survey_id
 LEFT JOIN survey_tables AS t ON t.survey_id = o.survey_id AND t.table_id = o.table_id
 LEFT JOIN municipalities AS mu ON mu.code = o.municipality_code
