@@ -26,11 +26,14 @@ def test_unknown_command_is_rejected(capsys: pytest.CaptureFixture[str]) -> None
     assert "unknown command" in capsys.readouterr().err
 
 
-def test_every_command_resolves_to_its_main() -> None:
-    import importlib
-
-    for name, (module, _) in COMMANDS.items():
-        assert callable(getattr(importlib.import_module(module), f"{name}_main")), name
+def test_every_command_has_japanese_first_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for name in COMMANDS:
+        assert main([name, "--help"]) == 0, name
+        out = capsys.readouterr().out
+        description = out.split("Options:")[0].split("\n\n", 1)[1].strip()
+        japanese, _, english = description.partition(" / ")
+        assert any(ch > "\u3000" for ch in japanese) and english.isascii(), (name, description)
+        assert "この説明を表示して終了 / show this message and exit" in out
 
 
 def test_refuses_to_parse_workbooks_when_openpyxl_lacks_defusedxml(

@@ -75,7 +75,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None, dem
 @pytest.fixture(scope="module")
 def counts_via_cli(demo_run: dict) -> dict[str, dict]:
     """measure_summary for FY2024 as `kokuho sql --format json` prints it."""
-    from load.query import sql_main
+    from kokuho.cli import main as kokuho_main
 
     out = demo_run["settings"].home / "summary.json"
     query = (
@@ -87,7 +87,7 @@ def counts_via_cli(demo_run: dict) -> dict[str, dict]:
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        code = sql_main(["--db", str(demo_run["settings"].db_path), "--format", "json", query])
+        code = kokuho_main(["sql", "--db", str(demo_run["settings"].db_path), "--format", "json", query])
     assert code == 0
     out.write_text(buffer.getvalue(), encoding="utf-8")
     rows = json.loads(buffer.getvalue())
@@ -341,8 +341,8 @@ def test_readme_cookbook_queries_answer_on_the_demo_database(
     demo_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every query of the README's cookbook runs through `kokuho sql` and returns rows."""
+    from kokuho.cli import main as kokuho_main
     from kokuho.config import project_root
-    from load.query import sql_main
 
     readme = (project_root() / "README.md").read_text(encoding="utf-8")
     block = readme.split("### Query cookbook", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
@@ -357,7 +357,7 @@ def test_readme_cookbook_queries_answer_on_the_demo_database(
     with_rows = 0
     for statement in statements:
         argv = ["--db", str(demo_run["settings"].db_path), "--out-dir", "out", "--format", "csv", statement]
-        code = sql_main(argv)
+        code = kokuho_main(["sql", *argv])
         out = capsys.readouterr().out
         assert code == 0, statement
         with_rows += len(out.splitlines()) >= 2  # a header and at least one row
