@@ -21,7 +21,6 @@ import os
 import shutil
 import sys
 import tempfile
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -30,6 +29,11 @@ from pathlib import Path
 from typing import Any, ParamSpec, TextIO
 
 import duckdb
+from rich.box import Box
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from kokuho.config import Settings
 from kokuho.csvsafe import csv_safe, unencodable
@@ -65,26 +69,19 @@ DATABASE・ATTACH・read_csv など）は --out-dir DIR で指定したフォル
 
 
 def display_width(text: str) -> int:
-    """Terminal columns taken by `text`: East Asian wide and fullwidth characters take two."""
-    width = 0
-    for ch in text:
-        if unicodedata.combining(ch) or unicodedata.category(ch) in {"Mn", "Me", "Cf"}:
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in {"W", "F"} else 1
-    return width
+    """Terminal columns taken by `text` (East Asian wide and fullwidth characters take two)."""
+    return cell_len(text)
 
 
 def _truncate(text: str, max_width: int) -> str:
-    if max_width <= 0 or display_width(text) <= max_width:
+    """`text` cut to at most `max_width` columns, ending in … when cut (0: never cut)."""
+    if max_width <= 0 or cell_len(text) <= max_width:
         return text
-    out, width = [], 0
-    for ch in text:
-        w = display_width(ch)
-        if width + w > max_width - 1:
-            break
-        out.append(ch)
-        width += w
-    return "".join(out) + "…"
+    return set_cell_size(text, max_width - 1).rstrip(" ") + "…"  # a wide character cut in half: a space
+
+
+# psql's look: `a | b` with a `---+---` rule under the header, no outer frame.
+PSQL_BOX = Box(" -- \n  | \n--+-\n  | \n--+-\n--+-\n  | \n -- \n", ascii=True)
 
 
 def format_value(value: Any, null_text: str = NULL_TEXT) -> str:
@@ -113,31 +110,34 @@ def _is_number(value: Any) -> bool:
 def render_table(
     columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_width: int = 60, null_text: str = NULL_TEXT
 ) -> str:
-    """A psql-like table aligned by display width (Japanese text takes two columns per character)."""
-    cells = [
-        [
-            _truncate(format_value(v, null_text).replace("\r\n", " ").replace("\n", " "), max_width)
-            for v in row
-        ]
-        for row in rows
-    ]
-    widths = [display_width(c) for c in columns]
-    for row in cells:
-        widths = [max(w, display_width(c)) for w, c in zip(widths, row, strict=True)]
-    numeric = [
-        bool(rows) and all(_is_number(row[i]) or row[i] is None for row in rows) for i in range(len(columns))
-    ]
-
-    def pad(text: str, width: int, right: bool) -> str:
-        gap = " " * (width - display_width(text))
-        return gap + text if right else text + gap
-
-    lines = [" " + " | ".join(pad(c, w, False) for c, w in zip(columns, widths, strict=True))]
-    lines.append("-" + "-+-".join("-" * w for w in widths) + "-")
-    for row in cells:
-        lines.append(" " + " | ".join(pad(c, w, n) for c, w, n in zip(row, widths, numeric, strict=True)))
+    """A psql-like table aligned by display width (rich measures Japanese text as two columns a
+    character); numbers right-aligned; cells longer than `max_width` columns cut with … (0: never)."""
+    table = Table(box=PSQL_BOX, show_edge=False, padding=(0, 1), pad_edge=True, expand=False)
+    for i, name in enumerate(columns):
+        numeric = bool(rows) and all(_is_number(row[i]) or row[i] is None for row in rows)
+        table.add_column(Text(name, justify="left"), justify="right" if numeric else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(
+            *(
+                Text(
+                    _truncate(
+                        format_value(v, null_text).replace("\r\n", " ").replace("\n", " ").replace("\t", " "),
+                        max_width,
+                    )
+                )
+                for v in row
+            )
+        )
+    out = io.StringIO()
+    console = Console(
+        file=out, width=1_000_000, color_system=None, force_terminal=False, legacy_windows=False, emoji=False
+    )
+    console.print(table, crop=False, overflow="ignore")
+    lines = [line.rstrip() for line in out.getvalue().splitlines()]
+    if not rows:  # rich draws no rule under a header without rows
+        lines = [lines[0], "-" + "-+-".join("-" * cell_len(name) for name in columns) + "-"]
     lines.append(f"({len(rows)} 行)")
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(lines)
 
 
 def _jsonable(value: Any) -> Any:
