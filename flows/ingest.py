@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from kokuho.config import Settings, apply_offline_env
 
@@ -30,6 +30,16 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from flows import steps  # noqa: E402
 from flows.progress import StepProgress  # noqa: E402
 from load import publish  # noqa: E402
+
+if TYPE_CHECKING:
+    from prefect.task_runners import TaskRunner
+
+T = TypeVar("T")
+
+
+def _large(value: T) -> T:
+    """`value` passed to a task as is: Prefect must not walk large arguments looking for futures."""
+    return cast(T, quote(value))
 
 
 def _only_io_errors(task: object, task_run: object, state: Any) -> bool:
@@ -133,7 +143,7 @@ def export_task(settings: Settings, run_id: str) -> list[Path]:
     name="kokuho-ingest",
     log_prints=False,
     validate_parameters=False,
-    task_runner=ThreadPoolTaskRunner(max_workers=2),
+    task_runner=cast("TaskRunner[Any]", ThreadPoolTaskRunner(max_workers=2)),
 )
 def ingest_flow(
     inbox: str,
@@ -200,18 +210,18 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
     task_runs = 2 + len(chunks)
     result = loaded = docs = None
     if new_files:
-        # quote(): these are large; Prefect must not walk them looking for futures.
+        # _large(): Prefect must not walk these looking for futures.
         # In-process the Data Docs render in the pool's second thread during the load; on Dask
         # they render where the validation ran (its GX context holds the results).
-        result = validate_task(quote(new_files), quote(staged), settings, build_docs=distributed)
+        result = validate_task(_large(new_files), _large(staged), settings, build_docs=distributed)
         staged.clear()  # the validated batch holds the rows now; keep one copy in memory, not two
         if result.docs_run_times:
             docs = docs_task.submit(settings, result.docs_run_times)
             task_runs += 1
-        loaded = load_task(quote(result), len(skipped), settings, run_id, started, quote(files))
+        loaded = load_task(_large(result), len(skipped), settings, run_id, started, _large(files))
         task_runs += 2
     else:
-        record_task(settings, run_id, len(skipped), started, quote(files))
+        record_task(settings, run_id, len(skipped), started, _large(files))
         task_runs += 1
     exports: list[Path] = []
     if export:
@@ -226,7 +236,7 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
                 publish.record_export_state(steps.export_path(settings), state)
     if docs is not None:
         docs.wait()
-        if docs.state.is_completed():
+        if docs.state.is_completed() and result is not None:
             result.data_docs_index = docs.result()
         else:  # the data is loaded and exported; only the HTML report is missing
             logger.error("Data Docs（検証結果のHTML）を作成できませんでした: %s", docs.state.message)
@@ -274,7 +284,7 @@ def run_ingest(
         # Dask's daemonic worker processes.
         cluster = {"n_workers": 2, "threads_per_worker": 1, "processes": True}
         task_runner = DaskTaskRunner(address=address) if address else DaskTaskRunner(cluster_kwargs=cluster)
-        to_run = ingest_flow.with_options(task_runner=task_runner)
+        to_run = ingest_flow.with_options(task_runner=cast("TaskRunner[Any]", task_runner))
     with without_heartbeat(), objects_before_run_frozen():
         state = to_run(
             inbox=str(settings.inbox),

@@ -22,7 +22,7 @@ import os
 import sys
 import warnings
 import zoneinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kokuho.config import Settings, apply_offline_env
 
@@ -83,18 +83,21 @@ def build_deployment(
     from flows.ingest import ingest_flow
 
     schedule = Cron(cron, timezone=timezone)  # ValueError on a bad cron string
-    deployment = ingest_flow.to_deployment(
-        name=name,
-        schedule=schedule,
-        # After downtime every due run is submitted at once: one runs (and catches up, the
-        # flow being incremental), the others are cancelled instead of queueing behind it.
-        concurrency_limit=ConcurrencyLimitConfig(
-            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+    deployment = cast(
+        "RunnerDeployment",
+        ingest_flow.to_deployment(
+            name=name,
+            schedule=schedule,
+            # After downtime every due run is submitted at once: one runs (and catches up, the
+            # flow being incremental), the others are cancelled instead of queueing behind it.
+            concurrency_limit=ConcurrencyLimitConfig(
+                limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+            ),
+            parameters=deployment_parameters(settings),
+            description="受信フォルダの夜間取込 / nightly ingest of the inbox",
+            tags=["kokuho", "nightly"],
+            entrypoint_type=EntrypointType.MODULE_PATH,
         ),
-        parameters=deployment_parameters(settings),
-        description="受信フォルダの夜間取込 / nightly ingest of the inbox",
-        tags=["kokuho", "nightly"],
-        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     deployment.entrypoint = ENTRYPOINT
     return deployment

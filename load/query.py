@@ -46,16 +46,6 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 DEMO_DB = Path("kokuho_demo") / "kokuho.duckdb"
 P = ParamSpec("P")
 
-EXAMPLES = """\
-例 / examples:
-  kokuho sql "SELECT label, implementing_count, implementing_pct FROM measure_summary WHERE fiscal_year = 2024"
-  kokuho sql --format csv "SELECT * FROM submission_status" > status.csv
-  kokuho sql --file q.sql --format json
-  kokuho sql .schema measure_summary          (列の一覧 / columns of a view)
-  kokuho sql --out-dir out "COPY (SELECT * FROM measure_summary) TO 'out/ms.parquet' (FORMAT parquet)"
-  kokuho sql                      (対話モード / interactive prompt; .help で使い方、.quit で終了)
-"""
-
 DOT_HELP = """\
 .help            この説明 / this help
 .tables          テーブルとビューの一覧 / tables and views
