@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,29 @@ def test_ad_hoc_commands_do_not_import_prefect_or_gx(module: str) -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sql", "--fomat", "csv", "SELECT 1"],  # a misspelt option is not SQL
+        ["template", "111007"],  # codes only after --municipality
+        ["export", "--format", "xlsx"],
+        ["check"],
+        ["run", "--runner", "threads"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "Usage: kokuho" in capsys.readouterr().err
+
+
+def test_settings_flags_win_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KOKUHO_DB", str(tmp_path / "from-env.duckdb"))
+    assert main(["sql", "SELECT 1"]) == 2
+    assert "from-env.duckdb" in capsys.readouterr().err
+    assert main(["sql", "--db", str(tmp_path / "from-flag.duckdb"), "SELECT 1"]) == 2
+    err = capsys.readouterr().err
+    assert "from-flag.duckdb" in err and "from-env.duckdb" not in err
