@@ -28,7 +28,6 @@ Exit code: 0 when every requested part ran (targets missed or not), 1 when a par
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import hashlib
@@ -60,7 +59,8 @@ __all__ = [
     "DEFAULT_N",
     "TARGETS",
     "WorkbookSet",
-    "bench_main",
+    "BenchOptions",
+    "run_bench",
     "change_one",
     "generate_workbooks",
     "naive_script",
@@ -952,9 +952,7 @@ class _PrefectServer:
             self.proc.wait(timeout=10)
 
 
-def _full_runs(
-    args: argparse.Namespace, workdir: Path, workbooks: WorkbookSet, changed: Path
-) -> dict[str, Any]:
+def _full_runs(args: BenchOptions, workdir: Path, workbooks: WorkbookSet, changed: Path) -> dict[str, Any]:
     """(c), (d), (e): one fresh process per repetition, against one Prefect server."""
     env = dict(os.environ)
     env.setdefault("PREFECT_HOME", str(workdir / "prefect_home"))
@@ -1108,61 +1106,24 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kokuho bench",
-        description=(
-            "性能測定: 全国1,741市町村分の調査票で、取込フロー全体を素朴なスクリプトと読み取りの下限と比較します / "
-            "benchmark the full ingest at national scale against a naive script and the parser's floor."
-        ),
-    )
-    parser.add_argument(
-        "--n", type=int, default=DEFAULT_N, help=f"workbooks (default {DEFAULT_N}: all municipalities)"
-    )
-    parser.add_argument(
-        "--repeat", type=int, default=DEFAULT_REPEAT, help="repetitions per figure (median; default 3)"
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="answers' random seed (default 2024)")
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        default=Path("kokuho_bench"),
-        help="generated workbooks (cached by N and seed), run folders, logs (default ./kokuho_bench)",
-    )
-    parser.add_argument("--skip-naive", action="store_true", help="skip (b), the naive pandas script")
-    parser.add_argument(
-        "--naive-sample",
-        type=int,
-        metavar="K",
-        help="time (b) on K evenly spaced files and extrapolate to N (labelled as extrapolated)",
-    )
-    parser.add_argument(
-        "--skip-full", action="store_true", help="skip (c), (d), (e): generation, (a) and (b) only"
-    )
-    parser.add_argument(
-        "--ephemeral",
-        action="store_true",
-        help="no shared `prefect server start`: each repetition starts Prefect's ephemeral server (as start-up)",
-    )
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="after the repetitions, one more cold run under cProfile (workdir/profile_c.txt, .prof)",
-    )
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    return parser
+@dataclasses.dataclass(frozen=True)
+class BenchOptions:
+    """What `kokuho bench` was asked to measure."""
+
+    n: int = DEFAULT_N
+    repeat: int = DEFAULT_REPEAT
+    seed: int = DEFAULT_SEED
+    workdir: Path = Path("kokuho_bench")
+    skip_naive: bool = False
+    naive_sample: int | None = None
+    skip_full: bool = False
+    ephemeral: bool = False
+    profile: bool = False
+    json: Path | None = None
 
 
-def bench_main(argv: list[str]) -> int:
+def run_bench(args: BenchOptions) -> int:
     """`kokuho bench [--n N] [--repeat R] [--workdir DIR] [--skip-naive | --naive-sample K] [--skip-full]`."""
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    if args.child is not None:
-        return _child_main(args.child)
     if args.repeat < 1 or args.n < 1 or (args.naive_sample is not None and args.naive_sample < 1):
         print("kokuho bench: --n, --repeat and --naive-sample must be at least 1", file=sys.stderr)
         return 2
@@ -1260,7 +1221,7 @@ def bench_main(argv: list[str]) -> int:
 
 
 def _print_report(
-    args: argparse.Namespace,
+    args: BenchOptions,
     figures: dict[str, Any],
     full: dict[str, Any],
     workdir: Path,
@@ -1369,4 +1330,7 @@ def _print_report(
 
 
 if __name__ == "__main__":
-    sys.exit(bench_main(sys.argv[1:]))
+    # The full run's child process: `python -m benchmarks.bench --child PARAMS.json`.
+    if len(sys.argv) != 3 or sys.argv[1] != "--child":
+        sys.exit("usage: python -m benchmarks.bench --child PARAMS.json (run `kokuho bench` instead)")
+    sys.exit(_child_main(Path(sys.argv[2])))

@@ -3,9 +3,7 @@ files and re-submissions), run the ingest flow over it, export, and say where ev
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import sys
 from pathlib import Path
 
 from kokuho.config import Settings
@@ -25,21 +23,12 @@ def prepare_demo_home(home: Path) -> None:
     (home / DEMO_MARKER).write_text("created by kokuho demo; safe to delete\n", encoding="utf-8")
 
 
-def demo_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="kokuho demo",
-        description="デモ用の返送調査票（埼玉県63市町村、令和5・6年度）を生成し、取込・検証・集計・出力まで実行します。",
-    )
-    parser.add_argument(
-        "--home", default="kokuho_demo", help="demo folder (wiped and rebuilt), default ./kokuho_demo"
-    )
-    parser.add_argument("--runner", choices=["default", "dask"], default="default")
-    args = parser.parse_args(argv)
-
+def run_demo(*, home: Path, runner: str = "default") -> int:
+    """`kokuho demo`: build the demo inbox in `home` (wiped), ingest it, export, say where things are."""
     from demo.data import generate_demo_inbox
     from flows.ingest import run_ingest
 
-    home = Path(args.home).expanduser().resolve()
+    home = home.expanduser().resolve()
     prepare_demo_home(home)
     settings = Settings.resolve(
         home=home,
@@ -55,7 +44,7 @@ def demo_main(argv: list[str]) -> int:
     # The manifest describes what the demo expects; it is not a returned file.
     (settings.inbox / "manifest.json").replace(home / "demo_manifest.json")
     print(f"[demo] {len(manifest.files)} files written; running the ingest flow …", flush=True)
-    summary = run_ingest(settings, runner=args.runner)
+    summary = run_ingest(settings, runner=runner)
     print(summary["text"])
     print(
         "\n[demo] done. Try:\n"
@@ -65,7 +54,3 @@ def demo_main(argv: list[str]) -> int:
         f"  demo manifest (what each file is meant to test): {home / 'demo_manifest.json'}"
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(demo_main(sys.argv[1:]))

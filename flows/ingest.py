@@ -1,19 +1,45 @@
 """The ingest flow: scan inbox -> extract (batched, isolated) -> stage + validate -> quarantine
 -> load -> publish -> export, with a run summary artifact. Orchestration only: every step is a
-plain function in flows/steps.py or the stage packages."""
+plain function in flows/steps.py or the stage packages.
+
+Importing this module imports Prefect (seconds): the CLI imports it only inside `kokuho run`,
+`demo` and `serve`."""
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from kokuho.config import Settings, apply_offline_env
+
+# Telemetry off before Prefect is imported, also when a served run imports this module first.
+apply_offline_env()
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.runtime import flow_run  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect.utilities.annotations import quote  # noqa: E402
+
+from flows import steps  # noqa: E402
+from flows.progress import StepProgress  # noqa: E402
+from load import publish  # noqa: E402
+
+if TYPE_CHECKING:
+    from prefect.task_runners import TaskRunner
+
+T = TypeVar("T")
+
+
+def _large(value: T) -> T:
+    """`value` passed to a task as is: Prefect must not walk large arguments looking for futures."""
+    return cast(T, quote(value))
 
 
 def _only_io_errors(task: object, task_run: object, state: Any) -> bool:
@@ -27,234 +53,216 @@ def _only_io_errors(task: object, task_run: object, state: Any) -> bool:
     return isinstance(error, OSError | WarehouseBusy | duckdb.IOException)
 
 
-# Files per extract-and-stage task. In-process, one task takes a national inbox at once: its
-# worker processes start once (each loads the catalog) and nothing waits at chunk boundaries; the
-# staged rows of 2,000 files take ~30 MB. On Dask, smaller chunks spread over the cluster.
-CHUNK_SIZE = 2000
-DISTRIBUTED_CHUNK_SIZE = 250
+@task(
+    name="scan-inbox",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_condition_fn=_only_io_errors,
+    retry_delay_seconds=2,
+)
+def scan_task(inbox: Path) -> list[steps.InboxFile]:
+    return steps.scan_inbox([inbox])
 
 
-def build_flow():
-    """Build the Prefect flow lazily: importing prefect costs seconds, and the CLI's other
-    commands must not pay it."""
-    from prefect import flow, get_run_logger, task
-    from prefect.artifacts import create_markdown_artifact
-    from prefect.cache_policies import NO_CACHE
-    from prefect.runtime import flow_run
-    from prefect.task_runners import ThreadPoolTaskRunner
-    from prefect.utilities.annotations import quote
+@task(
+    name="known-files",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_condition_fn=_only_io_errors,
+    retry_delay_seconds=2,
+)
+def known_task(settings: Settings) -> set[str]:
+    # A program holding the published file read-write (DBeaver's default) is waited for, up
+    # to KOKUHO_DB_WAIT seconds, then named in the error (load.publish.WarehouseHeld).
+    with publish.no_writer_holding(settings.db_path):
+        pass
+    return steps.known_files(settings)
 
-    from flows import steps
-    from flows.progress import StepProgress
-    from load import publish
 
-    @task(
-        name="scan-inbox",
-        cache_policy=NO_CACHE,
-        retries=2,
-        retry_condition_fn=_only_io_errors,
-        retry_delay_seconds=2,
+@task(name="extract-and-stage-chunk", cache_policy=NO_CACHE)
+def chunk_task(paths: list[Path], settings: Settings, progress: StepProgress | None = None) -> Any:
+    return steps.stage_chunk(paths, settings, on_progress=progress.callback if progress else None)
+
+
+@task(name="validate-and-quarantine", cache_policy=NO_CACHE)
+def validate_task(
+    files: list[steps.InboxFile], chunks: list[Any], settings: Settings, build_docs: bool = True
+) -> steps.StageResult:
+    return steps.validate_staged(files, chunks, settings, build_docs=build_docs)
+
+
+@task(name="build-data-docs", cache_policy=NO_CACHE)
+def docs_task(settings: Settings, run_times: list[Any]) -> Path | None:
+    return steps.build_data_docs(settings, run_times)
+
+
+@task(
+    name="load-and-publish",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_condition_fn=_only_io_errors,
+    retry_delay_seconds=5,
+)
+def load_task(
+    result: steps.StageResult,
+    skipped: int,
+    settings: Settings,
+    run_id: str,
+    started: float,
+    scan: list[steps.InboxFile] | None = None,
+) -> Any:
+    return steps.load_and_publish(result, skipped, settings, run_id, started, scan)
+
+
+@task(
+    name="record-run",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_condition_fn=_only_io_errors,
+    retry_delay_seconds=5,
+)
+def record_task(settings: Settings, run_id: str, skipped: int, started: float, scan: Any = None) -> None:
+    steps.record_empty_run(settings, run_id, skipped, started, scan)
+
+
+@task(
+    name="export",
+    cache_policy=NO_CACHE,
+    retries=1,
+    retry_condition_fn=_only_io_errors,
+    retry_delay_seconds=2,
+)
+def export_task(settings: Settings, run_id: str) -> list[Path]:
+    return steps.export_all(settings, run_id)
+
+
+# In-process, extraction chunks run one after another in the flow's thread (each already uses
+# every core through its worker processes); the pool's two threads let the Data Docs render
+# while the load runs (DuckDB works without the GIL).
+@flow(
+    name="kokuho-ingest",
+    log_prints=False,
+    validate_parameters=False,
+    task_runner=cast("TaskRunner[Any]", ThreadPoolTaskRunner(max_workers=2)),
+)
+def ingest_flow(
+    inbox: str,
+    home: str | None = None,
+    db: str | None = None,
+    prefecture: str | None = None,
+    year: int | None = None,
+    export: bool = True,
+    distributed: bool = False,
+) -> dict[str, Any]:
+    logger = get_run_logger()
+    settings = Settings.resolve(
+        home=home, db_path=db, inbox=inbox, prefecture_code=prefecture, fiscal_year=year
     )
-    def scan_task(inbox: Path) -> list[steps.InboxFile]:
-        return steps.scan_inbox([inbox])
+    run_id = f"run-{time.strftime('%Y%m%dT%H%M%S')}-{str(flow_run.id)[:8]}"
 
-    @task(
-        name="known-files",
-        cache_policy=NO_CACHE,
-        retries=2,
-        retry_condition_fn=_only_io_errors,
-        retry_delay_seconds=2,
-    )
-    def known_task(settings: Settings) -> set[str]:
-        # A program holding the published file read-write (DBeaver's default) is waited for, up
-        # to KOKUHO_DB_WAIT seconds, then named in the error (load.publish.WarehouseHeld).
-        with publish.no_writer_holding(settings.db_path):
-            pass
-        return steps.known_files(settings)
+    # One run at a time per database, from scan to export: a second run scans the inbox only
+    # once the first has published, so its counts are true (it waits, then says so).
+    def waiting(other: str) -> None:
+        logger.warning("別の取込処理（%s）の終了を待っています / waiting for another run (%s)", other, other)
 
-    @task(name="extract-and-stage-chunk", cache_policy=NO_CACHE)
-    def chunk_task(paths: list[Path], settings: Settings, progress: StepProgress | None = None) -> Any:
-        return steps.stage_chunk(paths, settings, on_progress=progress.callback if progress else None)
-
-    @task(name="validate-and-quarantine", cache_policy=NO_CACHE)
-    def validate_task(
-        files: list[steps.InboxFile], chunks: list[Any], settings: Settings, build_docs: bool = True
-    ) -> steps.StageResult:
-        return steps.validate_staged(files, chunks, settings, build_docs=build_docs)
-
-    @task(name="build-data-docs", cache_policy=NO_CACHE)
-    def docs_task(settings: Settings, run_times: list[Any]) -> Path | None:
-        return steps.build_data_docs(settings, run_times)
-
-    @task(
-        name="load-and-publish",
-        cache_policy=NO_CACHE,
-        retries=2,
-        retry_condition_fn=_only_io_errors,
-        retry_delay_seconds=5,
-    )
-    def load_task(
-        result: steps.StageResult,
-        skipped: int,
-        settings: Settings,
-        run_id: str,
-        started: float,
-        scan: list[steps.InboxFile] | None = None,
-    ) -> Any:
-        return steps.load_and_publish(result, skipped, settings, run_id, started, scan)
-
-    @task(
-        name="record-run",
-        cache_policy=NO_CACHE,
-        retries=2,
-        retry_condition_fn=_only_io_errors,
-        retry_delay_seconds=5,
-    )
-    def record_task(settings: Settings, run_id: str, skipped: int, started: float, scan: Any = None) -> None:
-        steps.record_empty_run(settings, run_id, skipped, started, scan)
-
-    @task(
-        name="export",
-        cache_policy=NO_CACHE,
-        retries=1,
-        retry_condition_fn=_only_io_errors,
-        retry_delay_seconds=2,
-    )
-    def export_task(settings: Settings, run_id: str) -> list[Path]:
-        return steps.export_all(settings, run_id)
-
-    # In-process, extraction chunks run one after another in the flow's thread (each already uses
-    # every core through its worker processes); the pool's two threads let the Data Docs render
-    # while the load runs (DuckDB works without the GIL).
-    @flow(
-        name="kokuho-ingest",
-        log_prints=False,
-        validate_parameters=False,
-        task_runner=ThreadPoolTaskRunner(max_workers=2),
-    )
-    def ingest_flow(
-        inbox: str,
-        home: str | None = None,
-        db: str | None = None,
-        prefecture: str | None = None,
-        year: int | None = None,
-        export: bool = True,
-        distributed: bool = False,
-    ) -> dict[str, Any]:
-        logger = get_run_logger()
-        settings = Settings.resolve(
-            home=home, db_path=db, inbox=inbox, prefecture_code=prefecture, fiscal_year=year
-        )
-        run_id = f"run-{time.strftime('%Y%m%dT%H%M%S')}-{str(flow_run.id)[:8]}"
-
-        # One run at a time per database, from scan to export: a second run scans the inbox only
-        # once the first has published, so its counts are true (it waits, then says so).
-        def waiting(other: str) -> None:
-            logger.warning(
-                "別の取込処理（%s）の終了を待っています / waiting for another run (%s)", other, other
-            )
-
-        with publish.run_lock(settings.db_path, run_id=run_id, on_wait=waiting) as lock:
-            if lock.notice:
-                logger.warning(lock.notice)
-            out = ingest(settings, run_id, export=export, distributed=distributed)
+    with publish.run_lock(settings.db_path, run_id=run_id, on_wait=waiting) as lock:
         if lock.notice:
-            out["text"] = lock.notice + "\n" + out["text"]
-            out["markdown"] = f"> {lock.notice}\n\n" + out["markdown"]
-        out["waited_for_run"] = lock.other_run
-        out["waited_seconds"] = round(lock.waited_seconds, 1)
-        create_markdown_artifact(
-            markdown=out["markdown"], key="kokuho-run-summary", description="取込結果 / run summary"
-        )
-        return out
+            logger.warning(lock.notice)
+        out = ingest(settings, run_id, export=export, distributed=distributed)
+    if lock.notice:
+        out["text"] = lock.notice + "\n" + out["text"]
+        out["markdown"] = f"> {lock.notice}\n\n" + out["markdown"]
+    out["waited_for_run"] = lock.other_run
+    out["waited_seconds"] = round(lock.waited_seconds, 1)
+    create_markdown_artifact(
+        markdown=out["markdown"], key="kokuho-run-summary", description="取込結果 / run summary"
+    )
+    return out
 
-    def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) -> dict[str, Any]:
-        logger = get_run_logger()
-        started = time.time()
-        files = scan_task(settings.inbox)
-        known = known_task(settings)
-        new_files = [f for f in files if f.sha256 not in known]
-        skipped = [f for f in files if f.sha256 in known]
-        logger.info(
-            "inbox %s: %d files, %d new, %d already processed",
-            settings.inbox,
-            len(files),
-            len(new_files),
-            len(skipped),
-        )
-        size = DISTRIBUTED_CHUNK_SIZE if distributed else CHUNK_SIZE
-        chunks = [new_files[i : i + size] for i in range(0, len(new_files), size)]
-        # In-process runs report each file; on Dask (another process) each finished chunk.
-        progress = StepProgress(
-            "抽出 extract", len(new_files), logger=logger, artifact_key="kokuho-extract-progress"
-        )
-        staged = []
-        if distributed:
-            futures = [chunk_task.submit([f.path for f in chunk], settings) for chunk in chunks]
-            for chunk, future in zip(chunks, futures, strict=True):
-                staged.append(future.result())
-                progress.advance(len(chunk))
-            del futures  # they hold the chunks' results too
-        else:
-            staged = [chunk_task([f.path for f in chunk], settings, progress) for chunk in chunks]
-        task_runs = 2 + len(chunks)
-        result = loaded = docs = None
-        if new_files:
-            # quote(): these are large; Prefect must not walk them looking for futures.
-            # In-process the Data Docs render in the pool's second thread during the load; on Dask
-            # they render where the validation ran (its GX context holds the results).
-            result = validate_task(quote(new_files), quote(staged), settings, build_docs=distributed)
-            staged.clear()  # the validated batch holds the rows now; keep one copy in memory, not two
-            if result.docs_run_times:
-                docs = docs_task.submit(settings, result.docs_run_times)
-                task_runs += 1
-            loaded = load_task(quote(result), len(skipped), settings, run_id, started, quote(files))
-            task_runs += 2
-        else:
-            record_task(settings, run_id, len(skipped), started, quote(files))
+
+def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) -> dict[str, Any]:
+    logger = get_run_logger()
+    started = time.time()
+    files = scan_task(settings.inbox)
+    known = known_task(settings)
+    new_files, skipped = steps.split_known(files, known)
+    logger.info(
+        "inbox %s: %d files, %d new, %d already processed",
+        settings.inbox,
+        len(files),
+        len(new_files),
+        len(skipped),
+    )
+    chunks = steps.chunked(new_files, steps.chunk_size(distributed=distributed))
+    # In-process runs report each file; on Dask (another process) each finished chunk.
+    progress = StepProgress(
+        "抽出 extract", len(new_files), logger=logger, artifact_key="kokuho-extract-progress"
+    )
+    staged = []
+    if distributed:
+        futures = [chunk_task.submit([f.path for f in chunk], settings) for chunk in chunks]
+        for chunk, future in zip(chunks, futures, strict=True):
+            staged.append(future.result())
+            progress.advance(len(chunk))
+        del futures  # they hold the chunks' results too
+    else:
+        staged = [chunk_task([f.path for f in chunk], settings, progress) for chunk in chunks]
+    task_runs = 2 + len(chunks)
+    result = loaded = docs = None
+    if new_files:
+        # _large(): Prefect must not walk these looking for futures.
+        # In-process the Data Docs render in the pool's second thread during the load; on Dask
+        # they render where the validation ran (its GX context holds the results).
+        result = validate_task(_large(new_files), _large(staged), settings, build_docs=distributed)
+        staged.clear()  # the validated batch holds the rows now; keep one copy in memory, not two
+        if result.docs_run_times:
+            docs = docs_task.submit(settings, result.docs_run_times)
             task_runs += 1
-        exports: list[Path] = []
-        if export:
-            # The export follows the published data: rewritten whenever it is missing or was made
-            # from other data (a run killed between publish and export, a restored database), also
-            # on a run with nothing new; a run that only recorded itself changes nothing it shows.
-            state = publish.published_state(settings.db_path)
-            if not publish.export_is_current(steps.export_path(settings), state):
-                exports = export_task(settings, run_id)
-                task_runs += 1
-                if exports:
-                    publish.record_export_state(steps.export_path(settings), state)
-        if docs is not None:
-            docs.wait()
-            if docs.state.is_completed():
-                result.data_docs_index = docs.result()
-            else:  # the data is loaded and exported; only the HTML report is missing
-                logger.error("Data Docs（検証結果のHTML）を作成できませんでした: %s", docs.state.message)
-        summary = steps.summarise_run(
-            settings, run_id, files, skipped, result, loaded, exports, time.time() - started
-        )
-        out = summary.as_dict()
-        if loaded is not None:
-            from load.notices import notice_lines, recorded_issues
+        loaded = load_task(_large(result), len(skipped), settings, run_id, started, _large(files))
+        task_runs += 2
+    else:
+        record_task(settings, run_id, len(skipped), started, _large(files))
+        task_runs += 1
+    exports: list[Path] = []
+    if export:
+        # The export follows the published data: rewritten whenever it is missing or was made
+        # from other data (a run killed between publish and export, a restored database), also
+        # on a run with nothing new; a run that only recorded itself changes nothing it shows.
+        state = publish.published_state(settings.db_path)
+        if not publish.export_is_current(steps.export_path(settings), state):
+            exports = export_task(settings, run_id)
+            task_runs += 1
+            if exports:
+                publish.record_export_state(steps.export_path(settings), state)
+    if docs is not None:
+        docs.wait()
+        if docs.state.is_completed() and result is not None:
+            result.data_docs_index = docs.result()
+        else:  # the data is loaded and exported; only the HTML report is missing
+            logger.error("Data Docs（検証結果のHTML）を作成できませんでした: %s", docs.state.message)
+    summary = steps.summarise_run(
+        settings, run_id, files, skipped, result, loaded, exports, time.time() - started
+    )
+    out = summary.as_dict()
+    if loaded is not None:
+        from load.notices import notice_lines, recorded_issues
 
-            # Issues that did not set a file aside (a modification time in the future).
-            text, markdown = notice_lines(recorded_issues(settings.db_path, run_id))
-            if text:
-                lines = str(out["text"]).splitlines()
-                at = next((i for i, line in enumerate(lines) if line.startswith("  database:")), len(lines))
-                out["text"] = "\n".join([*lines[:at], *text, *lines[at:]])
-                out["markdown"] = "\n".join([str(out["markdown"]), *markdown])
-        logger.info(
-            "run %s: accepted %d, superseded %d, quarantined %d, missing %d",
-            run_id,
-            len(summary.accepted),
-            len(summary.superseded),
-            len(summary.quarantined),
-            len(summary.missing),
-        )
-        return {"flow_run_id": str(flow_run.id), "task_runs": task_runs, **out}
-
-    return ingest_flow
+        # Issues that did not set a file aside (a modification time in the future).
+        text, markdown = notice_lines(recorded_issues(settings.db_path, run_id))
+        if text:
+            lines = str(out["text"]).splitlines()
+            at = next((i for i, line in enumerate(lines) if line.startswith("  database:")), len(lines))
+            out["text"] = "\n".join([*lines[:at], *text, *lines[at:]])
+            out["markdown"] = "\n".join([str(out["markdown"]), *markdown])
+    logger.info(
+        "run %s: accepted %d, superseded %d, quarantined %d, missing %d",
+        run_id,
+        len(summary.accepted),
+        len(summary.superseded),
+        len(summary.quarantined),
+        len(summary.missing),
+    )
+    return {"flow_run_id": str(flow_run.id), "task_runs": task_runs, **out}
 
 
 def run_ingest(
@@ -268,7 +276,7 @@ def run_ingest(
         from flows.ephemeral import tie_ephemeral_server_to_this_process
 
         tie_ephemeral_server_to_this_process()
-    flow = build_flow()
+    to_run = ingest_flow
     if runner == "dask":
         from prefect_dask import DaskTaskRunner
 
@@ -276,9 +284,9 @@ def run_ingest(
         # Dask's daemonic worker processes.
         cluster = {"n_workers": 2, "threads_per_worker": 1, "processes": True}
         task_runner = DaskTaskRunner(address=address) if address else DaskTaskRunner(cluster_kwargs=cluster)
-        flow = flow.with_options(task_runner=task_runner)
+        to_run = ingest_flow.with_options(task_runner=cast("TaskRunner[Any]", task_runner))
     with without_heartbeat(), objects_before_run_frozen():
-        state = flow(
+        state = to_run(
             inbox=str(settings.inbox),
             home=str(settings.home),
             db=str(settings.db_path),
@@ -343,28 +351,15 @@ def _wait_for_task_run_records(flow_run_id: str, expected: int, timeout: float =
             time.sleep(0.1)
 
 
-def run_main(argv: list[str]) -> int:
-    """`kokuho run --inbox DIR`: ingest an inbox now; prints the run summary."""
-    parser = argparse.ArgumentParser(
-        prog="kokuho run", description="受信フォルダの調査票を取り込みます（Prefectフロー）。"
-    )
-    parser.add_argument("--inbox", help="folder of returned workbooks (KOKUHO_INBOX)")
-    parser.add_argument("--home", help="KOKUHO_HOME (database, quarantine, exports, Data Docs)")
-    parser.add_argument("--db", help="published DuckDB file (KOKUHO_DB)")
-    parser.add_argument("--prefecture", help="prefecture code (KOKUHO_PREFECTURE)")
-    parser.add_argument("--year", type=int, help="survey fiscal year (KOKUHO_YEAR)")
-    parser.add_argument(
-        "--runner", choices=["default", "dask"], default="default", help="task runner for extraction"
-    )
-    parser.add_argument("--address", help="Dask scheduler address tcp://HOST:PORT (with --runner dask)")
-    parser.add_argument("--no-export", action="store_true", help="skip the Excel export")
-    args = parser.parse_args(argv)
-    settings = Settings.from_args(args)
+def run_once(
+    settings: Settings, *, runner: str = "default", address: str | None = None, export: bool = True
+) -> int:
+    """`kokuho run`: ingest the inbox now and print the run summary; the exit code."""
     if not settings.inbox.is_dir():
         print(f"kokuho run: 受信フォルダがありません: {settings.inbox}", file=sys.stderr)
         return 2
     try:
-        summary = run_ingest(settings, runner=args.runner, address=args.address, export=not args.no_export)
+        summary = run_ingest(settings, runner=runner, address=address, export=export)
     except Exception as exc:  # the run itself failed (not a bad file): say so, exit non-zero
         from load.publish import WarehouseError
 

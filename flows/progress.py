@@ -1,13 +1,18 @@
-"""Progress of long steps: a bar on the terminal (when stderr is one), log lines otherwise, and a
-Prefect progress artifact so the UI shows it too."""
+"""Progress of long steps: a bar on the terminal (rich, when stderr is one), log lines otherwise, and
+a Prefect progress artifact so the UI shows it too. Plain Python apart from the artifact: tests use
+it without Prefect."""
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import threading
 import time
 from typing import TextIO
+
+from rich.console import Console
+from rich.progress_bar import ProgressBar
 
 
 class StepProgress:
@@ -28,6 +33,7 @@ class StepProgress:
         self.logger = logger
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._console = Console(file=self.stream, highlight=False) if self.tty else None
         self._lock = threading.Lock()
         self._last_draw = 0.0
         self._last_logged_quarter = 0
@@ -47,18 +53,20 @@ class StepProgress:
         """An `on_progress(done, total)` callback for one part of the work (one file finished)."""
         self.advance(1)
 
+    def bar_line(self) -> str:
+        """`label ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ done/total`, drawn by rich for this terminal."""
+        console = self._console or Console(file=io.StringIO(), color_system=None)
+        with console.capture() as captured:
+            console.print(ProgressBar(total=self.total or 1, completed=self.done, width=30), end="")
+        return f"{self.label} {captured.get()} {self.done}/{self.total}"
+
     def _report(self, *, final: bool) -> None:
         if not self.total:
             return
         now = time.monotonic()
         share = self.done / self.total
-        if self.tty and (final or now - self._last_draw > 0.1):
-            width = 30
-            filled = int(width * share)
-            self.stream.write(
-                f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
-                + ("\n" if final else "")
-            )
+        if self._console is not None and (final or now - self._last_draw > 0.1):
+            self.stream.write("\r" + self.bar_line() + ("\n" if final else ""))
             self.stream.flush()
             self._last_draw = now
         quarter = int(share * 4)

@@ -13,18 +13,16 @@ see README: Nightly runs):
   deployment concurrency limit 1 with CANCEL_NEW lets the first start and cancels the rest. The
   flow is incremental, so that one run catches up on every file that arrived meanwhile.
 
-Served flow runs load the flow from ENTRYPOINT (a module path), because the ingest flow is built
-lazily inside flows.ingest and so has no importable module-level name of its own.
+Served flow runs load the flow from ENTRYPOINT, the module path of the flow in flows.ingest.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import warnings
 import zoneinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kokuho.config import Settings, apply_offline_env
 
@@ -34,7 +32,7 @@ if TYPE_CHECKING:
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "Asia/Tokyo"
 DEFAULT_NAME = "nightly"
-ENTRYPOINT = "flows.serve.nightly_flow"  # resolved by the module __getattr__ below
+ENTRYPOINT = "flows.ingest.ingest_flow"
 UI_URL = "http://127.0.0.1:4200"
 LOCAL_API_URL = f"{UI_URL}/api"
 
@@ -48,25 +46,6 @@ kokuho serve: PREFECT_API_URL is not set.
   The nightly schedule is kept by a long-running Prefect server (an ephemeral one would stop with
   this command, so none is started). Start one in another terminal with `prefect server start`
   (UI at {UI_URL}), then `export PREFECT_API_URL={LOCAL_API_URL}` here and run `kokuho serve` again."""
-
-_FLOW_CACHE: dict[str, Any] = {}
-
-
-def nightly_flow_object():
-    """The ingest flow as served (built once per process; importing Prefect costs seconds)."""
-    if "flow" not in _FLOW_CACHE:
-        apply_offline_env()
-        from flows.ingest import build_flow
-
-        _FLOW_CACHE["flow"] = build_flow()
-    return _FLOW_CACHE["flow"]
-
-
-def __getattr__(name: str) -> Any:
-    # `python -m prefect.engine` imports ENTRYPOINT for each served run: build the flow on demand.
-    if name == "nightly_flow":
-        return nightly_flow_object()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def deployment_parameters(settings: Settings) -> dict[str, Any]:
@@ -101,19 +80,24 @@ def build_deployment(
     from prefect.schedules import Cron
     from prefect.types.entrypoint import EntrypointType
 
+    from flows.ingest import ingest_flow
+
     schedule = Cron(cron, timezone=timezone)  # ValueError on a bad cron string
-    deployment = nightly_flow_object().to_deployment(
-        name=name,
-        schedule=schedule,
-        # After downtime every due run is submitted at once: one runs (and catches up, the
-        # flow being incremental), the others are cancelled instead of queueing behind it.
-        concurrency_limit=ConcurrencyLimitConfig(
-            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+    deployment = cast(
+        "RunnerDeployment",
+        ingest_flow.to_deployment(
+            name=name,
+            schedule=schedule,
+            # After downtime every due run is submitted at once: one runs (and catches up, the
+            # flow being incremental), the others are cancelled instead of queueing behind it.
+            concurrency_limit=ConcurrencyLimitConfig(
+                limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+            ),
+            parameters=deployment_parameters(settings),
+            description="受信フォルダの夜間取込 / nightly ingest of the inbox",
+            tags=["kokuho", "nightly"],
+            entrypoint_type=EntrypointType.MODULE_PATH,
         ),
-        parameters=deployment_parameters(settings),
-        description="受信フォルダの夜間取込 / nightly ingest of the inbox",
-        tags=["kokuho", "nightly"],
-        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     deployment.entrypoint = ENTRYPOINT
     return deployment
@@ -177,33 +161,18 @@ def scheduler_compat_problem(
     return None
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def schedule_from(cron: str | None = None, timezone: str | None = None) -> tuple[str, str]:
+    """The cron and time zone to serve: the flags, else KOKUHO_CRON / KOKUHO_TIMEZONE, else 02:00 Tokyo."""
     env = os.environ
-    parser = argparse.ArgumentParser(
-        prog="kokuho serve",
-        description="夜間取込のデプロイを Prefect サーバーに登録して常駐実行します（要 prefect server start）。",
+    return (
+        cron or env.get("KOKUHO_CRON") or DEFAULT_CRON,
+        timezone or env.get("KOKUHO_TIMEZONE") or DEFAULT_TIMEZONE,
     )
-    parser.add_argument(
-        "--cron",
-        default=env.get("KOKUHO_CRON") or DEFAULT_CRON,
-        help=f"schedule (KOKUHO_CRON; default {DEFAULT_CRON!r})",
-    )
-    parser.add_argument(
-        "--timezone",
-        default=env.get("KOKUHO_TIMEZONE") or DEFAULT_TIMEZONE,
-        help=f"IANA time zone of the cron (KOKUHO_TIMEZONE; default {DEFAULT_TIMEZONE})",
-    )
-    parser.add_argument("--inbox", help="folder of returned workbooks (KOKUHO_INBOX)")
-    parser.add_argument("--home", help="KOKUHO_HOME (database, quarantine, exports, Data Docs)")
-    parser.add_argument("--db", help="published DuckDB file (KOKUHO_DB)")
-    parser.add_argument("--prefecture", help="prefecture code (KOKUHO_PREFECTURE)")
-    parser.add_argument("--year", type=int, help="survey fiscal year (KOKUHO_YEAR)")
-    return parser.parse_args(argv)
 
 
-def serve_main(argv: list[str]) -> int:
+def serve_nightly(settings: Settings, *, cron: str | None = None, timezone: str | None = None) -> int:
     """`kokuho serve`: serve the nightly deployment until Ctrl-C (which pauses its schedule)."""
-    args = parse_args(argv)
+    cron, timezone = schedule_from(cron, timezone)
     apply_offline_env()
 
     api_url = configured_api_url()
@@ -232,12 +201,11 @@ def serve_main(argv: list[str]) -> int:
             file=sys.stderr,
         )
 
-    settings = Settings.from_args(args)
     if not settings.inbox.is_dir():
         print(f"kokuho serve: 受信フォルダがありません / inbox not found: {settings.inbox}", file=sys.stderr)
         return 2
     try:
-        deployment = build_deployment(settings, cron=args.cron, timezone=args.timezone)
+        deployment = build_deployment(settings, cron=cron, timezone=timezone)
     except ValueError as exc:
         print(f"kokuho serve: スケジュールの指定が不正です / invalid schedule: {exc}", file=sys.stderr)
         return 2
@@ -250,7 +218,7 @@ def serve_main(argv: list[str]) -> int:
         "ignore", message="coroutine 'Runner.astop' was never awaited", category=RuntimeWarning
     )
     print(
-        f"kokuho serve: {deployment.flow_name}/{deployment.name}  cron {args.cron!r} ({args.timezone})\n"
+        f"kokuho serve: {deployment.flow_name}/{deployment.name}  cron {cron!r} ({timezone})\n"
         f"  inbox {settings.inbox}\n  db    {settings.db_path}\n"
         f"  UI    {api_url.rstrip('/').removesuffix('/api')}  (Ctrl-C で停止: スケジュールは一時停止されます)"
     )

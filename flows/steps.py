@@ -6,14 +6,13 @@ scan -> extract (isolated) -> stage (transform) -> validate (GX) -> quarantine -
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import re
 import stat
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -600,52 +599,26 @@ def format_outcomes(
     return "\n".join(lines)
 
 
-def check_main(argv: list[str]) -> int:
+def check_paths(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    quarantine_dir: Path | None = None,
+    data_docs: bool = False,
+) -> int:
     """`kokuho check PATH...`: validate returned workbooks without loading anything. Writes
-    nothing unless asked (--quarantine DIR, --home DIR)."""
-    parser = argparse.ArgumentParser(
-        prog="kokuho check",
-        description="返送された調査票をその場で検証します（DBには取り込みません）。"
-        "指定しない限り何も書き出しません。",
-    )
-    parser.add_argument("paths", nargs="+", type=Path, help="検証するファイル・フォルダ file(s) or folder(s)")
-    parser.add_argument(
-        "--prefecture", help="都道府県コード prefecture code (default KOKUHO_PREFECTURE or 11)"
-    )
-    parser.add_argument(
-        "--year",
-        type=int,
-        help="調査年度 survey fiscal year (default KOKUHO_YEAR or 2024); 異なる年度の調査票は注意を表示",
-    )
-    parser.add_argument(
-        "--quarantine",
-        type=Path,
-        metavar="DIR",
-        help="不備のあるファイルの写し・理由一覧・返却用の写しをDIRに保管する write the quarantine outputs to DIR",
-    )
-    parser.add_argument(
-        "--home",
-        metavar="DIR",
-        help="DIR/quarantine/ に保管し、DIR/data_docs/ に検証結果（Data Docs）を書き出す "
-        "write the quarantine outputs and Data Docs under DIR",
-    )
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # usage errors and --help: return the code, as every <command>_main does
-        return int(exc.code or 0)
-    settings = Settings.resolve(home=args.home, prefecture_code=args.prefecture, fiscal_year=args.year)
-    missing = [p for p in args.paths if not p.exists() and not p.is_symlink()]
+    nothing unless asked: the quarantine outputs to `quarantine_dir`, Data Docs under the home."""
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         print(f"kokuho check: ファイルがありません: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
-    quarantine_dir = args.quarantine or (settings.quarantine_dir if args.home else None)
-    files = scan_inbox(args.paths)
+    files = scan_inbox(paths)
     result = stage_files(
         files,
         settings,
         write_quarantine=quarantine_dir is not None,
         quarantine_dir=quarantine_dir,
-        data_docs=args.home is not None,
+        data_docs=data_docs,
     )
     mark_superseded_within(
         [o for o in result.outcomes if o.status != "skipped"], {f.sha256: f.mtime for f in files}
@@ -1042,3 +1015,26 @@ def _accounting(
         if state == "skipped" and code != "ALREADY_PROCESSED"
     ]
     return (counts if rows else {}), skipped
+
+
+# --- chunking and counting for the flow ----------------------------------------------------------
+
+# Files per extract-and-stage task. In-process, one task takes a national inbox at once: its
+# worker processes start once (each loads the catalog) and nothing waits at chunk boundaries; the
+# staged rows of 2,000 files take ~30 MB. On Dask, smaller chunks spread over the cluster.
+CHUNK_SIZE = 2000
+DISTRIBUTED_CHUNK_SIZE = 250
+
+
+def chunk_size(*, distributed: bool) -> int:
+    return DISTRIBUTED_CHUNK_SIZE if distributed else CHUNK_SIZE
+
+
+def chunked(items: Sequence[InboxFile], size: int) -> list[list[InboxFile]]:
+    """`items` in consecutive chunks of at most `size` (none for no items)."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def split_known(files: Sequence[InboxFile], known: set[str]) -> tuple[list[InboxFile], list[InboxFile]]:
+    """(new files, files the warehouse already holds), each in scan order."""
+    return [f for f in files if f.sha256 not in known], [f for f in files if f.sha256 in known]

@@ -1,66 +1,499 @@
-"""`kokuho` command line: a thin dispatcher.
+"""`kokuho` command line (click). Each command reads its options and calls the library.
 
-Each subcommand lives in the module that owns it and is imported only when used, so that
-`kokuho sql`, `export`, `status` and `template` start at once (no Prefect, no Great Expectations).
+The stage modules behind `sql`, `status`, `export` and `template` import neither Prefect nor Great
+Expectations, and the other commands import theirs inside the command, so those four start at once.
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
+import re
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
-from kokuho.config import apply_offline_env
+import click
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "template": (
-        "kokuho.templates",
-        "テンプレート（調査票）を市町村ごとに作成する / write one survey workbook per municipality",
-    ),
-    "check": (
-        "flows.steps",
-        "返送された調査票を検証する（取込なし） / validate returned workbooks without loading",
-    ),
-    "run": ("flows.ingest", "受信フォルダを取り込む（Prefectフロー） / ingest an inbox (Prefect flow)"),
-    "demo": ("demo.run", "デモデータを生成して一連の処理を実行 / generate demo data and run everything"),
-    "sql": ("load.query", "DuckDBに読み取り専用でSQLを実行 / run read-only SQL on the warehouse"),
-    "status": ("load.query", "市町村ごとの提出状況 / submission status per municipality"),
-    "export": ("load.export_excel", "集計表をExcel/CSV/Parquetに出力 / export summary tables"),
-    "serve": ("flows.serve", "夜間実行のデプロイを起動 / serve the nightly deployment"),
-    "bench": ("benchmarks.bench", "性能測定 / benchmark at national scale"),
+from kokuho.config import Settings, apply_offline_env
+from kokuho.errors import UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Commands that never open a workbook and must answer at once (no defusedxml check needed).
+LIGHT_COMMANDS = {"sql", "status"}
+
+# The settings every command may take, resolved at run time into kokuho.config.Settings:
+# a flag wins over the environment, which wins over the defaults.
+SETTINGS_HELP = {
+    "home": "作業フォルダ（DB・差戻し・出力・Data Docs。既定 $KOKUHO_HOME または ./kokuho_home） / working folder",
+    "db": "DuckDB ファイル（既定 $KOKUHO_DB または HOME/kokuho.duckdb） / published DuckDB file",
+    "inbox": "受信フォルダ（既定 $KOKUHO_INBOX または HOME/inbox） / inbox folder of returned workbooks",
+    "prefecture": "都道府県コード（例 11。既定 $KOKUHO_PREFECTURE または 11） / prefecture code",
+    "year": "調査年度（西暦、例 2024 = 令和6年度。既定 $KOKUHO_YEAR または 2024） / survey fiscal year",
 }
 
 
-# Commands that never open a workbook and must answer at once.
-LIGHT_COMMANDS = {"sql", "status"}
+def settings_options(*names: str, **help_overrides: str) -> Callable[[F], F]:
+    """Add the settings flags `names` (of home, db, inbox, prefecture, year) to a command and hand
+    it `settings=Settings(...)` instead of the raw flags (still in `click.get_current_context().params`)."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            flags = {name: kwargs.pop(name) for name in names}
+            kwargs["settings"] = Settings.resolve(
+                home=flags.get("home"),
+                db_path=flags.get("db"),
+                inbox=flags.get("inbox"),
+                prefecture_code=flags.get("prefecture"),
+                fiscal_year=flags.get("year"),
+            )
+            return command(*args, **kwargs)
+
+        decorated: Callable[..., Any] = wrapper
+        for name in reversed(names):
+            metavar = {"prefecture": "CODE", "year": "YEAR"}.get(name, "PATH")
+            decorated = click.option(
+                f"--{name}",
+                type=int if name == "year" else str,
+                metavar=metavar,
+                help=help_overrides.get(name, SETTINGS_HELP[name]),
+            )(decorated)
+        return decorated  # type: ignore[return-value]
+
+    return decorate
 
 
-def usage() -> str:
-    lines = ["usage: kokuho COMMAND [options]   (kokuho COMMAND --help for each)", "", "commands:"]
-    lines += [f"  {name:<9} {help_text}" for name, (_, help_text) in COMMANDS.items()]
-    return "\n".join(lines)
+def _usage_errors(run: Callable[[], int]) -> int:
+    """Run a library call; its UsageError becomes click's (exit code 2)."""
+    try:
+        return run()
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in {"-h", "--help", "help"}:
-        print(usage())
-        return 0 if args else 2
-    name, rest = args[0], args[1:]
-    if name not in COMMANDS:
-        print(f"kokuho: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
-        return 2
+HELP_OPTION_HELP = "この説明を表示して終了 / show this message and exit"
+
+
+class KokuhoCommand(click.Command):
+    """A command whose --help option is described in Japanese first, like every other option."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_HELP
+        return option
+
+
+class KokuhoGroup(click.Group):
+    """Lists commands in the order they are declared; names an unknown command in both languages."""
+
+    command_class = KokuhoCommand
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_HELP
+        return option
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if args and name not in self.commands and not name.startswith("-"):
+            raise click.UsageError(f"不明なコマンド {name!r} / unknown command {name!r}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(
+    cls=KokuhoGroup,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """国保 取組状況調査: 調査票の作成・取込・検証・集計・出力 / the kokuho survey pipeline.
+
+    各コマンドの使い方は kokuho COMMAND --help / see kokuho COMMAND --help for each command.
+    """
     apply_offline_env()
-    if name not in LIGHT_COMMANDS:
+    if ctx.invoked_subcommand not in LIGHT_COMMANDS:
         from kokuho.safety import UnsafeEnvironmentError, ensure_openpyxl_uses_defusedxml
 
         try:
             ensure_openpyxl_uses_defusedxml()
         except UnsafeEnvironmentError as exc:
-            print(f"kokuho: {exc}", file=sys.stderr)
-            return 3
-    module = importlib.import_module(COMMANDS[name][0])
-    # Each owning module exposes `<command>_main(argv) -> int`.
-    return int(getattr(module, f"{name}_main")(rest) or 0)
+            click.echo(f"kokuho: {exc}", err=True)
+            ctx.exit(3)
+
+
+@cli.command(
+    short_help="テンプレート（調査票）を市町村ごとに作成する / write one survey workbook per municipality"
+)
+@settings_options("prefecture", "year")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="出力先フォルダ（既定 HOME/templates） / output folder"
+)
+@click.option(
+    "--municipality",
+    "municipalities",
+    multiple=True,
+    metavar="CODE",
+    help="この市町村だけ作成（5桁・6桁のコード、複数可） / only these municipalities (5- or 6-digit codes)",
+)
+@click.argument("more_codes", nargs=-1, metavar="")
+@click.option(
+    "--catalog", type=click.Path(path_type=Path), help="カタログファイルを直接指定 / use this catalog file"
+)
+@click.option(
+    "--deadline",
+    metavar="YYYY-MM-DD",
+    help="提出期限（表紙と記入要領に記載） / submission deadline shown on the cover, e.g. 2024-06-30",
+)
+@click.option(
+    "--contact",
+    metavar="TEXT",
+    help="提出先・問い合わせ先（表紙と記入要領に記載） / where to send, e.g. 県国保医療課 kokuho@pref.example.jp",
+)
+def template(
+    settings: Settings,
+    out: Path | None,
+    municipalities: tuple[str, ...],
+    more_codes: tuple[str, ...],
+    catalog: Path | None,
+    deadline: str | None,
+    contact: str | None,
+) -> int:
+    """市町村ごとの調査票（.xlsx）を作成します / write one survey workbook per municipality."""
+    if more_codes and not municipalities:
+        raise click.UsageError(f"余分な引数 {' '.join(more_codes)} / unexpected arguments")
+    from kokuho.templates import make_templates
+
+    return make_templates(
+        settings=settings,
+        out=out,
+        municipality_codes=[*municipalities, *more_codes],  # `--municipality A B` as before
+        catalog_path=catalog,
+        deadline=deadline,
+        contact=contact,
+    )
+
+
+@cli.command(
+    short_help="返送された調査票を検証する（取込なし） / validate returned workbooks without loading"
+)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@settings_options(
+    "prefecture",
+    "year",
+    "home",
+    year="調査年度（既定 $KOKUHO_YEAR または 2024。異なる年度の調査票は注意を表示） / survey fiscal year",
+    home="DIR/quarantine/ に保管し、DIR/data_docs/ に検証結果（Data Docs）を書き出す / "
+    "write the quarantine outputs and Data Docs under DIR",
+)
+@click.option(
+    "--quarantine",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="不備のあるファイルの写し・理由一覧・返却用の写しを DIR に保管する / write the quarantine outputs to DIR",
+)
+def check(paths: tuple[Path, ...], settings: Settings, quarantine: Path | None) -> int:
+    """返送された調査票をその場で検証します（DBには取り込みません）。指定しない限り何も書き出しません /
+    validate returned workbooks (files or folders) without loading; writes nothing unless asked."""
+    from flows.steps import check_paths
+
+    home_given = click.get_current_context().params["home"] is not None
+    quarantine_dir = quarantine or (settings.quarantine_dir if home_given else None)
+    return check_paths(list(paths), settings, quarantine_dir=quarantine_dir, data_docs=home_given)
+
+
+@cli.command(short_help="受信フォルダを取り込む（Prefectフロー） / ingest an inbox (Prefect flow)")
+@settings_options("inbox", "home", "db", "prefecture", "year")
+@click.option(
+    "--runner",
+    type=click.Choice(["default", "dask"]),
+    default="default",
+    show_default=True,
+    help="抽出のタスクランナー / task runner for extraction",
+)
+@click.option(
+    "--address",
+    help="Dask スケジューラのアドレス tcp://HOST:PORT（--runner dask と） / Dask scheduler address",
+)
+@click.option("--no-export", is_flag=True, help="Excel 出力をしない / skip the Excel export")
+def run(settings: Settings, runner: str, address: str | None, no_export: bool) -> int:
+    """受信フォルダの調査票を取り込みます（Prefectフロー） / ingest the inbox now (Prefect flow)."""
+    from flows.ingest import run_once
+
+    return run_once(settings, runner=runner, address=address, export=not no_export)
+
+
+@cli.command(short_help="デモデータを生成して一連の処理を実行 / generate demo data and run everything")
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    default=Path("kokuho_demo"),
+    show_default=True,
+    help="デモ用フォルダ（消して作り直す） / demo folder (wiped and rebuilt)",
+)
+@click.option(
+    "--runner",
+    type=click.Choice(["default", "dask"]),
+    default="default",
+    show_default=True,
+    help="抽出のタスクランナー / task runner for extraction",
+)
+def demo(home: Path, runner: str) -> int:
+    """デモ用の返送調査票（埼玉県63市町村、令和5・6年度）を生成し、取込・検証・集計・出力まで実行します /
+    generate the demo inbox and run ingest, validation, summaries and export over it."""
+    from demo.run import run_demo
+
+    return run_demo(home=home, runner=runner)
+
+
+SQL_EPILOG = """\b
+例 / examples:
+  kokuho sql "SELECT label, implementing_count, implementing_pct FROM measure_summary WHERE fiscal_year = 2024"
+  kokuho sql --format csv "SELECT * FROM submission_status" > status.csv
+  kokuho sql --file q.sql --format json
+  kokuho sql .schema measure_summary          (列の一覧 / columns of a view)
+  kokuho sql --out-dir out "COPY (SELECT * FROM measure_summary) TO 'out/ms.parquet' (FORMAT parquet)"
+  kokuho sql                      (対話モード / interactive prompt; .help で使い方、.quit で終了)
+"""
+
+FORMAT_HELP = "出力形式 / output format"
+NUMBER = re.compile(r"-\d+\.?\d*|-\.\d+")
+
+
+@cli.command(
+    short_help="DuckDBに読み取り専用でSQLを実行 / run read-only SQL on the warehouse",
+    epilog=SQL_EPILOG,
+    # SQL that starts with a comment ("-- …") is a query, not an option: words with a space in
+    # them reach QUERY, and any other unknown option is refused in the command.
+    context_settings={"ignore_unknown_options": True},
+)
+@click.argument("query", nargs=-1)
+@click.option(
+    "--file", "-f", type=click.Path(path_type=Path), help="SQL を書いたファイル / file holding the SQL"
+)
+@click.option(
+    "--max-width",
+    type=int,
+    default=60,
+    show_default=True,
+    help="表形式での列の最大幅（0で無制限） / max column width in the table (0: no limit)",
+)
+@click.option(
+    "--out-dir",
+    "out_dirs",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    metavar="DIR",
+    help="SQL がファイルを読み書きしてよいフォルダ（COPY … TO・read_csv など。複数可。データベースの"
+    "フォルダは不可） / folder SQL may read and write files in",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "utf-8-sig", "cp932"]),
+    help="出力の文字コード（既定 utf-8。Excel で開く CSV は utf-8-sig = BOM付き、または cp932） / output encoding",
+)
+@settings_options("db", "home")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", help=FORMAT_HELP
+)
+def sql(
+    query: tuple[str, ...],
+    file: Path | None,
+    max_width: int,
+    out_dirs: tuple[Path, ...],
+    encoding: str | None,
+    settings: Settings,
+    fmt: str,
+) -> int:
+    """DuckDB の集計データベースに読み取り専用で SQL を実行します。QUERY は SQL、または .help・.tables・
+    .schema NAME（省略時は --file、標準入力、対話モード）。ファイルの読み書きは --out-dir のフォルダの中だけ /
+    run read-only SQL (or a dot command) on the warehouse; files only inside --out-dir."""
+    from load.query import run_sql
+
+    for word in query:
+        if word.startswith("-") and not any(ch.isspace() for ch in word) and not NUMBER.fullmatch(word):
+            raise click.NoSuchOption(word.split("=", 1)[0])
+    # `kokuho sql .schema measure_summary` arrives as two words
+    text = " ".join(query) or None
+    return _usage_errors(
+        lambda: run_sql(
+            settings=settings,
+            query=text,
+            file=file,
+            fmt=fmt,
+            max_width=max_width,
+            out_dirs=list(out_dirs),
+            encoding=encoding,
+        )
+    )
+
+
+@cli.command(short_help="市町村ごとの提出状況 / submission status per municipality")
+@settings_options("year", "prefecture", "db", "home")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", help=FORMAT_HELP
+)
+def status(settings: Settings, fmt: str) -> int:
+    """市町村ごとの提出状況（未提出・差戻し・再提出・受理） / submission status per municipality."""
+    from load.query import show_status
+
+    return show_status(settings=settings, fmt=fmt)
+
+
+@cli.command(short_help="集計表をExcel/CSV/Parquetに出力 / export summary tables")
+@settings_options(
+    "year",
+    "prefecture",
+    "db",
+    year="調査年度（西暦、例 2024 = 令和6年度）。--view では fiscal_year で絞り込む / survey fiscal year",
+    prefecture="都道府県コード（例 11）。省略時はデータから判定 / prefecture code (default: from the data)",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="出力ファイル / output file")
+@click.option("--view", help="ビュー名（CSV/Parquet出力） / view to export as CSV or Parquet")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet"]), help="--view の出力形式 / format of --view"
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["utf-8-sig", "utf-8", "cp932"]),
+    help="--view の CSV の文字コード（既定 utf-8-sig = BOM付きUTF-8、Excel向け） / CSV encoding",
+)
+@click.option("--run-id", help="注記に記載する実行ID / run ID for the cover note")
+def export(
+    settings: Settings,
+    out: Path | None,
+    view: str | None,
+    fmt: str | None,
+    encoding: str | None,
+    run_id: str | None,
+) -> int:
+    """集計表をExcelに、またはビューをCSV/Parquetに出力する / export the summary workbook, or a view."""
+    from load.export_excel import run_export
+
+    params = click.get_current_context().params
+    return _usage_errors(
+        lambda: run_export(
+            settings=settings,
+            year=params["year"],
+            prefecture_code=params["prefecture"],
+            out=out,
+            view=view,
+            fmt=fmt,
+            encoding=encoding,
+            run_id=run_id,
+        )
+    )
+
+
+@cli.command(short_help="夜間実行のデプロイを起動 / serve the nightly deployment")
+@click.option("--cron", help="スケジュール（既定 $KOKUHO_CRON または '0 2 * * *'） / schedule")
+@click.option(
+    "--timezone",
+    help="cron の IANA タイムゾーン（既定 $KOKUHO_TIMEZONE または Asia/Tokyo） / time zone of the cron",
+)
+@settings_options("inbox", "home", "db", "prefecture", "year")
+def serve(cron: str | None, timezone: str | None, settings: Settings) -> int:
+    """夜間取込のデプロイを Prefect サーバーに登録して常駐実行します（要 prefect server start） /
+    serve the nightly deployment on a running Prefect server until Ctrl-C."""
+    from flows.serve import serve_nightly
+
+    return serve_nightly(settings, cron=cron, timezone=timezone)
+
+
+@cli.command(short_help="性能測定 / benchmark at national scale")
+@click.option("--n", "n", type=int, default=1741, show_default=True, help="調査票の数 / workbooks")
+@click.option("--repeat", type=int, default=3, show_default=True, help="各測定の回数（中央値） / repetitions")
+@click.option(
+    "--seed", type=int, default=2024, show_default=True, help="回答の乱数シード / answers' random seed"
+)
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    default=Path("kokuho_bench"),
+    show_default=True,
+    help="生成した調査票・実行フォルダ・ログ / generated workbooks, run folders, logs",
+)
+@click.option("--skip-naive", is_flag=True, help="(b) 素朴な pandas スクリプトを省く / skip (b)")
+@click.option(
+    "--naive-sample",
+    type=int,
+    metavar="K",
+    help="(b) を K 件で測り N 件に外挿 / time (b) on K files and extrapolate to N",
+)
+@click.option("--skip-full", is_flag=True, help="(c)(d)(e) を省く / skip (c), (d), (e)")
+@click.option(
+    "--ephemeral",
+    is_flag=True,
+    help="共有サーバーを使わず毎回一時サーバーを起動 / each repetition starts Prefect's ephemeral server",
+)
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="cProfile でもう一度実行（workdir/profile_c.txt） / one more run under cProfile",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="すべての数値を FILE に JSON で書く / also write every figure to FILE as JSON",
+)
+def bench(
+    n: int,
+    repeat: int,
+    seed: int,
+    workdir: Path,
+    skip_naive: bool,
+    naive_sample: int | None,
+    skip_full: bool,
+    ephemeral: bool,
+    profile: bool,
+    json_path: Path | None,
+) -> int:
+    """性能測定: 全国1,741市町村分の調査票で、取込フロー全体を素朴なスクリプトと読み取りの下限と比較します /
+    benchmark the full ingest at national scale against a naive script and the parser's floor."""
+    from benchmarks.bench import BenchOptions, run_bench
+
+    options = BenchOptions(
+        n=n,
+        repeat=repeat,
+        seed=seed,
+        workdir=workdir,
+        skip_naive=skip_naive,
+        naive_sample=naive_sample,
+        skip_full=skip_full,
+        ephemeral=ephemeral,
+        profile=profile,
+        json=json_path,
+    )
+    return run_bench(options)
+
+
+# Every command with its one-line help, in the order `kokuho --help` lists them.
+COMMANDS: dict[str, str] = {name: command.short_help or "" for name, command in cli.commands.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `kokuho ARGS`; returns the exit code (2 for usage errors) instead of exiting."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = cli.main(args=args, prog_name="kokuho", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("中断しました / aborted", err=True)
+        return 1
+    return int(code or 0)
 
 
 if __name__ == "__main__":

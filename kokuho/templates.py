@@ -8,14 +8,13 @@ shaded; everything else is protected without a password. Nothing is merged.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import math
 import os
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from copy import copy
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from kokuho.catalog import (
     load_catalog_for,
 )
 from kokuho.codelists import ANSWER_YES
+from kokuho.config import Settings
 from kokuho.municipalities import (
     Municipality,
     MunicipalityCodeError,
@@ -46,7 +46,7 @@ from kokuho.municipalities import (
     prefecture,
 )
 
-__all__ = ["template_main", "write_template", "write_templates"]
+__all__ = ["make_templates", "write_template", "write_templates"]
 
 # A Japanese UI font shipped with Windows 10+ and Office for Mac; charset 128 (SHIFTJIS) and
 # family 3 make Excel and LibreOffice fall back to another Japanese gothic font when it is missing.
@@ -637,41 +637,6 @@ def write_templates(
     ]
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kokuho template",
-        description="市町村ごとの調査票（.xlsx）を作成します / write one survey workbook per municipality.",
-    )
-    parser.add_argument(
-        "--prefecture", help="都道府県コード / prefecture code, e.g. 11 (default: KOKUHO_PREFECTURE or 11)"
-    )
-    parser.add_argument(
-        "--year", type=int, help="年度 / fiscal year, e.g. 2024 (default: KOKUHO_YEAR or 2024)"
-    )
-    parser.add_argument(
-        "--out", type=Path, help="出力先フォルダ / output folder (default: KOKUHO_HOME/templates)"
-    )
-    parser.add_argument(
-        "--municipality",
-        nargs="+",
-        action="extend",
-        metavar="CODE",
-        help="この市町村だけ作成 / only these municipalities (5- or 6-digit codes)",
-    )
-    parser.add_argument("--catalog", type=Path, help="カタログファイルを直接指定 / use this catalog file")
-    parser.add_argument(
-        "--deadline",
-        metavar="YYYY-MM-DD",
-        help="提出期限（表紙と記入要領に記載）/ submission deadline shown on the cover, e.g. 2024-06-30",
-    )
-    parser.add_argument(
-        "--contact",
-        metavar="TEXT",
-        help="提出先・問い合わせ先（表紙と記入要領に記載）/ where to send, e.g. 県国保医療課 kokuho@pref.example.jp",
-    )
-    return parser
-
-
 def _error(message_ja: str, message_en: str) -> int:
     print(f"エラー: {message_ja}\nerror: {message_en}", file=sys.stderr)
     return 2
@@ -691,30 +656,31 @@ def _resolve_municipalities(codes: Iterable[str], catalog: Catalog) -> list[Muni
     return chosen
 
 
-def template_main(argv: list[str]) -> int:
-    """CLI: kokuho template --prefecture 11 --year 2024 --out DIR [--municipality CODE ...]."""
-    from kokuho.config import Settings
-
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # --help or a usage error: return its code instead of exiting
-        return int(exc.code or 0)
-
-    deadline = None
-    if args.deadline:
+def make_templates(
+    *,
+    settings: Settings,
+    out: Path | None = None,
+    municipality_codes: Sequence[str] = (),
+    catalog_path: Path | None = None,
+    deadline: str | None = None,
+    contact: str | None = None,
+) -> int:
+    """`kokuho template`: one survey workbook per municipality (or per code given) in `out`
+    (default HOME/templates). Returns the exit code; errors are printed in Japanese and English."""
+    deadline_date = None
+    if deadline:
         try:
-            deadline = dt.date.fromisoformat(args.deadline)
+            deadline_date = dt.date.fromisoformat(deadline)
         except ValueError:
             return _error(
-                f"提出期限 {args.deadline!r} は日付ではありません（例 2024-06-30）",
-                f"--deadline {args.deadline!r} is not a date (YYYY-MM-DD)",
+                f"提出期限 {deadline!r} は日付ではありません（例 2024-06-30）",
+                f"--deadline {deadline!r} is not a date (YYYY-MM-DD)",
             )
-    submission = Submission(deadline, args.contact)
+    submission = Submission(deadline_date, contact)
 
-    settings = Settings.resolve(prefecture_code=args.prefecture, fiscal_year=args.year)
     try:
-        if args.catalog is not None:
-            catalog = load_catalog(args.catalog)
+        if catalog_path is not None:
+            catalog = load_catalog(catalog_path)
         else:
             catalog = load_catalog_for(settings.prefecture_code, settings.fiscal_year)
     except CatalogError as exc:
@@ -727,13 +693,13 @@ def template_main(argv: list[str]) -> int:
         return _error(f"カタログを読めません: {exc}", f"cannot read catalog: {exc}")
 
     municipalities: list[Municipality] | None = None
-    if args.municipality:
-        resolved = _resolve_municipalities(args.municipality, catalog)
+    if municipality_codes:
+        resolved = _resolve_municipalities(municipality_codes, catalog)
         if isinstance(resolved, str):
             return _error(resolved, "unknown municipality code or one outside the catalog's prefecture")
         municipalities = resolved
 
-    out_dir = (args.out or settings.home / "templates").expanduser().resolve()
+    out_dir = (out or settings.home / "templates").expanduser().resolve()
     try:
         paths = write_templates(catalog, out_dir, municipalities, submission)
     except OSError as exc:

@@ -10,7 +10,6 @@ Expectations: this command must answer at once.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import sys
@@ -21,6 +20,8 @@ from typing import Any
 from openpyxl import Workbook
 
 from kokuho.catalog import fiscal_year_label
+from kokuho.config import Settings
+from kokuho.errors import UsageError
 from load import export_sheets as sheets
 from load.export_data import LOCAL_TZ, ExportError, SummaryData, read_summary
 from load.xlsx_cells import save_workbook
@@ -28,7 +29,7 @@ from load.xlsx_cells import save_workbook
 DEFAULT_SURVEY_TITLE = "国民健康保険運営方針で目標設定した事業の取組状況調査"
 NO_RUN = "（記録なし）"
 
-__all__ = ["ExportError", "export_main", "export_summary"]
+__all__ = ["ExportError", "run_export", "export_summary"]
 
 
 def export_summary(
@@ -151,69 +152,48 @@ def _when(value: object) -> str:
     return str(value)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kokuho export",
-        description="集計表をExcelに、またはビューをCSV/Parquetに出力する / export summary tables",
-    )
-    parser.add_argument(
-        "--year", type=int, help="調査年度（西暦、例 2024 = 令和6年度）。--view では fiscal_year で絞り込む"
-    )
-    parser.add_argument("--prefecture", help="都道府県コード（例 11）。省略時はデータから判定")
-    parser.add_argument("--db", help="DuckDBファイル（省略時は KOKUHO_DB / KOKUHO_HOME から）")
-    parser.add_argument("--out", help="出力ファイル")
-    parser.add_argument("--view", help="ビュー名（CSV/Parquet出力）")
-    parser.add_argument("--format", choices=("csv", "parquet"), help="--view の出力形式")
-    parser.add_argument(
-        "--encoding",
-        choices=("utf-8-sig", "utf-8", "cp932"),
-        help="--view の CSV の文字コード（既定 utf-8-sig = BOM付きUTF-8、Excel向け） / CSV encoding",
-    )
-    parser.add_argument("--run-id", help="注記に記載する実行ID")
-    return parser
-
-
-def export_main(argv: list[str]) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    from kokuho.config import Settings
-
-    settings = Settings.resolve(db_path=args.db, fiscal_year=args.year, prefecture_code=args.prefecture)
-    if args.encoding and args.format != "csv":
-        parser.error("--encoding は --view … --format csv と一緒に指定してください")
+def run_export(
+    *,
+    settings: Settings,
+    year: int | None = None,
+    prefecture_code: str | None = None,
+    out: Path | None = None,
+    view: str | None = None,
+    fmt: str | None = None,
+    encoding: str | None = None,
+    run_id: str | None = None,
+) -> int:
+    """`kokuho export`: the summary workbook, or one view as CSV/Parquet (`view`, `fmt`). `year` and
+    `prefecture_code` are the flags as given (None when absent); `settings` holds their resolution.
+    Raises UsageError for options that do not go together."""
+    if encoding and fmt != "csv":
+        raise UsageError(
+            "--encoding は --view … --format csv と一緒に指定してください / --encoding needs --format csv"
+        )
     if not settings.db_path.is_file():
         from load.query import missing_database_message
 
         print(f"kokuho export: {missing_database_message(settings.db_path)}", file=sys.stderr)
         return 1
     try:
-        if args.view:
+        if view:
             from load.export_views import export_view
 
-            if not args.format or not args.out:
-                parser.error("--view には --format csv|parquet と --out が必要です")
+            if not fmt or not out:
+                raise UsageError(
+                    "--view には --format csv|parquet と --out が必要です / --view needs --format and --out"
+                )
             # only a --year given here filters: a view export is the whole view unless asked
-            path = export_view(
-                settings.db_path,
-                args.view,
-                args.format,
-                Path(args.out),
-                year=args.year,
-                encoding=args.encoding or "utf-8-sig",
-            )
-            scope = f"{fiscal_year_label(args.year)}分" if args.year else "全年度"
-            print(f"ビュー {args.view}（{scope}）を {path} に出力しました")
+            path = export_view(settings.db_path, view, fmt, out, year=year, encoding=encoding or "utf-8-sig")
+            scope = f"{fiscal_year_label(year)}分" if year else "全年度"
+            print(f"ビュー {view}（{scope}）を {path} に出力しました")
             return 0
-        if args.format:
-            parser.error("--format は --view と一緒に指定してください")
-        year = args.year or settings.fiscal_year
-        out = (
-            Path(args.out)
-            if args.out
-            else settings.export_dir / f"kokuho_summary_{settings.prefecture_code}_{year}.xlsx"
-        )
-        run_info = {"run_id": args.run_id} if args.run_id else None
-        path = export_summary(settings.db_path, year, out, prefecture_code=args.prefecture, run_info=run_info)
+        if fmt:
+            raise UsageError("--format は --view と一緒に指定してください / --format needs --view")
+        year = year or settings.fiscal_year
+        out = out or settings.export_dir / f"kokuho_summary_{settings.prefecture_code}_{year}.xlsx"
+        run_info = {"run_id": run_id} if run_id else None
+        path = export_summary(settings.db_path, year, out, prefecture_code=prefecture_code, run_info=run_info)
     except ExportError as exc:
         print(f"kokuho export: {exc}", file=sys.stderr)
         return 1

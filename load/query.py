@@ -12,7 +12,6 @@ its sub-folders are never accepted there.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import functools
@@ -22,34 +21,30 @@ import os
 import shutil
 import sys
 import tempfile
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, ParamSpec, TextIO
 
 import duckdb
+from rich.box import Box
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from kokuho.config import Settings
 from kokuho.csvsafe import csv_safe, unencodable
+from kokuho.errors import UsageError
 from load.publish import WarehouseError, connect_readonly
 from load.sql_files import sql
 
 FORMATS = ("table", "csv", "json")
 NULL_TEXT = "NULL"
 DEMO_DB = Path("kokuho_demo") / "kokuho.duckdb"
-
-EXAMPLES = """\
-例 / examples:
-  kokuho sql "SELECT label, implementing_count, implementing_pct FROM measure_summary WHERE fiscal_year = 2024"
-  kokuho sql --format csv "SELECT * FROM submission_status" > status.csv
-  kokuho sql --file q.sql --format json
-  kokuho sql .schema measure_summary          (列の一覧 / columns of a view)
-  kokuho sql --out-dir out "COPY (SELECT * FROM measure_summary) TO 'out/ms.parquet' (FORMAT parquet)"
-  kokuho sql                      (対話モード / interactive prompt; .help で使い方、.quit で終了)
-"""
+P = ParamSpec("P")
 
 DOT_HELP = """\
 .help            この説明 / this help
@@ -64,26 +59,19 @@ DATABASE・ATTACH・read_csv など）は --out-dir DIR で指定したフォル
 
 
 def display_width(text: str) -> int:
-    """Terminal columns taken by `text`: East Asian wide and fullwidth characters take two."""
-    width = 0
-    for ch in text:
-        if unicodedata.combining(ch) or unicodedata.category(ch) in {"Mn", "Me", "Cf"}:
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in {"W", "F"} else 1
-    return width
+    """Terminal columns taken by `text` (East Asian wide and fullwidth characters take two)."""
+    return cell_len(text)
 
 
 def _truncate(text: str, max_width: int) -> str:
-    if max_width <= 0 or display_width(text) <= max_width:
+    """`text` cut to at most `max_width` columns, ending in … when cut (0: never cut)."""
+    if max_width <= 0 or cell_len(text) <= max_width:
         return text
-    out, width = [], 0
-    for ch in text:
-        w = display_width(ch)
-        if width + w > max_width - 1:
-            break
-        out.append(ch)
-        width += w
-    return "".join(out) + "…"
+    return set_cell_size(text, max_width - 1).rstrip(" ") + "…"  # a wide character cut in half: a space
+
+
+# psql's look: `a | b` with a `---+---` rule under the header, no outer frame.
+PSQL_BOX = Box(" -- \n  | \n--+-\n  | \n--+-\n--+-\n  | \n -- \n", ascii=True)
 
 
 def format_value(value: Any, null_text: str = NULL_TEXT) -> str:
@@ -112,31 +100,34 @@ def _is_number(value: Any) -> bool:
 def render_table(
     columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_width: int = 60, null_text: str = NULL_TEXT
 ) -> str:
-    """A psql-like table aligned by display width (Japanese text takes two columns per character)."""
-    cells = [
-        [
-            _truncate(format_value(v, null_text).replace("\r\n", " ").replace("\n", " "), max_width)
-            for v in row
-        ]
-        for row in rows
-    ]
-    widths = [display_width(c) for c in columns]
-    for row in cells:
-        widths = [max(w, display_width(c)) for w, c in zip(widths, row, strict=True)]
-    numeric = [
-        bool(rows) and all(_is_number(row[i]) or row[i] is None for row in rows) for i in range(len(columns))
-    ]
-
-    def pad(text: str, width: int, right: bool) -> str:
-        gap = " " * (width - display_width(text))
-        return gap + text if right else text + gap
-
-    lines = [" " + " | ".join(pad(c, w, False) for c, w in zip(columns, widths, strict=True))]
-    lines.append("-" + "-+-".join("-" * w for w in widths) + "-")
-    for row in cells:
-        lines.append(" " + " | ".join(pad(c, w, n) for c, w, n in zip(row, widths, numeric, strict=True)))
+    """A psql-like table aligned by display width (rich measures Japanese text as two columns a
+    character); numbers right-aligned; cells longer than `max_width` columns cut with … (0: never)."""
+    table = Table(box=PSQL_BOX, show_edge=False, padding=(0, 1), pad_edge=True, expand=False)
+    for i, name in enumerate(columns):
+        numeric = bool(rows) and all(_is_number(row[i]) or row[i] is None for row in rows)
+        table.add_column(Text(name, justify="left"), justify="right" if numeric else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(
+            *(
+                Text(
+                    _truncate(
+                        format_value(v, null_text).replace("\r\n", " ").replace("\n", " ").replace("\t", " "),
+                        max_width,
+                    )
+                )
+                for v in row
+            )
+        )
+    out = io.StringIO()
+    console = Console(
+        file=out, width=1_000_000, color_system=None, force_terminal=False, legacy_windows=False, emoji=False
+    )
+    console.print(table, crop=False, overflow="ignore")
+    lines = [line.rstrip() for line in out.getvalue().splitlines()]
+    if not rows:  # rich draws no rule under a header without rows
+        lines = [lines[0], "-" + "-+-".join("-" * cell_len(name) for name in columns) + "-"]
     lines.append(f"({len(rows)} 行)")
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(lines)
 
 
 def _jsonable(value: Any) -> Any:
@@ -490,12 +481,6 @@ def _interactive(guarded: GuardedConnection, fmt: str, max_width: int) -> int:
             buffer.clear()
 
 
-def _common_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="DuckDB ファイル（既定: $KOKUHO_DB または $KOKUHO_HOME/kokuho.duckdb）")
-    parser.add_argument("--home", help="作業フォルダ（既定: $KOKUHO_HOME または ./kokuho_home）")
-    parser.add_argument("--format", choices=FORMATS, default="table", help="出力形式 / output format")
-
-
 def _open(settings: Settings, out_dirs: Sequence[Path] = ()) -> GuardedConnection | None:
     if not settings.db_path.is_file():
         print(missing_database_message(settings.db_path), file=sys.stderr)
@@ -507,13 +492,13 @@ def _open(settings: Settings, out_dirs: Sequence[Path] = ()) -> GuardedConnectio
         return None
 
 
-def _pipe_safe(main: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+def _pipe_safe(main: Callable[P, int]) -> Callable[P, int]:
     """`kokuho sql … | head` must end quietly when the reader stops reading."""
 
     @functools.wraps(main)
-    def wrapper(argv: list[str]) -> int:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> int:
         try:
-            code = main(argv)
+            code = main(*args, **kwargs)
             sys.stdout.flush()
             return code
         except BrokenPipeError:
@@ -526,62 +511,32 @@ def _pipe_safe(main: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
 
 
 @_pipe_safe
-def sql_main(argv: list[str]) -> int:
-    """kokuho sql [QUERY | .help | .tables | .schema NAME] [--file q.sql] [--format table|csv|json]
-    [--db PATH] [--out-dir DIR]"""
-    parser = argparse.ArgumentParser(
-        prog="kokuho sql",
-        description=(
-            "DuckDB の集計データベースに読み取り専用で SQL を実行します。ファイルの読み書きは --out-dir の"
-            "フォルダの中だけ / run read-only SQL; files only inside --out-dir."
-        ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "query",
-        nargs="*",
-        help="SQL、または .help・.tables・.schema NAME（省略時は --file、標準入力、対話モード）",
-    )
-    parser.add_argument("--file", "-f", type=Path, help="SQL を書いたファイル / file holding the SQL")
-    parser.add_argument(
-        "--max-width", type=int, default=60, help="表形式での列の最大幅（0で無制限） / max column width"
-    )
-    parser.add_argument(
-        "--out-dir",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="DIR",
-        help=(
-            "SQL がファイルを読み書きしてよいフォルダ（COPY … TO・read_csv など。複数可。データベースの"
-            "フォルダは不可） / folder SQL may read and write files in"
-        ),
-    )
-    parser.add_argument(
-        "--encoding",
-        choices=("utf-8", "utf-8-sig", "cp932"),
-        help=(
-            "出力の文字コード（既定 utf-8。Excel で開く CSV は utf-8-sig = BOM付き、または cp932） / "
-            "output encoding"
-        ),
-    )
-    _common_args(parser)
-    args = parser.parse_args(argv)
-
-    # `kokuho sql .schema measure_summary` arrives as two words
-    query = " ".join(args.query) or None
-    if args.file is not None:
+def run_sql(
+    *,
+    settings: Settings,
+    query: str | None = None,
+    file: Path | None = None,
+    fmt: str = "table",
+    max_width: int = 60,
+    out_dirs: Sequence[Path] = (),
+    encoding: str | None = None,
+) -> int:
+    """`kokuho sql`: run QUERY (or a dot command, or the SQL in `file`, on stdin, or typed at the
+    prompt) read-only on the warehouse. Raises UsageError for options that do not go together."""
+    if file is not None:
         if query:
-            parser.error("QUERY と --file は同時に指定できません")
+            raise UsageError("QUERY と --file は同時に指定できません / give QUERY or --file, not both")
         try:
-            query = args.file.read_text(encoding="utf-8-sig")
+            query = file.read_text(encoding="utf-8-sig")
         except OSError as exc:
-            print(f"SQL ファイル {args.file} を読めません: {exc}", file=sys.stderr)
+            print(f"SQL ファイル {file} を読めません: {exc}", file=sys.stderr)
             return 2
     interactive = query is None and sys.stdin.isatty()
-    if interactive and args.encoding:
-        parser.error("--encoding は対話モードでは使えません（SQL を引数・--file・標準入力で渡してください）")
+    if interactive and encoding:
+        raise UsageError(
+            "--encoding は対話モードでは使えません（SQL を引数・--file・標準入力で渡してください） / "
+            "--encoding needs SQL as an argument, --file or stdin"
+        )
     if query is None and not interactive:
         query = sys.stdin.read()
     if query is not None and not query.strip():
@@ -591,18 +546,15 @@ def sql_main(argv: list[str]) -> int:
         print(DOT_HELP)
         return 0
 
-    settings = Settings.resolve(home=args.home, db_path=args.db)
-    guarded = _open(settings, args.out_dir)
+    guarded = _open(settings, out_dirs)
     if guarded is None:
         return 2
     try:
         if interactive or query is None:
-            return _interactive(guarded, args.format, args.max_width)
+            return _interactive(guarded, fmt, max_width)
         if is_dot_command(query):
-            return run_dot_command(guarded, query, args.format, args.max_width, sys.stdout, sys.stderr)
-        return _execute_and_print(
-            guarded, query, args.format, args.max_width, sys.stdout, sys.stderr, args.encoding
-        )
+            return run_dot_command(guarded, query, fmt, max_width, sys.stdout, sys.stderr)
+        return _execute_and_print(guarded, query, fmt, max_width, sys.stdout, sys.stderr, encoding)
     finally:
         guarded.close()
 
@@ -616,19 +568,8 @@ ORDER BY status_order, municipality_code
 
 
 @_pipe_safe
-def status_main(argv: list[str]) -> int:
-    """kokuho status [--year 2024] [--prefecture 11]: every municipality's submission status, 未提出 first."""
-    parser = argparse.ArgumentParser(
-        prog="kokuho status",
-        description="市町村ごとの提出状況（未提出・差戻し・再提出・受理） / submission status per municipality.",
-    )
-    parser.add_argument("--year", type=int, help="年度（西暦、既定: $KOKUHO_YEAR または 2024）")
-    parser.add_argument("--prefecture", help="都道府県コード（既定: $KOKUHO_PREFECTURE または 11）")
-    _common_args(parser)
-    args = parser.parse_args(argv)
-    settings = Settings.resolve(
-        home=args.home, db_path=args.db, prefecture_code=args.prefecture, fiscal_year=args.year
-    )
+def show_status(*, settings: Settings, fmt: str = "table") -> int:
+    """`kokuho status`: every municipality's submission status, 未提出 first."""
     guarded = _open(settings)
     if guarded is None:
         return 2
@@ -652,8 +593,8 @@ def status_main(argv: list[str]) -> int:
     if not rows:
         print(f"{title} の調査はデータベースにまだありません（{settings.db_path}）。", file=sys.stderr)
         return 1
-    if args.format != "table":
-        print(render(columns, rows, args.format))
+    if fmt != "table":
+        print(render(columns, rows, fmt))
         return 0
     counts: dict[str, int] = {}
     for row in rows:

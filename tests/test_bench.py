@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from benchmarks.bench import bench_main, change_one, generate_workbooks, naive_script, read_floor
+from benchmarks.bench import change_one, generate_workbooks, naive_script, read_floor
 from kokuho import layout
+from kokuho.cli import main as kokuho_main
 from kokuho.municipalities import municipalities_of
 
 
@@ -88,8 +89,8 @@ def test_floor_and_naive_script_read_every_cell(workbooks, tmp_path: Path) -> No
 
 def test_bench_main_small_run_without_full_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "figures.json"
-    code = bench_main(
-        ["--n", "5", "--repeat", "1", "--skip-full", "--workdir", str(tmp_path), "--json", str(out)]
+    code = kokuho_main(
+        ["bench", "--n", "5", "--repeat", "1", "--skip-full", "--workdir", str(tmp_path), "--json", str(out)]
     )
     printed = capsys.readouterr().out
     assert code == 0
@@ -98,8 +99,8 @@ def test_bench_main_small_run_without_full_run(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_bench_main_rejects_impossible_n(tmp_path: Path) -> None:
-    assert bench_main(["--n", "0", "--workdir", str(tmp_path)]) == 2
-    assert bench_main(["--n", "1742", "--skip-full", "--workdir", str(tmp_path)]) == 2
+    assert kokuho_main(["bench", "--n", "0", "--workdir", str(tmp_path)]) == 2
+    assert kokuho_main(["bench", "--n", "1742", "--skip-full", "--workdir", str(tmp_path)]) == 2
 
 
 def test_rss_sampler_counts_the_processes_the_run_starts() -> None:

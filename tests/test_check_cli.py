@@ -1,4 +1,4 @@
-"""`kokuho check PATH...` in-process (flows.steps.check_main) on a folder mixing good returned
+"""`kokuho check PATH...` in-process (kokuho.cli.main) on a folder mixing good returned
 workbooks with every bad kind: exit 0, a verdict per file, quarantine outputs for the bad ones
 (only when asked, with --quarantine DIR), nothing loaded, the inbox untouched, and the process
 alive after the XFD1048576 file. Without options it writes nothing anywhere."""
@@ -49,11 +49,11 @@ def _sha(path: Path) -> str:
 
 
 def _check(argv: list[str]) -> tuple[int, str, str]:
-    from flows.steps import check_main
+    from kokuho.cli import main as kokuho_main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = check_main(argv)
+        code = kokuho_main(["check", *argv])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -216,4 +216,4 @@ def test_check_lists_skipped_entries_with_their_reason(
 
 def test_usage_error_returns_2() -> None:
     code, _, err = _check([])
-    assert code == 2 and "paths" in err
+    assert code == 2 and "paths" in err.lower()

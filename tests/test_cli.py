@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -26,11 +27,14 @@ def test_unknown_command_is_rejected(capsys: pytest.CaptureFixture[str]) -> None
     assert "unknown command" in capsys.readouterr().err
 
 
-def test_every_command_resolves_to_its_main() -> None:
-    import importlib
-
-    for name, (module, _) in COMMANDS.items():
-        assert callable(getattr(importlib.import_module(module), f"{name}_main")), name
+def test_every_command_has_japanese_first_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for name in COMMANDS:
+        assert main([name, "--help"]) == 0, name
+        out = capsys.readouterr().out
+        description = out.split("Options:")[0].split("\n\n", 1)[1].strip()
+        japanese, _, english = description.partition(" / ")
+        assert any(ch > "\u3000" for ch in japanese) and english.isascii(), (name, description)
+        assert "この説明を表示して終了 / show this message and exit" in out
 
 
 def test_refuses_to_parse_workbooks_when_openpyxl_lacks_defusedxml(
@@ -57,3 +61,29 @@ def test_ad_hoc_commands_do_not_import_prefect_or_gx(module: str) -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sql", "--fomat", "csv", "SELECT 1"],  # a misspelt option is not SQL
+        ["template", "111007"],  # codes only after --municipality
+        ["export", "--format", "xlsx"],
+        ["check"],
+        ["run", "--runner", "threads"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "Usage: kokuho" in capsys.readouterr().err
+
+
+def test_settings_flags_win_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KOKUHO_DB", str(tmp_path / "from-env.duckdb"))
+    assert main(["sql", "SELECT 1"]) == 2
+    assert "from-env.duckdb" in capsys.readouterr().err
+    assert main(["sql", "--db", str(tmp_path / "from-flag.duckdb"), "SELECT 1"]) == 2
+    err = capsys.readouterr().err
+    assert "from-flag.duckdb" in err and "from-env.duckdb" not in err

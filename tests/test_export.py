@@ -19,8 +19,9 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
+from kokuho.cli import main as kokuho_main
 from load.export_data import ExportError, SummaryData
-from load.export_excel import export_main, export_summary
+from load.export_excel import export_summary
 from load.export_views import export_view
 
 PREF = "11"
@@ -792,7 +793,10 @@ def test_errors_are_japanese(tmp_path: Path, warehouse: Path) -> None:
 def test_cli_writes_workbook(warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli.xlsx"
     assert (
-        export_main(["--year", "2024", "--db", str(warehouse), "--out", str(out), "--prefecture", "11"]) == 0
+        kokuho_main(
+            ["export", "--year", "2024", "--db", str(warehouse), "--out", str(out), "--prefecture", "11"]
+        )
+        == 0
     )
     assert out.is_file() and "令和6年度（2024年度）" in capsys.readouterr().out
     assert not list(tmp_path.glob(".cli.*"))  # the temporary file was renamed, not left behind
@@ -800,8 +804,16 @@ def test_cli_writes_workbook(warehouse: Path, tmp_path: Path, capsys: pytest.Cap
 
 def test_cli_missing_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (
-        export_main(
-            ["--year", "2024", "--db", str(tmp_path / "no.duckdb"), "--out", str(tmp_path / "x.xlsx")]
+        kokuho_main(
+            [
+                "export",
+                "--year",
+                "2024",
+                "--db",
+                str(tmp_path / "no.duckdb"),
+                "--out",
+                str(tmp_path / "x.xlsx"),
+            ]
         )
         == 1
     )
@@ -854,7 +866,7 @@ def test_view_export_rejects_unknown_names(warehouse: Path, tmp_path: Path, name
 def test_cli_view_export(warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "ss.parquet"
     argv = ["--view", "submission_status", "--format", "parquet", "--out", str(out), "--db", str(warehouse)]
-    assert export_main(argv) == 0 and out.is_file()
+    assert kokuho_main(["export", *argv]) == 0 and out.is_file()
     bad = ["--view", "responses", "--format", "csv", "--out", str(tmp_path / "r.csv"), "--db", str(warehouse)]
-    assert export_main(bad) == 1
+    assert kokuho_main(["export", *bad]) == 1
     assert "ビュー 'responses' は" in capsys.readouterr().err

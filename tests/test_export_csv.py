@@ -11,8 +11,7 @@ import duckdb
 import pytest
 from test_warehouse import load_fixture, make_fixture
 
-from load.export_excel import export_main
-from load.query import sql_main
+from kokuho.cli import main as kokuho_main
 
 BOM = b"\xef\xbb\xbf"
 
@@ -55,7 +54,7 @@ def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def export(db: Path, out: Path, *args: str) -> int:
-    return export_main(["--db", str(db), "--out", str(out), "--format", "csv", *args])
+    return kokuho_main(["export", "--db", str(db), "--out", str(out), "--format", "csv", *args])
 
 
 def read_export(path: Path) -> list[dict[str, str]]:
@@ -80,7 +79,7 @@ def queried(db: Path) -> dict[str, dict[str, str]]:
     import contextlib
 
     with contextlib.redirect_stdout(capture):
-        assert sql_main(["--db", str(db), "--format", "csv", "SELECT * FROM payloads"]) == 0
+        assert kokuho_main(["sql", "--db", str(db), "--format", "csv", "SELECT * FROM payloads"]) == 0
     return by_id(list(csv.DictReader(io.StringIO(capture.getvalue()))))
 
 
@@ -148,7 +147,7 @@ def test_timestamps_in_japan_time_as_sql_prints_them(
     assert exported["112071"] == "2024-05-10 09:00:00+09:00"
     capsys.readouterr()
     sql = "SELECT latest_received_at FROM submission_status WHERE fiscal_year = 2024 AND municipality_code = '112071'"
-    assert sql_main(["--db", str(db), "--format", "csv", sql]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "csv", sql]) == 0
     assert capsys.readouterr().out.splitlines()[1] == exported["112071"]
 
 
@@ -156,7 +155,10 @@ def test_timestamps_in_japan_time_as_sql_prints_them(
 def test_year_filters(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
     every, one_year = tmp_path / f"all.{fmt}", tmp_path / f"2024.{fmt}"
     assert (
-        export_main(["--db", str(db), "--view", "measure_summary", "--format", fmt, "--out", str(every)]) == 0
+        kokuho_main(
+            ["export", "--db", str(db), "--view", "measure_summary", "--format", fmt, "--out", str(every)]
+        )
+        == 0
     )
     assert "全年度" in capsys.readouterr().out
     argv = [
@@ -171,7 +173,7 @@ def test_year_filters(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[st
         "--year",
         "2024",
     ]
-    assert export_main(argv) == 0
+    assert kokuho_main(["export", *argv]) == 0
     assert "令和6年度" in capsys.readouterr().out
     reader = "read_csv" if fmt == "csv" else "read_parquet"
     years = [
@@ -194,8 +196,7 @@ def test_year_on_a_view_without_fiscal_year_is_refused(
 
 def test_encoding_only_with_csv(db: Path, tmp_path: Path) -> None:
     argv = ["--db", str(db), "--view", "plain", "--format", "parquet", "--out", str(tmp_path / "p.parquet")]
-    with pytest.raises(SystemExit):
-        export_main([*argv, "--encoding", "cp932"])
+    assert kokuho_main(["export", *argv, "--encoding", "cp932"]) == 2  # a usage error
 
 
 @pytest.mark.parametrize("command", ["export", "sql", "status"])
@@ -206,7 +207,7 @@ def test_missing_database_names_the_next_step(
     monkeypatch: pytest.MonkeyPatch,
     command: str,
 ) -> None:
-    from load.query import status_main
+    from kokuho.cli import main as kokuho_main
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "kokuho_demo").mkdir()
@@ -215,9 +216,9 @@ def test_missing_database_names_the_next_step(
     if command == "export":
         assert export(Path(missing), tmp_path / "x.csv", "--view", "plain") != 0
     elif command == "sql":
-        assert sql_main(["--db", missing, "SELECT 1"]) != 0
+        assert kokuho_main(["sql", "--db", missing, "SELECT 1"]) != 0
     else:
-        assert status_main(["--db", missing]) != 0
+        assert kokuho_main(["status", "--db", missing]) != 0
     err = capsys.readouterr().err
     assert "none.duckdb" in err and "--db PATH" in err and "KOKUHO_DB" in err
     assert "--db ./kokuho_demo/kokuho.duckdb" in err
@@ -228,17 +229,19 @@ def test_sql_csv_encoding(
     db: Path, capsysbinary: pytest.CaptureFixture[bytes], encoding: str, start: bytes
 ) -> None:
     sql = "SELECT label FROM measure_summary WHERE fiscal_year = 2024 ORDER BY position LIMIT 1"
-    assert sql_main(["--db", str(db), "--format", "csv", "--encoding", encoding, sql]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "csv", "--encoding", encoding, sql]) == 0
     out = capsysbinary.readouterr().out
     assert out.startswith(start) and "収納".encode() in out
 
 
 def test_sql_csv_cp932(db: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     sql = "SELECT label FROM measure_summary WHERE fiscal_year = 2024 ORDER BY position LIMIT 1"
-    assert sql_main(["--db", str(db), "--format", "csv", "--encoding", "cp932", sql]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "csv", "--encoding", "cp932", sql]) == 0
     assert "収納" in capsysbinary.readouterr().out.decode("cp932")
     assert (
-        sql_main(["--db", str(db), "--format", "csv", "--encoding", "cp932", "SELECT text FROM payloads"])
+        kokuho_main(
+            ["sql", "--db", str(db), "--format", "csv", "--encoding", "cp932", "SELECT text FROM payloads"]
+        )
         == 1
     )
     captured = capsysbinary.readouterr()

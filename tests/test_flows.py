@@ -75,7 +75,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, prefect_server: None, dem
 @pytest.fixture(scope="module")
 def counts_via_cli(demo_run: dict) -> dict[str, dict]:
     """measure_summary for FY2024 as `kokuho sql --format json` prints it."""
-    from load.query import sql_main
+    from kokuho.cli import main as kokuho_main
 
     out = demo_run["settings"].home / "summary.json"
     query = (
@@ -87,7 +87,7 @@ def counts_via_cli(demo_run: dict) -> dict[str, dict]:
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        code = sql_main(["--db", str(demo_run["settings"].db_path), "--format", "json", query])
+        code = kokuho_main(["sql", "--db", str(demo_run["settings"].db_path), "--format", "json", query])
     assert code == 0
     out.write_text(buffer.getvalue(), encoding="utf-8")
     rows = json.loads(buffer.getvalue())
@@ -341,8 +341,8 @@ def test_readme_cookbook_queries_answer_on_the_demo_database(
     demo_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every query of the README's cookbook runs through `kokuho sql` and returns rows."""
+    from kokuho.cli import main as kokuho_main
     from kokuho.config import project_root
-    from load.query import sql_main
 
     readme = (project_root() / "README.md").read_text(encoding="utf-8")
     block = readme.split("### Query cookbook", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
@@ -357,7 +357,7 @@ def test_readme_cookbook_queries_answer_on_the_demo_database(
     with_rows = 0
     for statement in statements:
         argv = ["--db", str(demo_run["settings"].db_path), "--out-dir", "out", "--format", "csv", statement]
-        code = sql_main(argv)
+        code = kokuho_main(["sql", *argv])
         out = capsys.readouterr().out
         assert code == 0, statement
         with_rows += len(out.splitlines()) >= 2  # a header and at least one row
@@ -427,3 +427,80 @@ def test_a_data_docs_failure_leaves_the_load_and_the_run_standing(
     con = duckdb.connect(str(settings.db_path), read_only=True)
     assert con.execute("SELECT count(*) FROM submissions").fetchone() == (2,)
     con.close()
+
+
+# --- the flow's plain parts, without Prefect ------------------------------------------------------
+
+
+def _inbox_files(n: int) -> list:
+    from flows.steps import InboxFile
+
+    return [InboxFile(Path(f"f{i}.xlsx"), sha256=f"sha{i}", size=1, mtime=0.0) for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("n", "size", "lengths"), [(0, 3, []), (3, 3, [3]), (7, 3, [3, 3, 1]), (2, 250, [2])]
+)
+def test_files_are_chunked_in_scan_order(n: int, size: int, lengths: list[int]) -> None:
+    from flows.steps import chunked
+
+    files = _inbox_files(n)
+    chunks = chunked(files, size)
+    assert [len(c) for c in chunks] == lengths
+    assert [f for chunk in chunks for f in chunk] == files
+
+
+def test_chunk_size_is_smaller_on_dask() -> None:
+    from flows.steps import chunk_size
+
+    assert chunk_size(distributed=True) < chunk_size(distributed=False)
+
+
+def test_known_files_are_counted_apart() -> None:
+    from flows.steps import split_known
+
+    files = _inbox_files(5)
+    new, skipped = split_known(files, {"sha1", "sha3", "elsewhere"})
+    assert [f.sha256 for f in new] == ["sha0", "sha2", "sha4"]
+    assert [f.sha256 for f in skipped] == ["sha1", "sha3"]
+
+
+def test_progress_counts_logs_quarters_and_draws_a_bar_on_a_terminal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import io
+    import logging
+
+    from flows.progress import StepProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    logger = logging.getLogger("kokuho.test.progress")
+    progress = StepProgress("抽出 extract", 8, logger=logger, stream=terminal)
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        for _ in range(6):
+            progress.callback(1, 1)
+        progress.advance(5)  # never past the total
+    assert progress.done == 8
+    assert [r.getMessage() for r in caplog.records] == [
+        "抽出 extract: 2/8 (25%)",
+        "抽出 extract: 4/8 (50%)",
+        "抽出 extract: 6/8 (75%)",
+        "抽出 extract: 8/8 (100%)",
+    ]
+    drawn = terminal.getvalue()
+    assert drawn.startswith("\r抽出 extract ") and drawn.endswith(" 8/8\n") and "━" in drawn
+
+
+def test_progress_draws_nothing_off_a_terminal() -> None:
+    import io
+
+    from flows.progress import StepProgress
+
+    stream = io.StringIO()
+    progress = StepProgress("抽出 extract", 3, stream=stream)
+    progress.advance(3)
+    assert progress.done == 3 and stream.getvalue() == ""

@@ -304,7 +304,7 @@ def test_what_could_not_be_done_is_retried_next_run(runs: dict) -> None:
 
 
 def test_a_broken_resend_shows_returned(runs: dict) -> None:
-    from load.query import status_main
+    from kokuho.cli import main as kokuho_main
 
     status = runs["second_status"]
     assert status[M[1].code][:2] == ("差戻し", _name(1, "_再提出"))  # a CSV renamed .xlsx
@@ -314,7 +314,9 @@ def test_a_broken_resend_shows_returned(runs: dict) -> None:
     assert runs["second_entries"][_name(0)][:2] == ("skipped", "ALREADY_PROCESSED")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = status_main(["--db", str(runs["settings"].db_path), "--year", "2024", "--format", "csv"])
+        code = kokuho_main(
+            ["status", "--db", str(runs["settings"].db_path), "--year", "2024", "--format", "csv"]
+        )
     assert code == 0
     lines = [
         line for line in out.getvalue().splitlines() if f",{M[1].code}," in line or f",{M[2].code}," in line

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from flows import serve as serve_module
+from kokuho.cli import main as kokuho_main
 from kokuho.config import Settings
 
 
@@ -22,6 +23,9 @@ def no_api(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if anything asks for a Prefect API client."""
     import prefect.client.orchestration
     import prefect.deployments.runner
+
+    # Imported before the patch: modules first imported under it would keep `refuse` for good.
+    import flows.ingest  # noqa: F401
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the Prefect API was contacted")
@@ -103,10 +107,8 @@ def test_bad_schedule_is_a_value_error(settings: Settings, cron: str, timezone: 
 def test_cron_and_timezone_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KOKUHO_CRON", "15 3 * * *")
     monkeypatch.setenv("KOKUHO_TIMEZONE", "UTC")
-    args = serve_module.parse_args([])
-    assert (args.cron, args.timezone) == ("15 3 * * *", "UTC")
-    args = serve_module.parse_args(["--cron", "0 4 * * *", "--timezone", "Asia/Tokyo"])
-    assert (args.cron, args.timezone) == ("0 4 * * *", "Asia/Tokyo")
+    assert serve_module.schedule_from() == ("15 3 * * *", "UTC")
+    assert serve_module.schedule_from("0 4 * * *", "Asia/Tokyo") == ("0 4 * * *", "Asia/Tokyo")
 
 
 def test_serve_without_server_exits_2_and_says_how(
@@ -115,7 +117,14 @@ def test_serve_without_server_exits_2_and_says_how(
     import prefect
 
     monkeypatch.setattr(prefect, "serve", lambda *a, **k: pytest.fail("serve must not start"))
-    assert serve_module.serve_main([]) == 2
+    assert (
+        kokuho_main(
+            [
+                "serve",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "PREFECT_API_URL が設定されていません" in err
     assert "PREFECT_API_URL is not set" in err
@@ -128,12 +137,19 @@ def test_serve_with_unreachable_server_exits_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:1/api")  # nothing listens on port 1
-    assert serve_module.serve_main([]) == 2
+    assert (
+        kokuho_main(
+            [
+                "serve",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "接続できません" in err and "http://127.0.0.1:1/api" in err
 
 
-def test_serve_main_serves_the_deployment(
+def test_serve_command_serves_the_deployment(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import prefect
@@ -143,7 +159,7 @@ def test_serve_main_serves_the_deployment(
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     monkeypatch.setattr(serve_module, "_server_status", lambda url: (True, False))
     monkeypatch.setattr(prefect, "serve", lambda *a, **k: served.append((a, k)))
-    assert serve_module.serve_main(["--cron", "0 5 * * *", "--year", "2023"]) == 0
+    assert kokuho_main(["serve", "--cron", "0 5 * * *", "--year", "2023"]) == 0
     ((deployments, options),) = served
     (deployment,) = deployments
     assert deployment.schedules[0].schedule.cron == "0 5 * * *"
@@ -154,12 +170,19 @@ def test_serve_main_serves_the_deployment(
     assert "http://127.0.0.1:4200" in capsys.readouterr().out
 
 
-def test_serve_main_rejects_missing_inbox(
+def test_serve_command_rejects_missing_inbox(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     monkeypatch.setattr(serve_module, "_server_status", lambda url: (True, False))
-    assert serve_module.serve_main([]) == 2
+    assert (
+        kokuho_main(
+            [
+                "serve",
+            ]
+        )
+        == 2
+    )
     assert str(settings.inbox) in capsys.readouterr().err
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from test_warehouse import load_fixture, make_fixture
 
-from load.query import display_width, render_table, sql_main, status_main
+from kokuho.cli import main as kokuho_main
+from load.query import display_width, render_table
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = (
@@ -41,7 +42,7 @@ class _NotATty(io.StringIO):
 
 
 def test_example_query_as_table(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sql_main(["--db", str(db), EXAMPLE]) == 0
+    assert kokuho_main(["sql", "--db", str(db), EXAMPLE]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].strip() == "implementing_count"
     assert out[2].strip() == "3"
@@ -50,7 +51,7 @@ def test_example_query_as_table(db: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_table_aligns_japanese_text(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sql = "SELECT measure_id, label, implementing_count, budget_lines FROM measure_summary WHERE fiscal_year = 2024"
-    assert sql_main(["--db", str(db), "--max-width", "0", sql]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--max-width", "0", sql]) == 0
     lines = capsys.readouterr().out.splitlines()[:-1]
     assert len(lines) == 2 + 6
 
@@ -75,7 +76,7 @@ def test_render_table_pads_numbers_right_and_shows_null() -> None:
 
 def test_csv_output(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sql = "SELECT measure_id, budget_lines, change_marker FROM measure_summary WHERE fiscal_year = 2024 AND position <= 3"
-    assert sql_main(["--db", str(db), "--format", "csv", sql]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "csv", sql]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows == [
         ["measure_id", "budget_lines", "change_marker"],
@@ -90,7 +91,7 @@ def test_json_output(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "SELECT municipality_code, status, latest_received_at FROM submission_status "
         "WHERE fiscal_year = 2024 AND status_code = 'resubmitted'"
     )
-    assert sql_main(["--db", str(db), "--format", "json", sql]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "json", sql]) == 0
     assert json.loads(capsys.readouterr().out) == [
         {"municipality_code": "112071", "status": "再提出", "latest_received_at": "2024-05-10T09:00:00+09:00"}
     ]
@@ -101,11 +102,11 @@ def test_query_from_file_and_stdin(
 ) -> None:
     script = tmp_path / "q.sql"
     script.write_text("-- 件数\nSELECT 42;\n" + EXAMPLE + ";\n", encoding="utf-8")
-    assert sql_main(["--db", str(db), "--format", "csv", "--file", str(script)]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "csv", "--file", str(script)]) == 0
     assert capsys.readouterr().out.split() == ["implementing_count", "3"]
 
     monkeypatch.setattr(sys, "stdin", _NotATty(EXAMPLE))
-    assert sql_main(["--db", str(db), "--format", "csv"]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "csv"]) == 0
     assert capsys.readouterr().out.split() == ["implementing_count", "3"]
 
 
@@ -113,7 +114,7 @@ def test_db_from_environment(
     db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KOKUHO_DB", str(db))
-    assert sql_main(["--format", "csv", EXAMPLE]) == 0
+    assert kokuho_main(["sql", "--format", "csv", EXAMPLE]) == 0
     assert capsys.readouterr().out.split() == ["implementing_count", "3"]
 
 
@@ -128,7 +129,7 @@ def test_db_from_environment(
 def test_bad_sql_exits_1_with_duckdb_message(
     db: Path, capsys: pytest.CaptureFixture[str], sql: str, message: str
 ) -> None:
-    assert sql_main(["--db", str(db), sql]) == 1
+    assert kokuho_main(["sql", "--db", str(db), sql]) == 1
     captured = capsys.readouterr()
     assert message in captured.err
     assert "Traceback" not in captured.err + captured.out
@@ -136,7 +137,7 @@ def test_bad_sql_exits_1_with_duckdb_message(
 
 
 def test_missing_database_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sql_main(["--db", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 2
+    assert kokuho_main(["sql", "--db", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 2
     err = capsys.readouterr().err
     assert "none.duckdb" in err and "kokuho run" in err
 
@@ -154,7 +155,7 @@ def test_bad_sql_in_a_real_process_has_no_traceback(db: Path) -> None:
 
 
 def test_status_lists_missing_first(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert status_main(["--db", str(db), "--year", "2024", "--prefecture", "11"]) == 0
+    assert kokuho_main(["status", "--db", str(db), "--year", "2024", "--prefecture", "11"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert (
         lines[0]
@@ -168,7 +169,7 @@ def test_status_lists_missing_first(db: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_status_for_a_year_not_loaded(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert status_main(["--db", str(db), "--year", "2030"]) == 1
+    assert kokuho_main(["status", "--db", str(db), "--year", "2030"]) == 1
     assert "2030" in capsys.readouterr().err
 
 
@@ -186,7 +187,7 @@ def test_sql_and_status_do_not_import_prefect_or_gx() -> None:
 
 
 def test_schema_of_one_view(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sql_main(["--db", str(db), "--format", "csv", ".schema", "measure_summary"]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "csv", ".schema", "measure_summary"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[0] == ["object", "column", "type"]
     assert {r[0] for r in rows[1:]} == {"measure_summary"}
@@ -199,26 +200,26 @@ def test_schema_of_one_view(db: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_schema_alone_lists_every_object(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sql_main(["--db", str(db), "--format", "csv", ".schema"]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "csv", ".schema"]) == 0
     objects = [r[0] for r in csv.reader(io.StringIO(capsys.readouterr().out))][1:]
     assert {"measure_summary", "submission_status", "responses", "runs"} <= set(objects)
     assert objects.index("submission_status") < objects.index("responses")  # views first
 
 
 def test_schema_of_an_unknown_name(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sql_main(["--db", str(db), ".schema nope"]) == 1
+    assert kokuho_main(["sql", "--db", str(db), ".schema nope"]) == 1
     captured = capsys.readouterr()
     assert "nope" in captured.err and ".tables" in captured.err and captured.out == ""
 
 
 def test_tables_and_help(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sql_main(["--db", str(db), "--format", "csv", ".tables"]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--format", "csv", ".tables"]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert ["measure_summary", "view"] in rows and ["responses", "table"] in rows
-    assert sql_main([".help"]) == 0  # needs no database
+    assert kokuho_main(["sql", ".help"]) == 0  # needs no database
     out = capsys.readouterr().out
     assert ".schema [NAME]" in out and ".tables" in out and "--out-dir" in out
-    assert sql_main(["--db", str(db), ".nope"]) == 2
+    assert kokuho_main(["sql", "--db", str(db), ".nope"]) == 2
     assert ".help" in capsys.readouterr().err
 
 
@@ -231,7 +232,7 @@ def test_dot_commands_in_the_prompt(
     db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "stdin", _Tty(".help\n.schema surveys\nSELECT 40 + 2 AS answer;\n.quit\n"))
-    assert sql_main(["--db", str(db)]) == 0
+    assert kokuho_main(["sql", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert ".schema [NAME]" in out
     assert "surveys | fiscal_year" in out

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_warehouse import load_fixture, make_fixture
 
-from load.query import sql_main
+from kokuho.cli import main as kokuho_main
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_write_attempts_are_refused(
     before = sha256(db)
     home_before = listing(db.parent)
     statement = sql.format(db=db, home=db.parent, out=elsewhere)
-    assert sql_main(["--db", str(db), statement]) == 1
+    assert kokuho_main(["sql", "--db", str(db), statement]) == 1
     captured = capsys.readouterr()
     assert captured.err.startswith("拒否しました / refused: ")
     assert "Traceback" not in captured.err
@@ -96,7 +96,7 @@ def test_write_attempts_are_refused(
 
 
 def test_the_refusal_names_the_way_out(db: Path, elsewhere: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sql_main(["--db", str(db), f"COPY (SELECT 1) TO '{elsewhere}/x.csv'"]) == 1
+    assert kokuho_main(["sql", "--db", str(db), f"COPY (SELECT 1) TO '{elsewhere}/x.csv'"]) == 1
     err = capsys.readouterr().err
     assert "--out-dir DIR" in err and "--format csv" in err
 
@@ -121,7 +121,7 @@ def test_out_dir_never_reaches_the_warehouse(
     before = sha256(db)
     home_before = listing(db.parent)
     statement = sql.format(db=db, home=db.parent, out=elsewhere)
-    assert sql_main(["--db", str(db), "--out-dir", str(elsewhere), statement]) == 1
+    assert kokuho_main(["sql", "--db", str(db), "--out-dir", str(elsewhere), statement]) == 1
     err = capsys.readouterr().err
     assert err.startswith("拒否しました / refused: ")
     assert sha256(db) == before
@@ -139,7 +139,7 @@ def test_out_dir_overlapping_the_warehouse_folder_is_refused(
     }[which]
     folder.mkdir(exist_ok=True)
     before = sha256(db)
-    assert sql_main(["--db", str(db), "--out-dir", str(folder), f"COPY (SELECT 1) TO '{db}'"]) == 2
+    assert kokuho_main(["sql", "--db", str(db), "--out-dir", str(folder), f"COPY (SELECT 1) TO '{db}'"]) == 2
     err = capsys.readouterr().err
     assert "拒否しました" in err and "重なります" in err
     assert sha256(db) == before
@@ -157,14 +157,14 @@ def test_a_link_to_the_warehouse_inside_out_dir_is_refused(
         os.link(db, link)
     before = sha256(db)
     statement = f"COPY (SELECT 1) TO '{link}' (USE_TMP_FILE false)"
-    assert sql_main(["--db", str(db), "--out-dir", str(elsewhere), statement]) != 0
+    assert kokuho_main(["sql", "--db", str(db), "--out-dir", str(elsewhere), statement]) != 0
     err = capsys.readouterr().err
     assert "拒否しました" in err and "リンク" in err
     assert sha256(db) == before
 
 
 def test_missing_out_dir_is_an_error(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sql_main(["--db", str(db), "--out-dir", str(tmp_path / "nope"), "SELECT 1"]) == 2
+    assert kokuho_main(["sql", "--db", str(db), "--out-dir", str(tmp_path / "nope"), "SELECT 1"]) == 2
     assert "フォルダがありません" in capsys.readouterr().err
 
 
@@ -177,14 +177,23 @@ def test_copy_with_out_dir_writes_there(
         "COPY (SELECT measure_id, implementing_count FROM measure_summary "
         "WHERE fiscal_year = 2024 ORDER BY measure_id) TO 'out/ms.csv' (HEADER)"
     )
-    assert sql_main(["--db", str(db), "--out-dir", "out", copy]) == 0
+    assert kokuho_main(["sql", "--db", str(db), "--out-dir", "out", copy]) == 0
     lines = (elsewhere / "ms.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == "measure_id,implementing_count" and len(lines) == 1 + 6
     capsys.readouterr()
     # files inside --out-dir can be read back
     assert (
-        sql_main(
-            ["--db", str(db), "--out-dir", "out", "--format", "csv", "SELECT count(*) FROM 'out/ms.csv'"]
+        kokuho_main(
+            [
+                "sql",
+                "--db",
+                str(db),
+                "--out-dir",
+                "out",
+                "--format",
+                "csv",
+                "SELECT count(*) FROM 'out/ms.csv'",
+            ]
         )
         == 0
     )
@@ -194,7 +203,7 @@ def test_copy_with_out_dir_writes_there(
 
 
 def test_status_still_reads(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from load.query import status_main
+    from kokuho.cli import main as kokuho_main
 
-    assert status_main(["--db", str(db), "--year", "2024", "--prefecture", "11"]) == 0
+    assert kokuho_main(["status", "--db", str(db), "--year", "2024", "--prefecture", "11"]) == 0
     assert "提出状況" in capsys.readouterr().out

@@ -20,9 +20,10 @@ from python_calamine import CalamineWorkbook
 
 from kokuho import layout
 from kokuho.catalog import Catalog, load_catalog, load_catalog_for
+from kokuho.cli import main as kokuho_main
 from kokuho.config import data_dir, project_root
 from kokuho.municipalities import lookup, municipalities_of
-from kokuho.templates import FONT_NAME, INSTRUCTIONS_WIDTH, template_main, write_template, write_templates
+from kokuho.templates import FONT_NAME, INSTRUCTIONS_WIDTH, write_template, write_templates
 
 PUBLISHED = data_dir() / "demo" / "11_2024_published.yaml"
 SECTION_KEYS = [layout.section_sheet_key(n) for n in (1, 2, 3)]
@@ -40,7 +41,7 @@ class Run:
 def _run(argv: list[str]) -> Run:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = template_main(argv)
+        code = kokuho_main(["template", *argv])
     directory = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path()
     return Run(code, out.getvalue(), err.getvalue(), directory)
 
@@ -551,7 +552,7 @@ def test_a_template_with_deadline_and_contact_still_ingests(
     with_deadline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Filled and checked as a returned workbook: accepted, nothing flagged on the new cells."""
-    from flows.steps import check_main
+    from kokuho.cli import main as kokuho_main
 
     wb = load_workbook(with_deadline)
     cover = _sheets_by_key(wb)[layout.SHEET_COVER]
@@ -567,7 +568,7 @@ def test_a_template_with_deadline_and_contact_still_ingests(
         monkeypatch.delenv(name, raising=False)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = check_main([str(folder)])
+        code = kokuho_main(["check", str(folder)])
     assert code == 0
     verdicts = [line for line in out.getvalue().splitlines() if with_deadline.name in line]
     assert verdicts and verdicts[0].startswith("[問題なし] "), out.getvalue()
