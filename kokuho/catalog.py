@@ -349,25 +349,25 @@ def _message(err: ErrorDetails) -> str:
     """Pydantic's error in Japanese, naming the key (and the item of a list) it is about."""
     loc = err["loc"]
     keys = [k for k in loc if isinstance(k, str)]
-    key = keys[-1] if keys else "カタログ"
+    key = f"'{keys[-1]}'" if keys else "カタログ"
     if loc and isinstance(loc[-1], int):
         key = f"{key} の {loc[-1] + 1} 番目"
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "missing":
-        return f"'{key}' がありません"
+        return f"{key} がありません"
     if kind == "extra_forbidden":
-        return f"'{key}' は知らないキーです（綴りを確かめてください）"
+        return f"{key} は知らないキーです（綴りを確かめてください）"
     if kind in ("string_too_short", "too_short"):
-        return f"'{key}' が空です"
+        return f"{key} が空です"
     if kind in _KIND:
-        return f"'{key}' は{_KIND[kind]}でなければなりません（{value!r}）"
+        return f"{key} は{_KIND[kind]}でなければなりません（{value!r}）"
     if kind in ("greater_than_equal", "less_than_equal"):
         bound = "以上" if kind == "greater_than_equal" else "以下"
         limit = ctx.get("ge", ctx.get("le"))
-        return f"'{key}' は {limit} {bound}でなければなりません（{value!r}）"
+        return f"{key} は {limit} {bound}でなければなりません（{value!r}）"
     if kind == "measures_or_groups":
         return err["msg"]
-    return f"'{key}' が不正です（{value!r}: {err['msg']}）"
+    return f"{key} が不正です（{value!r}: {err['msg']}）"
 
 
 # ---- from the validated file to the catalog ----------------------------------------------------
