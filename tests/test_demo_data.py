@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl.utils import column_index_from_string
 from python_calamine import CalamineWorkbook
 
 from kokuho import layout
@@ -63,7 +64,7 @@ def _clean(value: Any) -> str | None:
 
 
 def _cell(row: list[Any], column: str) -> Any:
-    index = ord(column) - ord("A")
+    index = column_index_from_string(column) - 1
     value = row[index] if index < len(row) else None
     return None if value == "" else value
 
