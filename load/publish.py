@@ -35,16 +35,6 @@ if TYPE_CHECKING:
 # Timestamps shown to analysts are in Japan time.
 DISPLAY_TIMEZONE = "Asia/Tokyo"
 
-# Test hook: when KOKUHO_TEST_PAUSE_AT names a stage, the writer touches KOKUHO_TEST_PAUSE_MARKER and
-# sleeps there, so that a test can kill the process at that exact point.
-PAUSE_ENV = "KOKUHO_TEST_PAUSE_AT"
-PAUSE_MARKER_ENV = "KOKUHO_TEST_PAUSE_MARKER"
-PAUSE_STAGES = ("in_transaction", "before_publish")
-# After the rename, before the flow exports (the published file is new, the export not yet).
-PAUSE_AFTER_PUBLISH = "after_publish"
-# When set, the pause ends as soon as this file exists (instead of after KOKUHO_TEST_PAUSE_SECONDS).
-PAUSE_UNTIL_ENV = "KOKUHO_TEST_PAUSE_UNTIL"
-
 
 class WarehouseError(RuntimeError):
     """The warehouse cannot be opened or written; the message is for the analyst (Japanese)."""
@@ -189,19 +179,6 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def pause_for_tests(stage: str) -> None:
-    """Sleep at `stage` when the test hook asks for it (see PAUSE_ENV); a no-op otherwise."""
-    if os.environ.get(PAUSE_ENV) != stage:
-        return
-    marker = os.environ.get(PAUSE_MARKER_ENV)
-    if marker:
-        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
-    deadline = time.monotonic() + float(os.environ.get("KOKUHO_TEST_PAUSE_SECONDS", "120"))
-    until = os.environ.get(PAUSE_UNTIL_ENV)
-    while time.monotonic() < deadline and not (until and Path(until).exists()):
-        time.sleep(0.1)
-
-
 @contextlib.contextmanager
 def writer_lock(db_path: Path, timeout: float | None = 3600.0) -> Iterator[None]:
     """Exclusive lock between writers (flock: released by the kernel if the process dies)."""
@@ -285,7 +262,6 @@ def open_for_write(
             con.execute("CHECKPOINT")
             con.close()
             _fsync_file(work)
-            pause_for_tests("before_publish")
             os.replace(work, db_path)
         except BaseException as exc:
             if con is not None:
@@ -297,7 +273,6 @@ def open_for_write(
                 raise _disk_full(db_path, work) from exc
             raise
         _fsync_dir(db_path.parent)
-        pause_for_tests(PAUSE_AFTER_PUBLISH)
         # A write-ahead log left by someone who opened the published file read-write belongs to the
         # old file; replayed onto the new one it would corrupt it.
         _remove([db_path.with_name(db_path.name + ".wal"), *stale_work_files(db_path)])

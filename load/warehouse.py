@@ -24,7 +24,7 @@ import pandas as pd
 
 from kokuho.catalog import Catalog
 from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED, STATUS_SUPERSEDED, issue_hint, issue_message
-from load.publish import connect_readonly, open_for_write, pause_for_tests, resolve_db_path
+from load.publish import connect_readonly, open_for_write, resolve_db_path
 from transform.batch import StagingBatch, conform
 
 if TYPE_CHECKING:
@@ -527,7 +527,6 @@ def load_batch(
             unreadable=unreadable,
         )
         _execute(con, sql("dml_record_run_load"), {"run_id": run_id, "now": now, **result.summary()})
-        pause_for_tests("in_transaction")
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):  # keep the original error

@@ -2,7 +2,7 @@
 
 One `extract_files` call over a folder mixing good files with every bad kind (built here, byte by
 byte where openpyxl cannot) gives most assertions; the worker crash and the hang are simulated
-through the documented test hooks of extract.worker.
+through faults the tests inject into the real worker (tests/faults/kokuho_faults.py).
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from kokuho_faults import CRASH_ENV, HANG_ENV
 from workbook_factory import catalog, cfb, filled, municipalities, rezip, to_bytes
 
 from expectations.contracts import contract
 from extract.container import Limits, cfb_entry_names
 from extract.model import ExtractedWorkbook
-from extract.sandbox import TEST_CRASH_ENV, TEST_HANG_ENV, WorkerStep, extract_files
+from extract.sandbox import WorkerStep, extract_files
 from extract.wire import STEP_RESULT, WORKBOOK, decode, encode, encode_result
 from kokuho.codelists import ISSUES
 
@@ -230,8 +231,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ExtractedWorkbo
     paths.append(folder / "legacy.xls")
     paths[-1].write_bytes(cfb([("Workbook", biff8([("表紙", 0, {(0, 0): "kokuho:cover", (2, 2): 5})]))]))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(TEST_CRASH_ENV, "crash.xlsx")
-        patch.setenv(TEST_HANG_ENV, "hang.xlsx")
+        patch.setenv(CRASH_ENV, "crash.xlsx")
+        patch.setenv(HANG_ENV, "hang.xlsx")
         results = extract_files(paths, workers=2, limits=LIMITS)
     assert [r.file_name for r in results] == [p.name for p in paths]  # same order, nothing lost
     for result, path in zip(results, paths, strict=True):
@@ -340,7 +341,7 @@ def test_memory_limit_and_crash_cost_only_their_file(tmp_path: Path, monkeypatch
             good_workbook(path)
     paths[0].write_bytes(xlsx_bytes())
     paths[2].write_bytes(memory_bomb())
-    monkeypatch.setenv(TEST_CRASH_ENV, "crash.xlsx")
+    monkeypatch.setenv(CRASH_ENV, "crash.xlsx")
     results = extract_files(paths, workers=1, limits=Limits(memory_bytes=256 * 1024 * 1024))
     assert [(r.file_name, [i.code for i in r.issues]) for r in results] == [
         ("crash.xlsx", ["PARSE_FAILED"]),
@@ -416,7 +417,7 @@ def test_worker_step_stages_as_the_parent_would(tmp_path: Path, monkeypatch: pyt
         paths[-1].write_bytes(to_bytes(filled(municipality).wb))
     paths.append(tmp_path / "crash.xlsx")
     paths[-1].write_bytes(paths[0].read_bytes() + b"\0")
-    monkeypatch.setenv(TEST_CRASH_ENV, "crash.xlsx")
+    monkeypatch.setenv(CRASH_ENV, "crash.xlsx")
     staged = extract_files(paths, workers=2, limits=LIMITS, step=STAGE_STEP)
     # The good files: staged in the workers exactly as in-process staging stages them.
     for path, result in zip(paths[:2], staged[:2], strict=True):

@@ -13,12 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from kokuho_faults import PAUSE_ENV, PAUSE_MARKER_ENV, PAUSE_STAGES, with_faults_path
 from test_warehouse import Fixture, batch_of, make_fixture, query
 
 from load.publish import (
-    PAUSE_ENV,
-    PAUSE_MARKER_ENV,
-    PAUSE_STAGES,
     WarehouseBusy,
     WarehouseError,
     WarehouseHeld,
@@ -62,7 +60,7 @@ READER = textwrap.dedent(
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in (PAUSE_ENV, PAUSE_MARKER_ENV)}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return {**env, **extra}
+    return with_faults_path({**env, **extra})
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, deadline_s: float = 120) -> None:

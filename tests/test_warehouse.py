@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+import load.warehouse
 from kokuho.catalog import Catalog, load_catalog
 from kokuho.codelists import ANSWER_NO, ANSWER_YES, issue_hint, issue_message
 from load.publish import connect_readonly, stale_work_files
@@ -501,11 +502,14 @@ def test_a_failing_load_changes_nothing(tmp_path: Path, fx: Fixture, monkeypatch
     load_batch(db, v1.batch(), catalogs=fx.catalogs, run_id="run-1")
     before = db.read_bytes()
 
-    def boom(stage: str) -> None:
-        if stage == "in_transaction":
+    execute = load.warehouse._execute
+
+    def boom(con: duckdb.DuckDBPyConnection, text: str, params: dict[str, object] | None = None) -> None:
+        execute(con, text, params)
+        if text == load.warehouse.sql("dml_record_run_load"):  # the load's last statement, before COMMIT
             raise RuntimeError("disk full")
 
-    monkeypatch.setattr("load.warehouse.pause_for_tests", boom)
+    monkeypatch.setattr(load.warehouse, "_execute", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         load_batch(db, v2.batch(), catalogs=fx.catalogs, run_id="run-2")
     assert db.read_bytes() == before
