@@ -45,7 +45,7 @@ from extract.wire import STEP_RESULT, decode
 from extract.worker import READY
 
 # Files queued per worker: keeps it busy while the parent reads results (and, with on_result,
-# turns a few hundred of them into Arrow at once: ~0.1 s, about what 32 survey files take).
+# turns a few hundred of them into Arrow at once; docs/benchmark.md has the measurement).
 _PREFETCH = 32
 _STARTUP_SECONDS = 60.0
 _MAX_STARTUP_FAILURES = 3

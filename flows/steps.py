@@ -417,7 +417,7 @@ def validate_staged(
     failed = set(issues["sha256"].dropna().unique())
     issues_by_file = {sha: frame for sha, frame in issues.groupby("sha256", dropna=True)}
 
-    # Plain dicts, not a pandas lookup per file (0.8 s for a national batch).
+    # Plain dicts, not a pandas lookup per file (slow at national scale).
     submissions = batch.submissions.drop_duplicates("sha256")
     cover = dict(
         zip(

@@ -1,6 +1,6 @@
 """Read the published views into plain Python objects for the Excel export.
 
-Only the public views of issue 4 are read (measure_summary, own_initiatives, submission_status,
+Only the public views are read (measure_summary, own_initiatives, submission_status,
 numeric_targets, municipality_matrix), through a read-only connection that is closed before the
 workbook is built, so an export never holds the warehouse file longer than the reads take.
 """
@@ -27,7 +27,7 @@ class ExportError(RuntimeError):
     """An export that cannot be made; the message is Japanese and names the database/view."""
 
 
-# Columns each view must have (issue 4), and columns used when present.
+# Columns each view must have, and columns used when present.
 MEASURE_SUMMARY_COLUMNS = (
     "fiscal_year",
     "prefecture_code",
@@ -382,8 +382,8 @@ PREFECTURE_CODE = re.compile(r"[0-9]{2}")
 def _where(present: list[str], fiscal_year: int, pref: str) -> str:
     """WHERE fiscal_year = 2024 AND prefecture_code = '11', as literals rather than parameters.
 
-    Binding any parameter makes the duckdb module import pandas (~0.3 s, a third of a national
-    export run on its own). Both values are safe as literals: an int, and a code read_summary has
+    Binding any parameter makes the duckdb module import pandas, a large part of an export run
+    on its own (docs/benchmark.md). Both values are safe as literals: an int, and a code read_summary has
     checked to be two digits. The survey is filtered in Python (_of_survey)."""
     if not PREFECTURE_CODE.fullmatch(pref):
         raise ValueError(f"unchecked prefecture code {pref!r}")  # read_summary checks it first

@@ -539,8 +539,8 @@ def _first_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     """The first row (by file name, then worksheet row) of each key of the table's grain.
 
     A key repeats only when a batch holds the same file twice or a file validation quarantines
-    anyway: checking costs milliseconds, whereas deduplicating in SQL sorted every row (~0.3 s
-    for a national batch)."""
+    anyway: checking is cheap, whereas deduplicating in SQL sorted every row of a national batch
+    (docs/benchmark.md)."""
     if not frame.duplicated(subset=key).any():
         return frame
     ordered = frame.sort_values(["file_name", "row_no"], kind="stable", na_position="last")

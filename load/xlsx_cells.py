@@ -57,8 +57,8 @@ TIME_FORMATS: dict[type, str] = {
     dt.timedelta: FORMAT_DATE_TIMEDELTA,
 }
 TIME_TYPES = (dt.datetime, dt.date, dt.time, dt.timedelta)
-# Deflate level, measured on the national summary (15.6 MB of sheet XML): levels 1 and 2 take
-# 0.04 s, 5 takes 0.08 s and 6 (zipfile's default) 0.11 s; level 2 gives 1.6 MB, 6 gives 1.3 MB.
+# Deflate level: 2 is about three times faster than zipfile's default (6) on the national summary
+# for a slightly larger file (measured in docs/benchmark.md).
 DEFAULT_COMPRESSLEVEL = 2
 _ROWS_PER_CHUNK = 200
 

@@ -1,4 +1,4 @@
-"""Excel export (issue 5): round trip of every number and text against the DuckDB views, formula
+"""Excel export: round trip of every number and text against the DuckDB views, formula
 safety, charts, the machine-readable sheet, and view exports for BI tools.
 
 The warehouse is built by `build_fixture_db` (the real schema and views of load/sql, filled with a
