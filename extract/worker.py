@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -117,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -130,7 +130,8 @@ def build_flow():
         name="kokuho-ingest",
         log_prints=False,
         validate_parameters=False,
-        task_runner=ThreadPoolTaskRunner(max_workers=2),
+        # Prefect's flow() types task_runner invariantly: its own thread-pool runner does not fit.
+        task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
     )
     def ingest_flow(
         inbox: str,
@@ -200,15 +201,16 @@ def build_flow():
         task_runs = 2 + len(chunks)
         result = loaded = docs = None
         if new_files:
-            # quote(): these are large; Prefect must not walk them looking for futures.
+            # quote(): these are large; Prefect must not walk them looking for futures. (Prefect
+            # unwraps quote() before calling the task, but its task signatures do not admit it.)
             # In-process the Data Docs render in the pool's second thread during the load; on Dask
             # they render where the validation ran (its GX context holds the results).
-            result = validate_task(quote(new_files), quote(staged), settings, build_docs=distributed)
+            result = validate_task(quote(new_files), quote(staged), settings, build_docs=distributed)  # type: ignore[call-overload]
             staged.clear()  # the validated batch holds the rows now; keep one copy in memory, not two
             if result.docs_run_times:
                 docs = docs_task.submit(settings, result.docs_run_times)
                 task_runs += 1
-            loaded = load_task(quote(result), len(skipped), settings, run_id, started, quote(files))
+            loaded = load_task(quote(result), len(skipped), settings, run_id, started, quote(files))  # type: ignore[call-overload]
             task_runs += 2
         else:
             record_task(settings, run_id, len(skipped), started, quote(files))
@@ -224,7 +226,7 @@ def build_flow():
                 task_runs += 1
                 if exports:
                     publish.record_export_state(steps.export_path(settings), state)
-        if docs is not None:
+        if docs is not None and result is not None:
             docs.wait()
             if docs.state.is_completed():
                 result.data_docs_index = docs.result()

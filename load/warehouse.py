@@ -445,8 +445,8 @@ def load_batch(
     `target` is a connection from load.publish.open_for_write, or the published database path (or
     Settings), in which case the load runs on a working copy that is published atomically.
     """
-    if not _is_connection(target):
-        with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
+    if not isinstance(target, duckdb.DuckDBPyConnection):
+        with open_for_write(target, run_id=run_id) as con:
             result = load_batch(
                 con,
                 batch,
@@ -456,10 +456,10 @@ def load_batch(
                 entries=entries,
                 survey=survey,
             )
-        result.db_path = resolve_db_path(target)  # type: ignore[arg-type]
+        result.db_path = resolve_db_path(target)
         return result
 
-    con: duckdb.DuckDBPyConnection = target  # type: ignore[assignment]
+    con = target
     now = _now()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -667,4 +667,4 @@ def run_entries(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, 
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if "inbox_entries" not in tables:
         return []
-    return [tuple(r[:4]) for r in con.execute(sql("q_run_inbox_entries"), {"run_id": run_id}).fetchall()]  # type: ignore[misc]
+    return [tuple(r[:4]) for r in con.execute(sql("q_run_inbox_entries"), {"run_id": run_id}).fetchall()]

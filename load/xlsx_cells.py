@@ -198,7 +198,7 @@ def save_workbook(
 ) -> None:
     """Save like `workbook.save(target)`, with every buffered sheet's cells written in."""
     for ws in workbook.worksheets:
-        if ws._cells and buffered(ws) is not None:  # type: ignore[attr-defined]
+        if ws._cells and buffered(ws) is not None:
             raise ValueError(
                 f"シート「{ws.title}」に openpyxl のセルと高速書き込みのセルが混在しています（どちらか一方にしてください）"
             )

@@ -15,7 +15,7 @@ import random
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import openpyxl
@@ -70,7 +70,10 @@ def xlsx_bytes(build: Callable[[openpyxl.Workbook], None] | None = None) -> byte
     return buffer.getvalue()
 
 
-def biff8(sheets: list[tuple[str, int, dict[tuple[int, int], object]]], merged: list[tuple] = ()) -> bytes:
+def biff8(
+    sheets: list[tuple[str, int, dict[tuple[int, int], object]]],
+    merged: Sequence[tuple[int, int, int, int]] = (),
+) -> bytes:
     """A BIFF8 workbook stream: (name, visibility 0/1/2, {(row0, col0): value}) per sheet."""
 
     def rec(kind: int, data: bytes = b"") -> bytes:
@@ -88,6 +91,7 @@ def biff8(sheets: list[tuple[str, int, dict[tuple[int, int], object]]], merged: 
                 text = struct.pack("<HB", len(value), 1) + value.encode("utf-16-le")
                 out += rec(0x0204, struct.pack("<HHH", r, c, 0) + text)  # LABEL
             else:
+                assert isinstance(value, int | float), value
                 out += rec(0x0203, struct.pack("<HHHd", r, c, 0, float(value)))  # NUMBER
         if merged:
             out += rec(
@@ -524,4 +528,5 @@ def test_checked_package_gives_the_parser_exactly_the_checked_xml(tmp_path: Path
     assert rebuilt.getinfo(raw.filename).compress_size == raw.compress_size
     workbook = extract_file(original, LIMITS)
     assert not workbook.issues
-    assert workbook.sheet_by_key("kokuho:section:1").rows[-1].cells == {"D": "○"}
+    sheet = workbook.sheet_by_key("kokuho:section:1")
+    assert sheet is not None and sheet.rows[-1].cells == {"D": "○"}

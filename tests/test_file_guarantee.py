@@ -359,13 +359,13 @@ def test_in_process_staging_error_costs_only_its_file(
     monkeypatch.setattr(staging._FileTransform, "_read_targets", failing)
     workbooks = [extract_file(path, Limits()) for path in inbox.paths]
     chunk = stage_chunk(inbox.paths, settings, workbooks=workbooks)  # type: ignore[arg-type]
-    issues = chunk.batch.issues  # type: ignore[attr-defined]
+    issues = chunk.batch.issues
     by_file = issues.groupby("file_name")["code"].apply(list).to_dict()
     assert by_file.pop(culprit) == ["PARSE_FAILED"]
     message = issues.loc[issues["file_name"] == culprit, "message"].iloc[0]
     assert "調査票の内容の処理中に予期しないエラー（ZeroDivisionError）" in message
     assert set(by_file) == set(inbox.bad)
     assert all("TEMPLATE_KEY_INVALID" in codes for codes in by_file.values())
-    responses = chunk.batch.responses  # type: ignore[attr-defined]
+    responses = chunk.batch.responses
     staged = set(responses["file_name"])
     assert staged == set(inbox.good) - {culprit}

@@ -24,7 +24,7 @@ from load.publish import (
     open_for_write,
     stale_work_files,
 )
-from load.warehouse import load_batch
+from load.warehouse import LoadResult, load_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT_M003 = "SELECT implementing_count FROM measure_summary WHERE fiscal_year = 2024 AND measure_id = 'M003'"
@@ -349,7 +349,8 @@ def test_a_write_waits_for_a_read_write_holder_to_close(
         _release(holder)
     writer.join(timeout=300)
     assert "error" not in outcome, outcome.get("error")
-    assert len(outcome["result"].accepted) == 1  # type: ignore[union-attr]
+    result = outcome["result"]
+    assert isinstance(result, LoadResult) and len(result.accepted) == 1
     assert query(db, COUNT_M003) == [(2,)]
 
 

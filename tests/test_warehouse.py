@@ -671,13 +671,13 @@ def test_municipality_sync_restores_edited_rows_only(tmp_path: Path) -> None:
     try:
         ensure_schema(con)
         sync_municipalities(con)
-        count = con.execute("SELECT count(*) FROM municipalities").fetchone()[0]
+        (count,) = con.execute("SELECT count(*) FROM municipalities").fetchall()[0]
         assert count == len(all_municipalities())
         con.execute("UPDATE municipalities SET name = '誤記' WHERE code = ?", [SAITAMA])
         sync_municipalities(con)
         assert con.execute("SELECT name FROM municipalities WHERE code = ?", [SAITAMA]).fetchone() == (
             "さいたま市",
         )
-        assert con.execute("SELECT count(*) FROM municipalities").fetchone()[0] == count
+        assert con.execute("SELECT count(*) FROM municipalities").fetchall() == [(count,)]
     finally:
         con.close()

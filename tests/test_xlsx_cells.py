@@ -16,6 +16,7 @@ import zipfile
 from copy import copy
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -141,7 +142,7 @@ def books(files: tuple[Path, Path]) -> tuple[Workbook, Workbook]:
 
 
 @pytest.fixture(scope="module")
-def calamine_rows(files: tuple[Path, Path]) -> list[list[object]]:
+def calamine_rows(files: tuple[Path, Path]) -> list[list[Any]]:
     sheet = CalamineWorkbook.from_path(str(files[0])).get_sheet_by_name("cases")
     return sheet.to_python(skip_empty_area=False)
 

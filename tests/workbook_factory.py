@@ -185,9 +185,9 @@ def _filled_base() -> tuple[Municipality, bytes, Expected]:
     for n, item in enumerate(catalog().numeric_targets):
         for year in item.years(FISCAL_YEAR):
             _, row = survey.row_of(layout.target_key(item.id, year), layout.SHEET_TARGETS)
-            value = 90.5 + n + (year - FISCAL_YEAR) * 0.5
-            targets[f"{_TGT['value']}{row}"] = value
-            expected.targets[(item.id, year)] = (f"{value:g}", value, None)
+            percent = 90.5 + n + (year - FISCAL_YEAR) * 0.5
+            targets[f"{_TGT['value']}{row}"] = percent
+            expected.targets[(item.id, year)] = (f"{percent:g}", percent, None)
     return muni, to_bytes(wb), expected
 
 

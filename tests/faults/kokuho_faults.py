@@ -138,11 +138,11 @@ def install_in_worker() -> None:
             time.sleep(24 * 3600)
         return read(path, *args, **kwargs)
 
-    extract.reader.extract_file = read_or_fail  # type: ignore[assignment]
+    extract.reader.extract_file = read_or_fail
     resolve = extract.sandbox.WorkerStep.resolve
 
-    def resolve_failing(step: extract.sandbox.WorkerStep) -> Callable[..., Any]:
-        run = resolve(step)
+    def resolve_failing(self: extract.sandbox.WorkerStep) -> Callable[..., Any]:
+        run = resolve(self)
 
         def run_or_fail(workbook: ExtractedWorkbook, *args: Any) -> Any:
             if workbook.sheets:  # the file as read (its unread copy then steps normally)
