@@ -937,8 +937,10 @@ class _PrefectServer:
         import psutil
 
         total = 0
-        with contextlib.suppress(psutil.Error, AttributeError):
-            root = psutil.Process(self.proc.pid)  # type: ignore[union-attr]
+        if self.proc is None:  # not started
+            return total
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(self.proc.pid)
             for proc in [root, *root.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
                     total += proc.memory_info().rss

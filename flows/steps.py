@@ -24,6 +24,7 @@ import pandas as pd
 from kokuho.config import Settings
 
 if TYPE_CHECKING:
+    from extract.model import ExtractedWorkbook
     from kokuho.catalog import Catalog
     from transform.batch import StagingBatch
 from kokuho.files import display_name, display_path, name_hex, safe_text
@@ -308,7 +309,7 @@ def stage_chunk(
     paths: list[Path],
     settings: Settings,
     *,
-    workbooks: list[object] | None = None,
+    workbooks: list[ExtractedWorkbook] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> StagedChunk:
     """Extract and stage a chunk of files, each against the catalog its cover claims (a mixed
@@ -331,7 +332,7 @@ def stage_chunk(
         extract_files(paths, on_progress=on_progress, on_result=add, step=step)
     else:
         for index, workbook in enumerate(workbooks):
-            add(index, stage_file(workbook, *survey))  # type: ignore[arg-type]
+            add(index, stage_file(workbook, *survey))
     batch, catalog_of = builder.finish()
     return StagedChunk(batch=batch, catalog_of=catalog_of, read_sha256=read_sha256)
 
@@ -488,7 +489,9 @@ def _skip_reason(code: str, file: InboxFile, **fields: object) -> tuple[str, str
     return code, skip_reason(code, name=file.name, **fields)
 
 
-def _without(batch: Any, shas: set[str], names: set[str] = frozenset()) -> Any:  # type: ignore[assignment]
+def _without(
+    batch: StagingBatch, shas: set[str], names: set[str] | frozenset[str] = frozenset()
+) -> StagingBatch:
     """The batch without the rows of these files (and the issues, without sha256, of files
     that could not be read at all under these names)."""
     from transform.batch import StagingBatch
@@ -517,7 +520,7 @@ def stage_files(
     files: list[InboxFile],
     settings: Settings,
     *,
-    workbooks: list[object] | None = None,
+    workbooks: list[ExtractedWorkbook] | None = None,
     write_quarantine: bool = True,
     validate: bool = True,
     quarantine_dir: Path | None = None,

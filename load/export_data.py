@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsInt
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -437,8 +437,8 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _int(value: object) -> int | None:
-    return None if value is None else int(value)  # type: ignore[call-overload]
+def _int(value: SupportsInt | str | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def local_time(value: object) -> dt.datetime | None:

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import duckdb
 
@@ -155,8 +155,9 @@ def _disk_full(db_path: Path, work: Path) -> WarehouseError:
 
 
 def resolve_db_path(target: Settings | str | os.PathLike[str]) -> Path:
-    db_path = getattr(target, "db_path", None)
-    return Path(db_path if db_path is not None else target)  # type: ignore[arg-type]
+    if isinstance(target, str | os.PathLike):
+        return Path(target)
+    return Path(target.db_path)
 
 
 def lock_path(db_path: Path) -> Path:
@@ -377,10 +378,10 @@ class RunLock:
         )
 
 
-def _read_holder(handle: object) -> str:
+def _read_holder(handle: IO[str]) -> str:
     with contextlib.suppress(OSError, ValueError):
-        handle.seek(0)  # type: ignore[attr-defined]
-        text = handle.read().strip()  # type: ignore[attr-defined]
+        handle.seek(0)
+        text = handle.read().strip()
         if text:
             return text
     return "不明 / unknown"

@@ -297,15 +297,11 @@ def _execute(con: duckdb.DuckDBPyConnection, text: str, params: dict[str, object
 # --- loads --------------------------------------------------------------------------------------
 
 
-def _is_connection(target: object) -> bool:
-    return isinstance(target, duckdb.DuckDBPyConnection)
-
-
 def known_sha256(target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConnection) -> set[str]:
     """sha256 of every file already in the warehouse (any status); empty when there is no warehouse."""
-    if _is_connection(target):
-        return _known(target)  # type: ignore[arg-type]
-    db_path = resolve_db_path(target)  # type: ignore[arg-type]
+    if isinstance(target, duckdb.DuckDBPyConnection):
+        return _known(target)
+    db_path = resolve_db_path(target)
     if not db_path.is_file():
         return set()
     con = connect_readonly(db_path)
@@ -634,11 +630,11 @@ def start_run(
     started_at: datetime | None = None,
 ) -> None:
     """Record that a run started (status 'running'). Given a path, publishes at once."""
-    if not _is_connection(target):
-        with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
+    if not isinstance(target, duckdb.DuckDBPyConnection):
+        with open_for_write(target, run_id=run_id) as con:
             start_run(con, run_id, started_at=started_at)
         return
-    target.execute(sql("dml_start_run"), {"run_id": run_id, "now": started_at or _now()})  # type: ignore[union-attr]
+    target.execute(sql("dml_start_run"), {"run_id": run_id, "now": started_at or _now()})
 
 
 def finish_run(
@@ -651,11 +647,11 @@ def finish_run(
 ) -> None:
     """Record the end of a run ('succeeded' or 'failed'); `skipped` adds files the run skipped before
     loading (already known sha256) to its counts. Given a path, publishes at once."""
-    if not _is_connection(target):
-        with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
+    if not isinstance(target, duckdb.DuckDBPyConnection):
+        with open_for_write(target, run_id=run_id) as con:
             finish_run(con, run_id, status=status, skipped=skipped, finished_at=finished_at)
         return
-    target.execute(  # type: ignore[union-attr]
+    target.execute(
         sql("dml_finish_run"),
         {"run_id": run_id, "now": finished_at or _now(), "skipped": skipped, "status": status},
     )

@@ -384,16 +384,16 @@ def _body(value: object, sid: int, epoch: dt.datetime, iso_dates: bool) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to a cell: {value!r}")
 
 
-def _number(value: object) -> str | None:
+def _number(value: float | Decimal) -> str | None:
     """openpyxl's number text ("%.16g"); None for NaN and infinities, which are not numbers in xlsx."""
     if type(value) is int:
         return str(value) if -(10**15) < value < 10**15 else f"{float(value):.16g}"
     if isinstance(value, Decimal):
         if not value.is_finite():
             return None
-    elif not math.isfinite(value):  # type: ignore[arg-type]
+    elif not math.isfinite(value):
         return None
-    return f"{float(value):.16g}"  # type: ignore[arg-type]
+    return f"{float(value):.16g}"
 
 
 def _escape(text: str) -> str:

@@ -35,8 +35,10 @@ from workbook_factory import (
 
 from expectations.contracts import contract
 from extract.container import Limits
+from extract.model import RawSheet
 from extract.sandbox import WorkerStep, extract_files
 from kokuho import layout
+from kokuho.config import Settings
 
 ISSUE_COLUMNS = contract("file_issues").column_names
 CODE, RULE, MESSAGE, SHEET, CELL = (
@@ -341,7 +343,7 @@ def test_run_ends_loads_the_good_files_and_quarantines_the_bad(tmp_path: Path) -
 
 
 def test_in_process_staging_error_costs_only_its_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: object
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> None:
     from extract.reader import extract_file
     from flows.steps import stage_chunk
@@ -351,14 +353,14 @@ def test_in_process_staging_error_costs_only_its_file(
     culprit = inbox.good[1]
     original = staging._FileTransform._read_targets
 
-    def failing(self: staging._FileTransform, sheet: object) -> None:
+    def failing(self: staging._FileTransform, sheet: RawSheet) -> None:
         if self.wb.file_name == culprit:
             raise ZeroDivisionError("injected")
-        original(self, sheet)  # type: ignore[arg-type]
+        original(self, sheet)
 
     monkeypatch.setattr(staging._FileTransform, "_read_targets", failing)
     workbooks = [extract_file(path, Limits()) for path in inbox.paths]
-    chunk = stage_chunk(inbox.paths, settings, workbooks=workbooks)  # type: ignore[arg-type]
+    chunk = stage_chunk(inbox.paths, settings, workbooks=workbooks)
     issues = chunk.batch.issues
     by_file = issues.groupby("file_name")["code"].apply(list).to_dict()
     assert by_file.pop(culprit) == ["PARSE_FAILED"]
