@@ -2,7 +2,7 @@
 """Set up and run kokuho-survey with nothing but python3.11 and pip.
 
     python3.11 dev.py demo   # set up .venv, then run the demo (the main job on bundled data)
-    python3.11 dev.py test   # set up .venv, then lint (ruff), run the tests (pytest) and check the wheel
+    python3.11 dev.py test   # set up .venv, then lint (ruff), type-check (mypy), run the tests (pytest), check the wheel
 
 Set-up is idempotent: .venv is (re)installed from requirements.lock only when the lock or
 pyproject.toml changed. Any further arguments go to the command (`dev.py test -k catalog`); a test run
@@ -145,6 +145,10 @@ def main() -> int:
                 f"[test] lint failed: {' '.join(lint)}  (fix with: .venv/bin/ruff format . && .venv/bin/ruff check --fix .)"
             )
             return code
+    code = run([str(BIN / "python"), "-m", "mypy"])  # what it checks: [tool.mypy] in pyproject.toml
+    if code:
+        print("[test] type check failed: mypy")
+        return code
     code = run([str(BIN / "python"), "-m", "pytest", *rest])
     if code or rest:
         return code

@@ -392,11 +392,12 @@ def generate_workbooks(
     files_dir.mkdir(parents=True)
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         base = _load_base(catalog_path, Path(scratch))
-    paths = []
+    written: list[Path] = []
     for index, (muni, name) in enumerate(zip(chosen, names, strict=True)):
         path = files_dir / name
         _write_workbook(base, catalog, muni, index, seed, path)
-        paths.append(path)
+        written.append(path)
+    paths = tuple(written)
     total = sum(p.stat().st_size for p in paths)
     manifest.write_text(json.dumps({"key": key, "n": n, "seed": seed, "bytes": total}), encoding="utf-8")
     return WorkbookSet(files_dir, catalog_dir, tuple(paths), time.perf_counter() - started, total)
@@ -461,7 +462,8 @@ def naive_script(paths: list[Path] | tuple[Path, ...], db_path: Path) -> int:
     try:
         con.register("cells_frame", cells)
         con.execute("CREATE TABLE cells AS SELECT * FROM cells_frame")
-        return int(con.execute("SELECT count(*) FROM cells").fetchone()[0])
+        ((count,),) = con.execute("SELECT count(*) FROM cells").fetchall()
+        return int(count)
     finally:
         con.close()
 
@@ -930,8 +932,10 @@ class _PrefectServer:
         import psutil
 
         total = 0
-        with contextlib.suppress(psutil.Error, AttributeError):
-            root = psutil.Process(self.proc.pid)  # type: ignore[union-attr]
+        if self.proc is None:  # not started
+            return total
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(self.proc.pid)
             for proc in [root, *root.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
                     total += proc.memory_info().rss
@@ -1283,7 +1287,7 @@ def _print_report(
         if reps:
             top = max(reps, key=lambda r: r["peak"])
             print(
-                f"  peak RSS of (c): {peak / MIB:.0f} MiB in rep {top.get('rep')}, the larger of: the largest"
+                f"  peak RSS of (c): {(peak or 0) / MIB:.0f} MiB in rep {top.get('rep')}, the larger of: the largest"
                 f" sum sampled every 20 ms of the run process and the processes it started"
                 f" ({top.get('peak_total', 0) / MIB:.0f} MiB), and the run process's own peak by the kernel (VmHWM)"
                 f" ({top.get('ru_maxrss_self', 0) / MIB:.0f} MiB). Sampled, each at its peak: run process"

@@ -1061,14 +1061,14 @@ def plan_years(prefecture_code: str, fiscal_years: tuple[int, ...], seed: int) -
             raise FileNotFoundError(
                 f"{published_path(prefecture_code, year)} がなく、それより後の年度の公表表もありません"
             )
-        later = published[later_year]
-        counts, lines = derive_previous_counts(catalog, later, seed)
+        later_table = published[later_year]
+        counts, lines = derive_previous_counts(catalog, later_table, seed)
         plans[year] = plan_year(
             catalog,
             municipalities,
             counts,
             lines,
-            previous_own_initiatives(catalog, later, seed),
+            previous_own_initiatives(catalog, later_table, seed),
             seed,
             previous=plans[later_year],
         )
@@ -1278,7 +1278,7 @@ def _write_year(
             alterations=tuple(alterations),
             quirks=(*quirks, f"follows_earlier_file:{what}") if later else tuple(quirks),
         )
-        if later:
+        if later and what is not None:
             _write_first_version(writer, plan, muni, what, seed, good)
 
     if special:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from extract.container import KIND_XLS, Container, Limits, checked_package, file_facts, open_container
 from extract.model import ExtractedWorkbook, RawIssue, RawRow, RawSheet
-from extract.sheetscan import MAX_EXCEL_COLS, PackageError, SheetScan, scan_workbook, too_large
+from extract.sheetscan import PackageError, SheetScan, column_letter, scan_workbook, too_large
 
 
 def extract_file(path: Path, limits: Limits) -> ExtractedWorkbook:
@@ -144,7 +143,7 @@ def _raw_sheet(title: str, visible: bool, data: Any, scan: SheetScan | None, leg
     # skip_empty_area=True starts at the first used cell; positions are offset back from there.
     # Column A, the key column, is read apart from the cells (only when the area starts there).
     keyed = left == 0
-    letters = [_letter(left + j) for j in range(1 if keyed else 0, width)]
+    letters = [column_letter(left + j + 1) for j in range(1 if keyed else 0, width)]
     for i, values in enumerate(values_by_row):
         # The row's cells without A; empty cells come back as "" (None is kept out too).
         if keyed:
@@ -175,11 +174,12 @@ def _raw_sheet(title: str, visible: bool, data: Any, scan: SheetScan | None, leg
     elif legacy:
         merged = data.merged_cell_ranges or []
         sheet.merged_ranges = [
-            f"{_letter(c0)}{r0 + 1}:{_letter(c1)}{r1 + 1}" for (r0, c0), (r1, c1) in merged
+            f"{column_letter(c0 + 1)}{r0 + 1}:{column_letter(c1 + 1)}{r1 + 1}"
+            for (r0, c0), (r1, c1) in merged
         ]
         if start:
             end = data.end
-            sheet.dimension = f"{_letter(left)}{top + 1}:{_letter(end[1])}{end[0] + 1}"
+            sheet.dimension = f"{column_letter(left + 1)}{top + 1}:{column_letter(end[1] + 1)}{end[0] + 1}"
     return sheet
 
 
@@ -188,16 +188,6 @@ def _key(value: Any) -> str | None:
         return None
     text = value if isinstance(value, str) else str(value)
     return text.strip() or None
-
-
-@lru_cache(maxsize=MAX_EXCEL_COLS)
-def _letter(col0: int) -> str:
-    """Column name of a 0-based index."""
-    letters, n = "", col0 + 1
-    while n > 0:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _unreadable(exc: BaseException, legacy: bool, sheet: str | None = None) -> RawIssue:

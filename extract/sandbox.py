@@ -19,10 +19,6 @@ crosses the pipe; files the worker could not read (no sheets, only their issues)
 step in the parent, which never steps untrusted content (no time limit applies there). Workers
 are started with subprocess (not multiprocessing), so they never re-import the caller's __main__
 and need no `if __name__ == "__main__"` guard there.
-
-Test hooks: see extract.worker (TEST_CRASH_ENV, TEST_HANG_ENV, TEST_STEP_RAISE_ENV,
-TEST_STEP_HANG_ENV; read by the worker from the environment it inherits when `extract_files` is
-called).
 """
 
 from __future__ import annotations
@@ -46,10 +42,10 @@ from typing import Any
 from extract.container import MIB, FileFacts, Limits, file_facts
 from extract.model import ExtractedWorkbook, RawIssue
 from extract.wire import STEP_RESULT, decode
-from extract.worker import READY, TEST_CRASH_ENV, TEST_HANG_ENV, TEST_STEP_HANG_ENV, TEST_STEP_RAISE_ENV
+from extract.worker import READY
 
 # Files queued per worker: keeps it busy while the parent reads results (and, with on_result,
-# turns a few hundred of them into Arrow at once: ~0.1 s, about what 32 survey files take).
+# turns a few hundred of them into Arrow at once; docs/benchmark.md has the measurement).
 _PREFETCH = 32
 _STARTUP_SECONDS = 60.0
 _MAX_STARTUP_FAILURES = 3
@@ -59,10 +55,6 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _WORKER_CODE = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); from extract.worker import main; main()"
 
 __all__ = [
-    "TEST_CRASH_ENV",
-    "TEST_HANG_ENV",
-    "TEST_STEP_HANG_ENV",
-    "TEST_STEP_RAISE_ENV",
     "Limits",
     "WorkerStep",
     "extract_files",

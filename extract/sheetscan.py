@@ -49,6 +49,7 @@ class PackageError(ValueError):
 
 
 # --- addresses ---------------------------------------------------------------------------------
+# The sandbox's one copy of openpyxl.utils' A1 conversions: workers never import openpyxl.
 
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,10})\$?([0-9]{1,12})")  # ASCII digits ("\d" is any digit)
 
@@ -61,6 +62,7 @@ def column_index(letters: str) -> int:
     return n
 
 
+@lru_cache(maxsize=MAX_EXCEL_COLS)
 def column_letter(index: int) -> str:
     """Column name of a 1-based index."""
     letters = ""

@@ -5,10 +5,6 @@ pipes, an address-space limit and no core dumps. It reads (index, path) requests
 each with one pickled (index, ExtractedWorkbook), or, when the parent gave it a step
 (extract.sandbox.WorkerStep), with the step's plain-data result for that workbook. Its stdout is pointed at stderr so that nothing
 a library prints can corrupt the protocol.
-
-Test hooks, read from the environment here: KOKUHO_EXTRACT_TEST_CRASH=<file name> makes the
-worker SIGKILL itself on that file, KOKUHO_EXTRACT_TEST_HANG=<file name> makes it sleep on it;
-KOKUHO_EXTRACT_TEST_STEP_RAISE / _STEP_HANG=<file name> make the step raise or sleep on it.
 """
 
 from __future__ import annotations
@@ -16,15 +12,9 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import sys
-import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-TEST_CRASH_ENV = "KOKUHO_EXTRACT_TEST_CRASH"
-TEST_HANG_ENV = "KOKUHO_EXTRACT_TEST_HANG"
-TEST_STEP_RAISE_ENV = "KOKUHO_EXTRACT_TEST_STEP_RAISE"
-TEST_STEP_HANG_ENV = "KOKUHO_EXTRACT_TEST_STEP_HANG"
 READY = b"ready"
 MIB = 1024 * 1024
 
@@ -67,11 +57,6 @@ def main() -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 10)
 
-    crash_on = os.environ.get(TEST_CRASH_ENV) or None
-    hang_on = os.environ.get(TEST_HANG_ENV) or None
-    step_raise_on = os.environ.get(TEST_STEP_RAISE_ENV) or None
-    step_hang_on = os.environ.get(TEST_STEP_HANG_ENV) or None
-
     def failure(index: int, path: Path, detail: str) -> bytes:
         """The file as one that could not be read, with its own hash (what the parent matches
         the result to the file by)."""
@@ -110,10 +95,6 @@ def main() -> None:
             return
         index, path_text = message
         path = Path(path_text)
-        if path.name == crash_on:
-            os.kill(os.getpid(), signal.SIGKILL)
-        if path.name == hang_on:
-            time.sleep(24 * 3600)
         # Any exception here is this file's (reported for it; the worker carries on), so the
         # parent never has to guess which file an error belongs to.
         try:
@@ -127,10 +108,6 @@ def main() -> None:
                 if run_step is None:
                     payload = encode(index, workbook)
                 else:
-                    if path.name == step_raise_on:
-                        raise RuntimeError("test hook: the step fails on this file")
-                    if path.name == step_hang_on:
-                        time.sleep(24 * 3600)
                     payload = encode_result(index, run_step(workbook, *step.args))
             except Exception as exc:  # MemoryError included
                 payload = step_failure(index, workbook, exc)
@@ -139,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

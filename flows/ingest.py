@@ -305,9 +305,8 @@ def run_ingest(
 def objects_before_run_frozen() -> Iterator[None]:
     """The collector leaves alone, for the run, every object alive when it starts.
 
-    They are mostly modules (Prefect, GX, pandas: ~400,000 objects) that live as long as the
-    process, yet every full collection during the run rescanned them all (0.17 s each, two or
-    three per national run). Unfrozen afterwards, so that a long-lived process collects as usual."""
+    They are mostly modules (Prefect, GX, pandas) that live as long as the process, yet every
+    full collection during the run rescanned them all (docs/benchmark.md). Unfrozen afterwards, so that a long-lived process collects as usual."""
     gc.freeze()
     try:
         yield
@@ -320,7 +319,7 @@ def without_heartbeat() -> Iterator[None]:
     """Flow runs started inside send no heartbeats.
 
     Prefect 3.8's flow-run heartbeat thread sleeps in whole seconds and the run joins it at the
-    end: up to 1 s added to every run (a no-op flow: 1.07 s with it, 0.07 s without, measured).
+    end: up to a second added to every run (docs/benchmark.md).
     Heartbeats only feed automations that detect crashed runs of workers; none watch these."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 

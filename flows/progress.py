@@ -9,7 +9,8 @@ import logging
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TextIO, cast
+from uuid import UUID
 
 from rich.console import Console
 from rich.progress_bar import ProgressBar
@@ -37,11 +38,12 @@ class StepProgress:
         self._lock = threading.Lock()
         self._last_draw = 0.0
         self._last_logged_quarter = 0
-        self._artifact_id = None
+        self._artifact_id: UUID | None = None
         if artifact_key and self.total:
             from prefect.artifacts import create_progress_artifact
 
-            self._artifact_id = create_progress_artifact(0.0, key=artifact_key, description=label)
+            # Prefect types it for sync and async callers alike; called from sync code it is the UUID.
+            self._artifact_id = cast(UUID, create_progress_artifact(0.0, key=artifact_key, description=label))
         self._last_artifact = 0.0
 
     def advance(self, n: int = 1) -> None:

@@ -14,12 +14,18 @@ import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
 from kokuho.config import Settings
+
+if TYPE_CHECKING:
+    from extract.model import ExtractedWorkbook
+    from kokuho.catalog import Catalog
+    from transform.batch import StagingBatch
 from kokuho.files import display_name, display_path, name_hex, safe_text
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
@@ -63,6 +69,9 @@ class ScanResult(list[InboxFile]):
         self.entries: list[InboxEntry] = entries or []
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class FileOutcome:
     """What became of one inbox file. Every file ends in exactly one status."""
@@ -88,15 +97,15 @@ class FileOutcome:
 
 @dataclass
 class StageResult:
-    batch: object  # transform.batch.StagingBatch (all rows, failing files included)
+    batch: StagingBatch  # all rows, failing files included
     failed: set[str]
     outcomes: list[FileOutcome]
-    catalogs: list[object]  # kokuho.catalog.Catalog, one per survey seen
+    catalogs: list[Catalog]  # one per survey seen
     data_docs_index: Path | None = None
     # Files not loaded after all (changed since the scan, quarantine copy failed), with why:
     # not in the warehouse, so the next run tries them again.
     dropped: dict[str, tuple[str, str]] = field(default_factory=dict)  # sha256 -> (code, reason)
-    docs_run_times: list[object] = field(default_factory=list)  # validated, Data Docs not yet built
+    docs_run_times: list[datetime] = field(default_factory=list)  # validated, Data Docs not yet built
 
 
 def scan_inbox(paths: Iterable[Path]) -> ScanResult:
@@ -288,7 +297,7 @@ class StagedChunk:
     """A chunk of files extracted and staged (raw cells are dropped here: the staging tables are
     a fraction of their size, so a national batch stays within memory)."""
 
-    batch: object  # transform.batch.StagingBatch
+    batch: StagingBatch
     catalog_of: dict[str, str]  # sha256 -> survey_id of the catalog the file was staged against
     # sha256 of the bytes the worker read, per path ("" when it read none): a file that changed
     # since the scan hashed it is not what the scan recorded.
@@ -299,7 +308,7 @@ def stage_chunk(
     paths: list[Path],
     settings: Settings,
     *,
-    workbooks: list[object] | None = None,
+    workbooks: list[ExtractedWorkbook] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> StagedChunk:
     """Extract and stage a chunk of files, each against the catalog its cover claims (a mixed
@@ -322,7 +331,7 @@ def stage_chunk(
         extract_files(paths, on_progress=on_progress, on_result=add, step=step)
     else:
         for index, workbook in enumerate(workbooks):
-            add(index, stage_file(workbook, *survey))  # type: ignore[arg-type]
+            add(index, stage_file(workbook, *survey))
     batch, catalog_of = builder.finish()
     return StagedChunk(batch=batch, catalog_of=catalog_of, read_sha256=read_sha256)
 
@@ -387,7 +396,7 @@ def validate_staged(
         prefecture_code, year, _ = survey_id.split("-", 2)
         catalogs[survey_id] = load_catalog_for(prefecture_code, int(year))
     docs_index: Path | None = None
-    docs_run_times: list[object] = []
+    docs_run_times: list[datetime] = []
     if validate:
         found = [batch.issues]
         for survey_id, catalog in catalogs.items():
@@ -401,22 +410,22 @@ def validate_staged(
                         for attr, frame in vars(batch).items()
                     }
                 )
-            outcome = validate_batch(
+            validated = validate_batch(
                 part,
                 catalog,
                 data_docs_dir=settings.data_docs_dir if data_docs else None,
                 build_docs=build_docs,
             )
-            found.append(outcome.issues)
-            docs_index = outcome.data_docs_index or docs_index
-            if outcome.docs_run_time is not None:
-                docs_run_times.append(outcome.docs_run_time)
+            found.append(validated.issues)
+            docs_index = validated.data_docs_index or docs_index
+            if validated.docs_run_time is not None:
+                docs_run_times.append(validated.docs_run_time)
         batch.issues = pd.concat(found, ignore_index=True)
     issues = batch.issues
     failed = set(issues["sha256"].dropna().unique())
     issues_by_file = {sha: frame for sha, frame in issues.groupby("sha256", dropna=True)}
 
-    # Plain dicts, not a pandas lookup per file (0.8 s for a national batch).
+    # Plain dicts, not a pandas lookup per file (slow at national scale).
     submissions = batch.submissions.drop_duplicates("sha256")
     cover = dict(
         zip(
@@ -445,8 +454,8 @@ def validate_staged(
             code, name, year = cover[file.sha256]
             outcome.municipality_code = _none(code)
             outcome.municipality_name = _none(name)
-            year = _none(year)
-            outcome.fiscal_year = int(year) if year is not None else None
+            fiscal_year = _none(year)
+            outcome.fiscal_year = int(fiscal_year) if fiscal_year is not None else None
         if file.sha256 not in dropped and outcome.status == "quarantined" and write_quarantine:
             try:
                 target = quarantine_dir or settings.quarantine_dir
@@ -479,7 +488,9 @@ def _skip_reason(code: str, file: InboxFile, **fields: object) -> tuple[str, str
     return code, skip_reason(code, name=file.name, **fields)
 
 
-def _without(batch: Any, shas: set[str], names: set[str] = frozenset()) -> Any:  # type: ignore[assignment]
+def _without(
+    batch: StagingBatch, shas: set[str], names: set[str] | frozenset[str] = frozenset()
+) -> StagingBatch:
     """The batch without the rows of these files (and the issues, without sha256, of files
     that could not be read at all under these names)."""
     from transform.batch import StagingBatch
@@ -495,7 +506,7 @@ def _without(batch: Any, shas: set[str], names: set[str] = frozenset()) -> Any: 
     )
 
 
-def build_data_docs(settings: Settings, run_times: list[object]) -> Path | None:
+def build_data_docs(settings: Settings, run_times: list[datetime]) -> Path | None:
     """Render the Data Docs of runs validated with build_docs=False; None when there were none."""
     if not run_times:
         return None
@@ -508,7 +519,7 @@ def stage_files(
     files: list[InboxFile],
     settings: Settings,
     *,
-    workbooks: list[object] | None = None,
+    workbooks: list[ExtractedWorkbook] | None = None,
     write_quarantine: bool = True,
     validate: bool = True,
     quarantine_dir: Path | None = None,
@@ -527,7 +538,7 @@ def stage_files(
     )
 
 
-def _none(value: object) -> object:
+def _none(value: T) -> T | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 

@@ -11,11 +11,14 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from kokuho.config import data_dir
+
+if TYPE_CHECKING:
+    from kokuho.catalog_file import CatalogFile, MeasureNode
 
 SUBGROUP_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
 
@@ -139,19 +142,6 @@ def short_year_label(fiscal_year: int) -> str:
     return f"R{fiscal_year - 2018}" if fiscal_year >= 2019 else f"H{fiscal_year - 1988}"
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records each mapping's line as the key "__line__"."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def catalog_dirs() -> list[Path]:
     """Where catalogs are looked up: $KOKUHO_CATALOG_DIR (os.pathsep-separated) then data/catalogs."""
     extra = os.environ.get("KOKUHO_CATALOG_DIR", "")
@@ -199,157 +189,147 @@ def load_catalog(path: str | Path) -> Catalog:
     """Load and validate a catalog file. Raises CatalogError naming file and line."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe loader subclass)
+        raw, lines = _load_yaml_with_lines(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: YAMLとして読めません: {exc}") from exc
     if not isinstance(raw, dict):
         raise CatalogError(f"{path}:1: カタログの最上位はマッピングでなければなりません")
-    return _build(path, raw)
+    # The schema (pydantic) is imported here, not with this module: most commands read no catalog.
+    from kokuho.catalog_file import CatalogFile, ValidationError, message
+
+    try:
+        model = CatalogFile.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogError(
+            "\n".join(f"{path}:{_line_of(lines, err['loc'])}: {message(err)}" for err in exc.errors())
+        ) from None
+    return _build(path, model, lines)
 
 
-def _fail(path: Path, node: dict[str, Any] | None, message: str) -> CatalogError:
-    line = node.get("__line__", "?") if isinstance(node, dict) else "?"
-    return CatalogError(f"{path}:{line}: {message}")
+# ---- YAML with line numbers --------------------------------------------------------------------
+
+_Path = tuple[str | int, ...]
 
 
-def _mapping(path: Path, parent: dict[str, Any], node: object, what: str) -> dict[str, Any]:
-    if not isinstance(node, dict):
-        raise _fail(path, parent, f"{what} はマッピング（キー: 値）でなければなりません（{node!r}）")
-    return node
+def _load_yaml_with_lines(text: str) -> tuple[object, dict[_Path, int]]:
+    """The document and the 1-based line where each mapping starts, keyed by its path."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        data = loader.construct_document(node)
+        lines: dict[_Path, int] = {}
+
+        def walk(n: yaml.Node, where: _Path) -> None:
+            if isinstance(n, yaml.MappingNode):
+                lines[where] = n.start_mark.line + 1
+                for key_node, value_node in n.value:
+                    walk(value_node, (*where, str(loader.construct_object(key_node, deep=True))))
+            elif isinstance(n, yaml.SequenceNode):
+                for index, item in enumerate(n.value):
+                    walk(item, (*where, index))
+
+        walk(node, ())
+        return data, lines
+    finally:
+        loader.dispose()
 
 
-def _text(path: Path, node: dict[str, Any], key: str) -> str:
-    value = node.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(path, node, f"'{key}' が空です")
-    return value.strip()
+def _line_of(lines: dict[_Path, int], loc: tuple[str | int, ...]) -> int | str:
+    """The line of the innermost mapping on the error's path (the mapping that holds the bad value)."""
+    for end in range(len(loc), -1, -1):
+        if tuple(loc[:end]) in lines:
+            return lines[tuple(loc[:end])]
+    return "?"
 
 
-def _int(path: Path, node: dict[str, Any], key: str, expected: int | None = None) -> int:
-    value = node.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise _fail(path, node, f"'{key}' は1以上の整数でなければなりません（{value!r}）")
-    if expected is not None and value != expected:
-        raise _fail(path, node, f"'{key}' は連番で {expected} のはずですが {value} です")
-    return value
+# ---- from the validated file to the catalog ----------------------------------------------------
 
 
-def _build(path: Path, raw: dict[str, Any]) -> Catalog:
+class _Checker:
+    """Checks across nodes (numbering, duplicates) with the line of the node they are about."""
+
+    def __init__(self, path: Path, lines: dict[_Path, int]) -> None:
+        self.path, self.lines = path, lines
+
+    def fail(self, where: _Path, message: str) -> CatalogError:
+        return CatalogError(f"{self.path}:{_line_of(self.lines, where)}: {message}")
+
+    def numbered(self, where: _Path, no: int, expected: int) -> None:
+        if no != expected:
+            raise self.fail(where, f"'no' は連番で {expected} のはずですが {no} です")
+
+
+def _build(path: Path, raw: CatalogFile, lines: dict[_Path, int]) -> Catalog:
     from kokuho.municipalities import NATIONAL, all_prefectures
 
-    pref = str(raw.get("prefecture_code", "")).zfill(2)
-    if pref not in {p.code for p in all_prefectures()} | {NATIONAL.code}:
-        raise _fail(path, raw, f"都道府県コード {raw.get('prefecture_code')!r} は存在しません")
-    fiscal_year = raw.get("fiscal_year")
-    if not isinstance(fiscal_year, int) or not 2000 <= fiscal_year <= 2100:
-        raise _fail(path, raw, f"fiscal_year が不正です（{fiscal_year!r}）")
-    title = _text(path, raw, "title")
-    version = str(raw.get("catalog_version") or "").strip()
-    if not version:
-        raise _fail(path, raw, "'catalog_version' が空です")
-    own_rows = raw.get("own_initiative_rows", 5)
-    if not isinstance(own_rows, int) or not 0 <= own_rows <= 50:
-        raise _fail(path, raw, f"own_initiative_rows が不正です（{own_rows!r}）")
+    check = _Checker(path, lines)
+    if raw.prefecture_code not in {p.code for p in all_prefectures()} | {NATIONAL.code}:
+        raise check.fail((), f"都道府県コード {raw.prefecture_code!r} は存在しません")
 
     sections: list[Section] = []
     tables: list[SurveyTable] = []
-    seen_ids: dict[str, int] = {}
+    seen_ids: dict[str, int | str] = {}
     position = 0
-    raw_sections = raw.get("sections")
-    if not isinstance(raw_sections, list) or not raw_sections:
-        raise _fail(path, raw, "'sections' がありません")
-    for s_index, s_node in enumerate(raw_sections, start=1):
-        s_node = _mapping(path, raw, s_node, f"{s_index} 番目の大項目")
-        s_no = _int(path, s_node, "no", s_index)
-        s_title = _text(path, s_node, "title")
-        sections.append(Section(s_no, s_title))
-        subsections = s_node.get("subsections")
-        if not isinstance(subsections, list) or not subsections:
-            raise _fail(path, s_node, "'subsections' がありません")
-        for ss_index, ss_node in enumerate(subsections, start=1):
-            ss_node = _mapping(path, s_node, ss_node, f"大項目 {s_no} の {ss_index} 番目の小項目")
-            ss_no = _int(path, ss_node, "no", ss_index)
-            ss_title = _text(path, ss_node, "title")
-            has_measures = "measures" in ss_node
-            has_groups = "groups" in ss_node
-            if has_measures == has_groups:
-                raise _fail(path, ss_node, "小項目には 'measures' か 'groups' のどちらか一方が必要です")
+    for s_index, s_node in enumerate(raw.sections):
+        s_where: _Path = ("sections", s_index)
+        check.numbered(s_where, s_node.no, s_index + 1)
+        sections.append(Section(s_node.no, s_node.title))
+        for ss_index, ss_node in enumerate(s_node.subsections):
+            ss_where: _Path = (*s_where, "subsections", ss_index)
+            check.numbered(ss_where, ss_node.no, ss_index + 1)
             base = {
-                "section_no": s_no,
-                "section_title": s_title,
-                "subsection_no": ss_no,
-                "subsection_title": ss_title,
+                "section_no": s_node.no,
+                "section_title": s_node.title,
+                "subsection_no": ss_node.no,
+                "subsection_title": ss_node.title,
             }
-            leaves: list[tuple[dict[str, Any], dict[str, Any]]] = []
-            if has_measures:
-                leaves.append(
-                    (
-                        {
-                            **base,
-                            "group_code": None,
-                            "group_title": None,
-                            "subgroup_no": None,
-                            "subgroup_title": None,
-                        },
-                        ss_node,
-                    )
-                )
-            else:
-                seen_groups: set[str] = set()
-                if not isinstance(ss_node["groups"], list) or not ss_node["groups"]:
-                    raise _fail(path, ss_node, "'groups' が空です")
-                for g_node in ss_node["groups"]:
-                    g_node = _mapping(path, ss_node, g_node, "グループ")
-                    g_code = _text(path, g_node, "code")
-                    if g_code in seen_groups:
-                        raise _fail(path, g_node, f"グループ {g_code} が重複しています")
-                    seen_groups.add(g_code)
-                    g_title = _text(path, g_node, "title")
-                    subgroups = g_node.get("subgroups")
-                    if not isinstance(subgroups, list) or not subgroups:
-                        raise _fail(path, g_node, "'subgroups' がありません")
-                    for sg_index, sg_node in enumerate(subgroups, start=1):
-                        sg_node = _mapping(path, g_node, sg_node, "サブグループ")
-                        sg_no = _int(path, sg_node, "no", sg_index)
-                        leaves.append(
-                            (
-                                {
-                                    **base,
-                                    "group_code": g_code,
-                                    "group_title": g_title,
-                                    "subgroup_no": sg_no,
-                                    "subgroup_title": _text(path, sg_node, "title"),
-                                },
-                                sg_node,
-                            )
-                        )
-            for info, node in leaves:
-                table_id = f"{s_no}-{ss_no}" + (
+            leaves: list[tuple[dict[str, Any], list[MeasureNode], _Path]] = []
+            if ss_node.measures is not None:
+                no_group = {
+                    "group_code": None,
+                    "group_title": None,
+                    "subgroup_no": None,
+                    "subgroup_title": None,
+                }
+                leaves.append(({**base, **no_group}, ss_node.measures, ss_where))
+            seen_groups: set[str] = set()
+            for g_index, g_node in enumerate(ss_node.groups or []):
+                g_where: _Path = (*ss_where, "groups", g_index)
+                if g_node.code in seen_groups:
+                    raise check.fail(g_where, f"グループ {g_node.code} が重複しています")
+                seen_groups.add(g_node.code)
+                for sg_index, sg_node in enumerate(g_node.subgroups):
+                    sg_where: _Path = (*g_where, "subgroups", sg_index)
+                    check.numbered(sg_where, sg_node.no, sg_index + 1)
+                    group = {
+                        "group_code": g_node.code,
+                        "group_title": g_node.title,
+                        "subgroup_no": sg_node.no,
+                        "subgroup_title": sg_node.title,
+                    }
+                    leaves.append(({**base, **group}, sg_node.measures, sg_where))
+            for info, raw_measures, where in leaves:
+                table_id = f"{s_node.no}-{ss_node.no}" + (
                     f"-{info['group_code']}-{info['subgroup_no']}" if info["group_code"] else ""
                 )
-                raw_measures = node.get("measures")
-                if not isinstance(raw_measures, list) or not raw_measures:
-                    raise _fail(path, node, f"表 {table_id} に取組（measures）がありません")
                 measures: list[Measure] = []
-                for item_no, m_node in enumerate(raw_measures, start=1):
-                    if not isinstance(m_node, dict):
-                        raise _fail(path, node, f"表 {table_id} の {item_no} 番目の取組が不正です")
-                    m_id = _text(path, m_node, "id")
-                    label = _text(path, m_node, "label")
-                    if m_id in seen_ids:
-                        raise _fail(
-                            path,
-                            m_node,
-                            f"取組ID {m_id} が重複しています（{seen_ids[m_id]}行目にもあります）",
+                for m_index, m_node in enumerate(raw_measures):
+                    m_where: _Path = (*where, "measures", m_index)
+                    if m_node.id in seen_ids:
+                        raise check.fail(
+                            m_where,
+                            f"取組ID {m_node.id} が重複しています（{seen_ids[m_node.id]}行目にもあります）",
                         )
-                    seen_ids[m_id] = m_node["__line__"]
+                    seen_ids[m_node.id] = _line_of(lines, m_where)
                     position += 1
                     measures.append(
                         Measure(
-                            id=m_id,
-                            label=label,
+                            id=m_node.id,
+                            label=m_node.label,
                             position=position,
-                            item_no=item_no,
+                            item_no=m_index + 1,
                             table_id=table_id,
                             **info,
                         )
@@ -357,41 +337,29 @@ def _build(path: Path, raw: dict[str, Any]) -> Catalog:
                 tables.append(SurveyTable(table_id=table_id, measures=tuple(measures), **info))
 
     targets: list[NumericTargetItem] = []
-    seen_targets: set[str] = set()
-    raw_targets = raw.get("numeric_targets") or []
-    if not isinstance(raw_targets, list):
-        raise _fail(path, raw, "'numeric_targets' はリストでなければなりません")
-    for t_node in raw_targets:
-        t_node = _mapping(path, raw, t_node, "数値目標")
-        t_id = _text(path, t_node, "id")
-        if t_id in seen_targets:
-            raise _fail(path, t_node, f"数値目標ID {t_id} が重複しています")
-        seen_targets.add(t_id)
-        offsets = t_node.get("year_offsets", [0])
-        if not isinstance(offsets, list) or not all(isinstance(o, int) and 0 <= o <= 10 for o in offsets):
-            raise _fail(path, t_node, f"year_offsets が不正です（{offsets!r}）")
+    for t_index, t_node in enumerate(raw.numeric_targets or []):
+        if t_node.id in {t.id for t in targets}:
+            raise check.fail(("numeric_targets", t_index), f"数値目標ID {t_node.id} が重複しています")
         targets.append(
             NumericTargetItem(
-                id=t_id,
-                label=_text(path, t_node, "label"),
-                unit=str(t_node.get("unit", "%")),
-                year_offsets=tuple(offsets),
-                minimum=float(t_node.get("minimum", 0.0)),
-                maximum=float(t_node.get("maximum", 100.0)),
+                id=t_node.id,
+                label=t_node.label,
+                unit=t_node.unit,
+                year_offsets=tuple(t_node.year_offsets),
+                minimum=t_node.minimum,
+                maximum=t_node.maximum,
             )
         )
 
-    previous = raw.get("previous_year_ids") or {}
-    previous = {str(k): str(v) for k, v in previous.items() if k != "__line__"}
     return Catalog(
         path=path,
-        prefecture_code=pref,
-        fiscal_year=fiscal_year,
-        title=title,
-        catalog_version=version,
-        own_initiative_rows=own_rows,
+        prefecture_code=raw.prefecture_code,
+        fiscal_year=raw.fiscal_year,
+        title=raw.title,
+        catalog_version=raw.catalog_version,
+        own_initiative_rows=raw.own_initiative_rows,
         sections=tuple(sections),
         tables=tuple(tables),
         numeric_targets=tuple(targets),
-        previous_year_ids=previous,
+        previous_year_ids=dict(raw.previous_year_ids or {}),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 # Offline switches for the libraries that would otherwise phone home.
 OFFLINE_ENV = {
@@ -105,5 +106,5 @@ class Settings:
             fiscal_year=getattr(args, "year", None),
         )
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)

@@ -107,7 +107,7 @@ def all_prefectures() -> tuple[Prefecture, ...]:
 NATIONAL = Prefecture(code="00", lg_code="000000", name="全国", kana="ゼンコク")
 
 
-def prefecture(code: str) -> Prefecture:
+def prefecture(code: str | int) -> Prefecture:
     key = str(code).zfill(2)
     if key == NATIONAL.code:
         return NATIONAL

@@ -1,6 +1,6 @@
 """Read the published views into plain Python objects for the Excel export.
 
-Only the public views of issue 4 are read (measure_summary, own_initiatives, submission_status,
+Only the public views are read (measure_summary, own_initiatives, submission_status,
 numeric_targets, municipality_matrix), through a read-only connection that is closed before the
 workbook is built, so an export never holds the warehouse file longer than the reads take.
 """
@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsInt
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -29,7 +29,7 @@ class ExportError(RuntimeError):
     """An export that cannot be made; the message is Japanese and names the database/view."""
 
 
-# Columns each view must have (issue 4), and columns used when present.
+# Columns each view must have, and columns used when present.
 MEASURE_SUMMARY_COLUMNS = (
     "fiscal_year",
     "prefecture_code",
@@ -379,8 +379,8 @@ PREFECTURE_CODE = re.compile(r"[0-9]{2}")
 def _where(present: list[str], fiscal_year: int, pref: str) -> str:
     """WHERE fiscal_year = 2024 AND prefecture_code = '11', as literals rather than parameters.
 
-    Binding any parameter makes the duckdb module import pandas (~0.3 s, a third of a national
-    export run on its own). Both values are safe as literals: an int, and a code read_summary has
+    Binding any parameter makes the duckdb module import pandas, a large part of an export run
+    on its own (docs/benchmark.md). Both values are safe as literals: an int, and a code read_summary has
     checked to be two digits. The survey is filtered in Python (_of_survey)."""
     if not PREFECTURE_CODE.fullmatch(pref):
         raise ValueError(f"unchecked prefecture code {pref!r}")  # read_summary checks it first
@@ -429,8 +429,8 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _int(value: object) -> int | None:
-    return None if value is None else int(value)  # type: ignore[call-overload]
+def _int(value: SupportsInt | str | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def local_time(value: object) -> dt.datetime | None:

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import duckdb
 
@@ -37,16 +37,6 @@ if TYPE_CHECKING:
 
 # Timestamps shown to analysts are in Japan time.
 DISPLAY_TIMEZONE = "Asia/Tokyo"
-
-# Test hook: when KOKUHO_TEST_PAUSE_AT names a stage, the writer touches KOKUHO_TEST_PAUSE_MARKER and
-# sleeps there, so that a test can kill the process at that exact point.
-PAUSE_ENV = "KOKUHO_TEST_PAUSE_AT"
-PAUSE_MARKER_ENV = "KOKUHO_TEST_PAUSE_MARKER"
-PAUSE_STAGES = ("in_transaction", "before_publish")
-# After the rename, before the flow exports (the published file is new, the export not yet).
-PAUSE_AFTER_PUBLISH = "after_publish"
-# When set, the pause ends as soon as this file exists (instead of after KOKUHO_TEST_PAUSE_SECONDS).
-PAUSE_UNTIL_ENV = "KOKUHO_TEST_PAUSE_UNTIL"
 
 
 class WarehouseError(RuntimeError):
@@ -168,8 +158,9 @@ def _disk_full(db_path: Path, work: Path) -> WarehouseError:
 
 
 def resolve_db_path(target: Settings | str | os.PathLike[str]) -> Path:
-    db_path = getattr(target, "db_path", None)
-    return Path(db_path if db_path is not None else target)  # type: ignore[arg-type]
+    if isinstance(target, str | os.PathLike):
+        return Path(target)
+    return Path(target.db_path)
 
 
 def lock_path(db_path: Path) -> Path:
@@ -190,19 +181,6 @@ def stale_work_files(db_path: Path) -> list[Path]:
 
 def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
-
-
-def pause_for_tests(stage: str) -> None:
-    """Sleep at `stage` when the test hook asks for it (see PAUSE_ENV); a no-op otherwise."""
-    if os.environ.get(PAUSE_ENV) != stage:
-        return
-    marker = os.environ.get(PAUSE_MARKER_ENV)
-    if marker:
-        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
-    deadline = time.monotonic() + float(os.environ.get("KOKUHO_TEST_PAUSE_SECONDS", "120"))
-    until = os.environ.get(PAUSE_UNTIL_ENV)
-    while time.monotonic() < deadline and not (until and Path(until).exists()):
-        time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -286,7 +264,6 @@ def open_for_write(
             con.checkpoint()
             con.close()
             _fsync_file(work)
-            pause_for_tests("before_publish")
             os.replace(work, db_path)
         except BaseException as exc:
             if con is not None:
@@ -298,7 +275,6 @@ def open_for_write(
                 raise _disk_full(db_path, work) from exc
             raise
         _fsync_dir(db_path.parent)
-        pause_for_tests(PAUSE_AFTER_PUBLISH)
         # A write-ahead log left by someone who opened the published file read-write belongs to the
         # old file; replayed onto the new one it would corrupt it.
         _remove([db_path.with_name(db_path.name + ".wal"), *stale_work_files(db_path)])
@@ -402,10 +378,10 @@ class RunLock:
         )
 
 
-def _read_holder(handle: object) -> str:
+def _read_holder(handle: IO[str]) -> str:
     with contextlib.suppress(OSError, ValueError):
-        handle.seek(0)  # type: ignore[attr-defined]
-        text = handle.read().strip()  # type: ignore[attr-defined]
+        handle.seek(0)
+        text = handle.read().strip()
         if text:
             return text
     return "不明 / unknown"

@@ -22,7 +22,7 @@ import pandas as pd
 
 from kokuho.catalog import Catalog
 from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED, STATUS_SUPERSEDED, issue_hint, issue_message
-from load.publish import connect_readonly, open_for_write, pause_for_tests, resolve_db_path
+from load.publish import connect_readonly, open_for_write, resolve_db_path
 from load.schema import ensure_schema, schema_is_ready
 from load.sql_files import sql
 from transform.batch import StagingBatch, conform
@@ -248,15 +248,11 @@ def _execute(con: duckdb.DuckDBPyConnection, text: str, params: dict[str, object
 # --- loads --------------------------------------------------------------------------------------
 
 
-def _is_connection(target: object) -> bool:
-    return isinstance(target, duckdb.DuckDBPyConnection)
-
-
 def known_sha256(target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConnection) -> set[str]:
     """sha256 of every file already in the warehouse (any status); empty when there is no warehouse."""
-    if _is_connection(target):
-        return _known(target)  # type: ignore[arg-type]
-    db_path = resolve_db_path(target)  # type: ignore[arg-type]
+    if isinstance(target, duckdb.DuckDBPyConnection):
+        return _known(target)
+    db_path = resolve_db_path(target)
     if not db_path.is_file():
         return set()
     con = connect_readonly(db_path)
@@ -393,8 +389,8 @@ def load_batch(
     `target` is a connection from load.publish.open_for_write, or the published database path (or
     Settings), in which case the load runs on a working copy that is published atomically.
     """
-    if not _is_connection(target):
-        with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
+    if not isinstance(target, duckdb.DuckDBPyConnection):
+        with open_for_write(target, run_id=run_id) as con:
             result = load_batch(
                 con,
                 batch,
@@ -404,10 +400,10 @@ def load_batch(
                 entries=entries,
                 survey=survey,
             )
-        result.db_path = resolve_db_path(target)  # type: ignore[arg-type]
+        result.db_path = resolve_db_path(target)
         return result
 
-    con: duckdb.DuckDBPyConnection = target  # type: ignore[assignment]
+    con = target
     now = _now()
     con.begin()
     try:
@@ -475,7 +471,6 @@ def load_batch(
             unreadable=unreadable,
         )
         _execute(con, sql("steps/record_run_load"), {"run_id": run_id, "now": now, **result.summary()})
-        pause_for_tests("in_transaction")
         con.commit()
     except BaseException:
         with contextlib.suppress(duckdb.Error):  # keep the original error
@@ -488,8 +483,8 @@ def _first_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     """The first row (by file name, then worksheet row) of each key of the table's grain.
 
     A key repeats only when a batch holds the same file twice or a file validation quarantines
-    anyway: checking costs milliseconds, whereas deduplicating in SQL sorted every row (~0.3 s
-    for a national batch)."""
+    anyway: checking is cheap, whereas deduplicating in SQL sorted every row of a national batch
+    (docs/benchmark.md)."""
     if not frame.duplicated(subset=key).any():
         return frame
     ordered = frame.sort_values(["file_name", "row_no"], kind="stable", na_position="last")
@@ -583,11 +578,11 @@ def start_run(
     started_at: datetime | None = None,
 ) -> None:
     """Record that a run started (status 'running'). Given a path, publishes at once."""
-    if not _is_connection(target):
-        with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
+    if not isinstance(target, duckdb.DuckDBPyConnection):
+        with open_for_write(target, run_id=run_id) as con:
             start_run(con, run_id, started_at=started_at)
         return
-    target.execute(sql("steps/start_run"), {"run_id": run_id, "now": started_at or _now()})  # type: ignore[union-attr]
+    target.execute(sql("steps/start_run"), {"run_id": run_id, "now": started_at or _now()})
 
 
 def finish_run(
@@ -600,11 +595,11 @@ def finish_run(
 ) -> None:
     """Record the end of a run ('succeeded' or 'failed'); `skipped` adds files the run skipped before
     loading (already known sha256) to its counts. Given a path, publishes at once."""
-    if not _is_connection(target):
-        with open_for_write(target, run_id=run_id) as con:  # type: ignore[arg-type]
+    if not isinstance(target, duckdb.DuckDBPyConnection):
+        with open_for_write(target, run_id=run_id) as con:
             finish_run(con, run_id, status=status, skipped=skipped, finished_at=finished_at)
         return
-    target.execute(  # type: ignore[union-attr]
+    target.execute(
         sql("steps/finish_run"),
         {"run_id": run_id, "now": finished_at or _now(), "skipped": skipped, "status": status},
     )

@@ -57,8 +57,8 @@ TIME_FORMATS: dict[type, str] = {
     dt.timedelta: FORMAT_DATE_TIMEDELTA,
 }
 TIME_TYPES = (dt.datetime, dt.date, dt.time, dt.timedelta)
-# Deflate level, measured on the national summary (15.6 MB of sheet XML): levels 1 and 2 take
-# 0.04 s, 5 takes 0.08 s and 6 (zipfile's default) 0.11 s; level 2 gives 1.6 MB, 6 gives 1.3 MB.
+# Deflate level: 2 is about three times faster than zipfile's default (6) on the national summary
+# for a slightly larger file (measured in docs/benchmark.md).
 DEFAULT_COMPRESSLEVEL = 2
 _ROWS_PER_CHUNK = 200
 
@@ -198,7 +198,7 @@ def save_workbook(
 ) -> None:
     """Save like `workbook.save(target)`, with every buffered sheet's cells written in."""
     for ws in workbook.worksheets:
-        if ws._cells and buffered(ws) is not None:  # type: ignore[attr-defined]
+        if ws._cells and buffered(ws) is not None:
             raise ValueError(
                 f"シート「{ws.title}」に openpyxl のセルと高速書き込みのセルが混在しています（どちらか一方にしてください）"
             )
@@ -384,16 +384,16 @@ def _body(value: object, sid: int, epoch: dt.datetime, iso_dates: bool) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to a cell: {value!r}")
 
 
-def _number(value: object) -> str | None:
+def _number(value: float | Decimal) -> str | None:
     """openpyxl's number text ("%.16g"); None for NaN and infinities, which are not numbers in xlsx."""
     if type(value) is int:
         return str(value) if -(10**15) < value < 10**15 else f"{float(value):.16g}"
     if isinstance(value, Decimal):
         if not value.is_finite():
             return None
-    elif not math.isfinite(value):  # type: ignore[arg-type]
+    elif not math.isfinite(value):
         return None
-    return f"{float(value):.16g}"  # type: ignore[arg-type]
+    return f"{float(value):.16g}"
 
 
 def _escape(text: str) -> str:

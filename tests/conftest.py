@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from kokuho.config import Settings, apply_offline_env
 
+# The faults tests inject into real processes (kokuho_faults) live beside the tests, not in the product.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "faults"))
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _offline() -> None:
     apply_offline_env()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _faults_in_workers() -> None:
+    """Extraction workers started by this process install the faults their environment asks for."""
+    import kokuho_faults
+
+    kokuho_faults.install_worker_start()
 
 
 @pytest.fixture

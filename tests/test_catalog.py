@@ -182,7 +182,7 @@ BAD: dict[str, tuple[str, str]] = {
     ),
     "missing label": (
         GOOD + "    - id: A3  # <-\n",
-        "'label' が空",
+        "'label' がありません",
     ),
     "unknown prefecture": (
         "prefecture_code: '99'  # <-\n" + GOOD.split("\n", 1)[1],
@@ -245,6 +245,14 @@ BAD: dict[str, tuple[str, str]] = {
     "bad year offsets": (
         GOOD + "numeric_targets:\n- id: rate  # <-\n  label: 収納率\n  year_offsets: [0, -1]\n",
         "year_offsets",
+    ),
+    "unknown key (a misspelt one)": (
+        GOOD + "    - id: A3  # <-\n      lable: 差押\n",
+        "'lable' は知らないキー",
+    ),
+    "section that is not a mapping": (
+        GOOD.replace("prefecture_code: '33'", "prefecture_code: '33'  # <-") + "- 保険給付\n",
+        "マッピング",
     ),
     "bad fiscal year": (
         GOOD.replace("prefecture_code: '33'", "prefecture_code: '33'  # <-").replace("2024", "24"),

@@ -110,7 +110,8 @@ def test_quarantine_outputs_are_written(checked: Checked, name: str) -> None:
     (folder,) = [d for d in (checked.home / "quarantine").iterdir() if d.name.endswith(f"_{path.name}")]
     assert f"→ 保管先: {folder}" in "\n".join(checked.block(name))
     assert (folder / path.name).read_bytes() == path.read_bytes()
-    assert CASES[name].code in (folder / "reasons.csv").read_text(encoding="utf-8-sig")
+    code = CASES[name].code
+    assert code is not None and code in (folder / "reasons.csv").read_text(encoding="utf-8-sig")
     assert (folder / "理由一覧.xlsx").is_file()
     assert (folder / f"返却用_{path.stem}.xlsx").is_file() != CASES[name].file_level
 

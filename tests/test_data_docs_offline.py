@@ -68,7 +68,9 @@ class _Collector(HTMLParser):
             elif name == "style":
                 self.found += css_references(self.file, f"<{tag} style>", value)
             elif (
-                tag == "meta" and name == "content" and dict(attrs).get("http-equiv", "").lower() == "refresh"
+                tag == "meta"
+                and name == "content"
+                and (dict(attrs).get("http-equiv") or "").lower() == "refresh"
             ):
                 self.found += [
                     Reference(self.file, "<meta refresh>", m["url"]) for m in REFRESH_URL.finditer(value)

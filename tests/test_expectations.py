@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -562,7 +563,7 @@ def test_an_expectation_gx_cannot_evaluate_stops_the_run(
 
     original = validate._Runner._validate
 
-    def without_answer(batch: object, suite: object, params: dict) -> object:
+    def without_answer(batch: Any, suite: Any, params: dict) -> Any:
         if suite.name == "stg_responses":
             batch.data.dataframe.drop(columns=["answer"], inplace=True)
         return original(batch, suite, params)

@@ -1,4 +1,4 @@
-"""Excel export (issue 5): round trip of every number and text against the DuckDB views, formula
+"""Excel export: round trip of every number and text against the DuckDB views, formula
 safety, charts, the machine-readable sheet, and view exports for BI tools.
 
 The warehouse is built by `build_fixture_db` (the real schema and views of load/sql, filled with a
@@ -214,7 +214,7 @@ def build_fixture_db(path: Path) -> Path:
                     "subgroup_no": subgroup[0] if subgroup else None,
                     "subgroup_title": subgroup[1] if subgroup else None,
                 }
-                table_id = f"{sec[0]}-{ss[0]}" + (f"-{group[0]}-{subgroup[0]}" if group else "")
+                table_id = f"{sec[0]}-{ss[0]}" + (f"-{group[0]}-{subgroup[0]}" if group and subgroup else "")
                 insert(
                     con,
                     "measures",
@@ -425,7 +425,7 @@ def expected_section(db: Path, section_no: int) -> list[list[str]]:
             own[r["table_id"]].append(item)
     rows: list[list[str]] = []
     last: tuple | None = None
-    table: str | None = None
+    table = ""  # the table whose own initiatives close the block (set by the first measure)
     for m in measures(db):
         if m["section_no"] != section_no:
             continue
@@ -553,7 +553,9 @@ def test_matrix_read_grouped_keeps_the_answer_rules(column_type: str, answers: d
         f" municipality_code VARCHAR, municipality_name VARCHAR, measure_id VARCHAR, implemented {column_type},"
         " survey_id VARCHAR)"
     )
-    rows = [(2024, PREF, "111007", "さいたま市", mid, value, S24) for mid, value in answers.items()]
+    rows: list[tuple[object, ...]] = [
+        (2024, PREF, "111007", "さいたま市", mid, value, S24) for mid, value in answers.items()
+    ]
     rows += [(2024, PREF, "113697", None, mid, None, S24) for mid in answers]  # no file: NULL, no name
     rows += [(2024, PREF, "112011", "川越市", "M1", answers["M1"], S23)]  # another survey of the year
     con.executemany("INSERT INTO municipality_matrix VALUES (?, ?, ?, ?, ?, ?, ?)", rows)

@@ -2,7 +2,7 @@
 
 One `extract_files` call over a folder mixing good files with every bad kind (built here, byte by
 byte where openpyxl cannot) gives most assertions; the worker crash and the hang are simulated
-through the documented test hooks of extract.worker.
+through faults the tests inject into the real worker (tests/faults/kokuho_faults.py).
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ import random
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import openpyxl
 import pytest
+from kokuho_faults import CRASH_ENV, HANG_ENV
 from workbook_factory import catalog, cfb, filled, municipalities, rezip, to_bytes
 
 from extract.container import Limits, cfb_entry_names
 from extract.model import ExtractedWorkbook
-from extract.sandbox import TEST_CRASH_ENV, TEST_HANG_ENV, WorkerStep, extract_files
+from extract.sandbox import WorkerStep, extract_files
 from extract.wire import STEP_RESULT, WORKBOOK, decode, encode, encode_result
 from kokuho.codelists import ISSUES
 from transform.contracts import contract
@@ -69,7 +70,10 @@ def xlsx_bytes(build: Callable[[openpyxl.Workbook], None] | None = None) -> byte
     return buffer.getvalue()
 
 
-def biff8(sheets: list[tuple[str, int, dict[tuple[int, int], object]]], merged: list[tuple] = ()) -> bytes:
+def biff8(
+    sheets: list[tuple[str, int, dict[tuple[int, int], object]]],
+    merged: Sequence[tuple[int, int, int, int]] = (),
+) -> bytes:
     """A BIFF8 workbook stream: (name, visibility 0/1/2, {(row0, col0): value}) per sheet."""
 
     def rec(kind: int, data: bytes = b"") -> bytes:
@@ -87,6 +91,7 @@ def biff8(sheets: list[tuple[str, int, dict[tuple[int, int], object]]], merged: 
                 text = struct.pack("<HB", len(value), 1) + value.encode("utf-16-le")
                 out += rec(0x0204, struct.pack("<HHH", r, c, 0) + text)  # LABEL
             else:
+                assert isinstance(value, int | float), value
                 out += rec(0x0203, struct.pack("<HHHd", r, c, 0, float(value)))  # NUMBER
         if merged:
             out += rec(
@@ -230,8 +235,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ExtractedWorkbo
     paths.append(folder / "legacy.xls")
     paths[-1].write_bytes(cfb([("Workbook", biff8([("表紙", 0, {(0, 0): "kokuho:cover", (2, 2): 5})]))]))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(TEST_CRASH_ENV, "crash.xlsx")
-        patch.setenv(TEST_HANG_ENV, "hang.xlsx")
+        patch.setenv(CRASH_ENV, "crash.xlsx")
+        patch.setenv(HANG_ENV, "hang.xlsx")
         results = extract_files(paths, workers=2, limits=LIMITS)
     assert [r.file_name for r in results] == [p.name for p in paths]  # same order, nothing lost
     for result, path in zip(results, paths, strict=True):
@@ -340,7 +345,7 @@ def test_memory_limit_and_crash_cost_only_their_file(tmp_path: Path, monkeypatch
             good_workbook(path)
     paths[0].write_bytes(xlsx_bytes())
     paths[2].write_bytes(memory_bomb())
-    monkeypatch.setenv(TEST_CRASH_ENV, "crash.xlsx")
+    monkeypatch.setenv(CRASH_ENV, "crash.xlsx")
     results = extract_files(paths, workers=1, limits=Limits(memory_bytes=256 * 1024 * 1024))
     assert [(r.file_name, [i.code for i in r.issues]) for r in results] == [
         ("crash.xlsx", ["PARSE_FAILED"]),
@@ -416,7 +421,7 @@ def test_worker_step_stages_as_the_parent_would(tmp_path: Path, monkeypatch: pyt
         paths[-1].write_bytes(to_bytes(filled(municipality).wb))
     paths.append(tmp_path / "crash.xlsx")
     paths[-1].write_bytes(paths[0].read_bytes() + b"\0")
-    monkeypatch.setenv(TEST_CRASH_ENV, "crash.xlsx")
+    monkeypatch.setenv(CRASH_ENV, "crash.xlsx")
     staged = extract_files(paths, workers=2, limits=LIMITS, step=STAGE_STEP)
     # The good files: staged in the workers exactly as in-process staging stages them.
     for path, result in zip(paths[:2], staged[:2], strict=True):
@@ -523,4 +528,5 @@ def test_checked_package_gives_the_parser_exactly_the_checked_xml(tmp_path: Path
     assert rebuilt.getinfo(raw.filename).compress_size == raw.compress_size
     workbook = extract_file(original, LIMITS)
     assert not workbook.issues
-    assert workbook.sheet_by_key("kokuho:section:1").rows[-1].cells == {"D": "○"}
+    sheet = workbook.sheet_by_key("kokuho:section:1")
+    assert sheet is not None and sheet.rows[-1].cells == {"D": "○"}

@@ -3,8 +3,8 @@ checks, extraction (the parser, the worker running it), key parsing, staging —
 issue with a Japanese reason, the run or check ends, and every other file is accepted.
 
 Real bad inputs where there are some (a zip bomb, a truncated zip, template keys holding a
-superscript digit or a number beyond INT32); the worker's documented test hooks
-(extract.worker) for a parser that kills its worker and for a step that raises or hangs in the
+superscript digit or a number beyond INT32); faults injected into the real worker
+(tests/faults/kokuho_faults.py) for a parser that kills its worker and for a step that raises or hangs in the
 worker; a monkeypatched staging step for the in-process path. Good files are put right after
 each bad one, so a file queued behind a culprit on the same worker would be the one blamed.
 """
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kokuho_faults import CRASH_ENV, STEP_HANG_ENV, STEP_RAISE_ENV, with_faults_path
 from workbook_factory import (
     OWN_TABLE,
     SECTION_2,
@@ -33,14 +34,10 @@ from workbook_factory import (
 )
 
 from extract.container import Limits
-from extract.sandbox import (
-    TEST_CRASH_ENV,
-    TEST_STEP_HANG_ENV,
-    TEST_STEP_RAISE_ENV,
-    WorkerStep,
-    extract_files,
-)
+from extract.model import RawSheet
+from extract.sandbox import WorkerStep, extract_files
 from kokuho import layout
+from kokuho.config import Settings
 from transform.contracts import contract
 
 ISSUE_COLUMNS = contract("file_issues").column_names
@@ -97,7 +94,7 @@ class Bad:
     code: str
     edit: Callable[[Survey], str] | None = None
     post: Callable[[bytes], bytes] | None = None
-    hook: str | None = None  # the worker test hook that fails it
+    hook: str | None = None  # the fault (tests/faults) that fails it in the worker
     detail: str | None = None  # a piece of its message
 
 
@@ -127,11 +124,11 @@ CONTAINER_FILES = [
     Bad("truncated", "CORRUPT_WORKBOOK", post=lambda data: data[: len(data) // 2]),
 ]
 WORKER_FILES = [
-    Bad("parser_crash", "PARSE_FAILED", hook=TEST_CRASH_ENV),
+    Bad("parser_crash", "PARSE_FAILED", hook=CRASH_ENV),
     Bad(
         "staging_raises",
         "PARSE_FAILED",
-        hook=TEST_STEP_RAISE_ENV,
+        hook=STEP_RAISE_ENV,
         detail="調査票の内容の処理中に予期しないエラー",
     ),
 ]
@@ -191,7 +188,7 @@ def issues_of(staged: tuple) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def staged_in_workers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Inbox, dict[str, tuple]]:
-    hang = Bad("staging_hangs", "PARSE_TIMEOUT", hook=TEST_STEP_HANG_ENV)
+    hang = Bad("staging_hangs", "PARSE_TIMEOUT", hook=STEP_HANG_ENV)
     inbox = build_inbox(tmp_path_factory.mktemp("workers"), [*BAD_FILES, hang])
     with pytest.MonkeyPatch.context() as patch:
         for env, name in inbox.hooks.items():
@@ -241,8 +238,8 @@ def test_a_step_error_in_the_worker_is_reported_by_it_not_rerun_as_a_crash(
     staged_in_workers: tuple[Inbox, dict[str, tuple]],
 ) -> None:
     inbox, results = staged_in_workers
-    raised = inbox.hooks[TEST_STEP_RAISE_ENV]
-    crashed = inbox.hooks[TEST_CRASH_ENV]
+    raised = inbox.hooks[STEP_RAISE_ENV]
+    crashed = inbox.hooks[CRASH_ENV]
     assert [row[RULE] for row in issues_of(results[raised])] == ["step"]
     assert [row[RULE] for row in issues_of(results[crashed])] == ["worker_crash"]
 
@@ -257,7 +254,11 @@ def _command(args: list[str], home: Path, hooks: dict[str, str]) -> subprocess.C
         env.pop(name, None)
     # The timeout only stops a hang from stalling the suite: a hang is what fails this test.
     return subprocess.run(
-        [sys.executable, "-m", "kokuho", *args], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "kokuho", *args],
+        capture_output=True,
+        text=True,
+        env=with_faults_path(env),
+        timeout=600,
     )
 
 
@@ -342,7 +343,7 @@ def test_run_ends_loads_the_good_files_and_quarantines_the_bad(tmp_path: Path) -
 
 
 def test_in_process_staging_error_costs_only_its_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: object
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> None:
     from extract.reader import extract_file
     from flows.steps import stage_chunk
@@ -352,21 +353,21 @@ def test_in_process_staging_error_costs_only_its_file(
     culprit = inbox.good[1]
     original = staging._FileTransform._read_targets
 
-    def failing(self: staging._FileTransform, sheet: object) -> None:
+    def failing(self: staging._FileTransform, sheet: RawSheet) -> None:
         if self.wb.file_name == culprit:
             raise ZeroDivisionError("injected")
-        original(self, sheet)  # type: ignore[arg-type]
+        original(self, sheet)
 
     monkeypatch.setattr(staging._FileTransform, "_read_targets", failing)
     workbooks = [extract_file(path, Limits()) for path in inbox.paths]
-    chunk = stage_chunk(inbox.paths, settings, workbooks=workbooks)  # type: ignore[arg-type]
-    issues = chunk.batch.issues  # type: ignore[attr-defined]
+    chunk = stage_chunk(inbox.paths, settings, workbooks=workbooks)
+    issues = chunk.batch.issues
     by_file = issues.groupby("file_name")["code"].apply(list).to_dict()
     assert by_file.pop(culprit) == ["PARSE_FAILED"]
     message = issues.loc[issues["file_name"] == culprit, "message"].iloc[0]
     assert "調査票の内容の処理中に予期しないエラー（ZeroDivisionError）" in message
     assert set(by_file) == set(inbox.bad)
     assert all("TEMPLATE_KEY_INVALID" in codes for codes in by_file.values())
-    responses = chunk.batch.responses  # type: ignore[attr-defined]
+    responses = chunk.batch.responses
     staged = set(responses["file_name"])
     assert staged == set(inbox.good) - {culprit}

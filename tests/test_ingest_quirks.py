@@ -17,6 +17,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import openpyxl
 import pandas as pd
@@ -39,6 +40,9 @@ from kokuho.catalog import load_catalog_for
 from kokuho.config import Settings
 from kokuho.templates import write_template
 
+if TYPE_CHECKING:
+    from flows.steps import FileOutcome, StageResult
+
 RESUBMITTED = "M005"  # blank in the first file, yes in the re-submission
 FINAL_STATUSES = {codelists.STATUS_ACCEPTED, codelists.STATUS_SUPERSEDED, codelists.STATUS_QUARANTINED}
 
@@ -51,8 +55,8 @@ class Run:
     resubmission: tuple[Path, Path]  # (first, later) from one municipality
     previous_year: Path  # the FY2023 template, blank
     sha_before: dict[str, str]  # file name -> sha256 before the run
-    result: object  # flows.steps.StageResult
-    outcomes: dict[str, object]  # file name -> FileOutcome
+    result: StageResult
+    outcomes: dict[str, FileOutcome]  # file name -> its outcome
 
 
 def _sha(path: Path) -> str:
@@ -116,8 +120,13 @@ def _rows(run: Run, table: str, path: Path) -> pd.DataFrame:
     return frame[frame["sha256"] == run.sha_before[path.name]]
 
 
-def _outcome(run: Run, name: str):
+def _outcome(run: Run, name: str) -> FileOutcome:
     return run.outcomes[run.built[name].path.name]
+
+
+def _quarantine_dir(outcome: FileOutcome) -> Path:
+    assert outcome.quarantine_dir is not None, outcome.file_name
+    return outcome.quarantine_dir
 
 
 def _issue(run: Run, name: str) -> dict[str, object]:
@@ -155,7 +164,9 @@ def test_no_staged_row_of_an_accepted_file_is_lost(run: Run) -> None:
     survey's catalog, and its submission row."""
     batch = run.result.batch
     kept = [o for o in run.result.outcomes if o.status != "quarantined"]
-    catalogs = {year: load_catalog_for("11", year) for year in {o.fiscal_year for o in kept}}
+    years = {o.sha256: o.fiscal_year for o in kept}
+    assert None not in years.values()
+    catalogs = {year: load_catalog_for("11", year) for year in years.values() if year is not None}
     assert len(catalogs[2024].measures) == 150  # seed 001: FY2024 Saitama
     for table, per_file in (
         ("responses", lambda c: len(c.measures)),
@@ -164,7 +175,9 @@ def test_no_staged_row_of_an_accepted_file_is_lost(run: Run) -> None:
     ):
         frame = getattr(batch, table)
         staged = frame[frame["sha256"].isin({o.sha256 for o in kept})].groupby("sha256").size().to_dict()
-        assert staged == {o.sha256: per_file(catalogs[o.fiscal_year]) for o in kept}, table
+        assert staged == {sha: per_file(catalogs[year]) for sha, year in years.items() if year is not None}, (
+            table
+        )
 
 
 def test_inbox_is_untouched(run: Run) -> None:
@@ -271,7 +284,8 @@ def test_rejected_message_names_file_sheet_and_cell(run: Run, name: str) -> None
         assert built.issue_sheet in message
     if built.issue_cell:
         assert built.issue_cell in message
-    assert issue["hint"] == codelists.issue_hint(CASES[name].code)
+    code = CASES[name].code
+    assert code is not None and issue["hint"] == codelists.issue_hint(code)
 
 
 @pytest.mark.parametrize("name", REJECTED_NAMES)
@@ -297,9 +311,9 @@ def test_quarantine_keeps_the_original_byte_for_byte(run: Run, name: str) -> Non
     outcome = _outcome(run, name)
     path = run.built[name].path
     assert path.is_file() and _sha(path) == run.sha_before[path.name]  # still in the inbox
-    copy = outcome.quarantine_dir / path.name
+    copy = _quarantine_dir(outcome) / path.name
     assert copy.read_bytes() == path.read_bytes()
-    assert outcome.quarantine_dir.parent == run.settings.quarantine_dir
+    assert _quarantine_dir(outcome).parent == run.settings.quarantine_dir
 
 
 @pytest.mark.parametrize("name", REJECTED_NAMES)
@@ -312,17 +326,17 @@ def test_reasons_csv_and_xlsx_list_the_issue(run: Run, name: str) -> None:
         "cell": built.issue_cell or "",
         "code": CASES[name].code,
     }
-    with (outcome.quarantine_dir / "reasons.csv").open(encoding="utf-8-sig", newline="") as handle:
+    with (_quarantine_dir(outcome) / "reasons.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert want in [{k: r[k] for k in want} for r in rows]
 
-    wb = openpyxl.load_workbook(outcome.quarantine_dir / "理由一覧.xlsx", read_only=True)
+    wb = openpyxl.load_workbook(_quarantine_dir(outcome) / "理由一覧.xlsx", read_only=True)
     try:
-        rows = list(wb.active.iter_rows(values_only=True))
+        sheet_rows = list(wb.active.iter_rows(values_only=True))
     finally:
         wb.close()
-    assert built.path.name in rows[1][0]  # the file is named above the table
-    header, body = rows[3], rows[4:]
+    assert built.path.name in sheet_rows[1][0]  # the file is named above the table
+    header, body = sheet_rows[3], sheet_rows[4:]
     index = {key: header.index(ja) for ja, key in {"シート": "sheet", "セル": "cell"}.items()}
     reference = header.index("参考（エラーコード／ルール）")
     listed = [
@@ -342,7 +356,7 @@ def test_reasons_csv_and_xlsx_list_the_issue(run: Run, name: str) -> None:
 def test_annotated_copy_comments_the_offending_cell(run: Run, name: str) -> None:
     outcome = _outcome(run, name)
     built = run.built[name]
-    annotated = outcome.quarantine_dir / f"返却用_{built.path.stem}.xlsx"
+    annotated = _quarantine_dir(outcome) / f"返却用_{built.path.stem}.xlsx"
     assert annotated.is_file()
     wb = openpyxl.load_workbook(annotated)
     assert wb.sheetnames[0] == "確認事項"
@@ -365,8 +379,8 @@ def test_annotated_copy_comments_the_offending_cell(run: Run, name: str) -> None
 def test_unreadable_file_gets_no_annotated_copy(run: Run, name: str) -> None:
     """Nothing that failed the container checks is handed to openpyxl for annotation."""
     outcome = _outcome(run, name)
-    assert not list(outcome.quarantine_dir.glob("返却用_*"))
-    assert (outcome.quarantine_dir / "reasons.csv").is_file()
+    assert not list(_quarantine_dir(outcome).glob("返却用_*"))
+    assert (_quarantine_dir(outcome) / "reasons.csv").is_file()
 
 
 def test_the_xfd1048576_file_costs_only_itself(run: Run) -> None:

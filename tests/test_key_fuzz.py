@@ -290,7 +290,7 @@ def test_staging_takes_any_keys_and_cells(workbook: ExtractedWorkbook) -> None:
 # --- the cases the fuzz is about, spelled out -------------------------------------------------
 
 
-def _cover_only(meta: dict[str, str]) -> ExtractedWorkbook:
+def _cover_only(meta: dict[str, str | None]) -> ExtractedWorkbook:
     cover = [RawRow(1, layout.SHEET_COVER, {})]
     cover += [RawRow(n, layout.meta_key(k, v), {}) for n, (k, v) in enumerate(meta.items(), start=3)]
     cover.append(RawRow(10, layout.META_MUNICIPALITY_CODE, {"C": "112011"}))
@@ -332,15 +332,16 @@ VALID_META = {
     ],
 )
 def test_cover_keys_are_validated_and_named(name: str | None, value: str | None, codes: set[str]) -> None:
-    meta = dict(VALID_META)
+    meta: dict[str, str | None] = dict(VALID_META)
     if name is not None:
-        meta[name] = value  # type: ignore[assignment]
+        meta[name] = value
     staged = check_staged(stage_file(_cover_only(meta), "11", 2024))
     issues = [dict(zip(ISSUE_COLUMNS, row, strict=True)) for row in staged[2][-1]]
     assert {i["code"] for i in issues} == codes
     for issue in issues:
         if issue["code"] == "TEMPLATE_KEY_INVALID":
-            row = 3 + list(meta).index(name)  # type: ignore[arg-type]
+            assert name is not None  # only a changed key can be invalid
+            row = 3 + list(meta).index(name)
             assert (issue["sheet"], issue["cell"], issue["value"]) == (
                 layout.COVER_TITLE,
                 f"A{row}",

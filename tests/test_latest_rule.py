@@ -14,7 +14,7 @@ from test_warehouse import Fixture, make_fixture, query
 
 from kokuho.codelists import FUTURE_TOLERANCE_SECONDS, issue_hint, issue_message
 from load.publish import open_for_write
-from load.warehouse import finish_run, load_batch, start_run
+from load.warehouse import LoadResult, finish_run, load_batch, start_run
 
 FUTURE = "2099-12-31T00:00:00"
 
@@ -24,7 +24,7 @@ def fx(tmp_path: Path) -> Fixture:
     return make_fixture(tmp_path / "catalogs")
 
 
-def _run(db: Path, fx: Fixture, files: list, run_id: str, started: str) -> object:
+def _run(db: Path, fx: Fixture, files: list, run_id: str, started: str) -> LoadResult:
     """One run as the flow records it: its start in `runs`, then the load."""
     from datetime import datetime
 

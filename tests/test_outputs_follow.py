@@ -15,12 +15,9 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
+from kokuho_faults import PAUSE_AFTER_PUBLISH, PAUSE_ENV, PAUSE_MARKER_ENV, PAUSE_UNTIL_ENV, with_faults_path
 
 from load.publish import (
-    PAUSE_AFTER_PUBLISH,
-    PAUSE_ENV,
-    PAUSE_MARKER_ENV,
-    PAUSE_UNTIL_ENV,
     export_state_path,
     published_state,
     stale_work_files,
@@ -56,7 +53,7 @@ def _env(home: Path, *, api_url: str | None, **extra: str) -> dict[str, str]:
     env["PREFECT_HOME"] = str(home.parent / "prefect_home")
     if api_url:
         env["PREFECT_API_URL"] = api_url
-    return {**env, **extra}
+    return with_faults_path({**env, **extra})
 
 
 def _kokuho_run(inbox: Path, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:

@@ -13,12 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from kokuho_faults import PAUSE_ENV, PAUSE_MARKER_ENV, PAUSE_STAGES, with_faults_path
 from test_warehouse import Fixture, batch_of, make_fixture, query
 
 from load.publish import (
-    PAUSE_ENV,
-    PAUSE_MARKER_ENV,
-    PAUSE_STAGES,
     WarehouseBusy,
     WarehouseError,
     WarehouseHeld,
@@ -26,7 +24,7 @@ from load.publish import (
     open_for_write,
     stale_work_files,
 )
-from load.warehouse import load_batch
+from load.warehouse import LoadResult, load_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT_M003 = "SELECT implementing_count FROM measure_summary WHERE fiscal_year = 2024 AND measure_id = 'M003'"
@@ -62,7 +60,7 @@ READER = textwrap.dedent(
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in (PAUSE_ENV, PAUSE_MARKER_ENV)}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return {**env, **extra}
+    return with_faults_path({**env, **extra})
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, deadline_s: float = 120) -> None:
@@ -351,7 +349,8 @@ def test_a_write_waits_for_a_read_write_holder_to_close(
         _release(holder)
     writer.join(timeout=300)
     assert "error" not in outcome, outcome.get("error")
-    assert len(outcome["result"].accepted) == 1  # type: ignore[union-attr]
+    result = outcome["result"]
+    assert isinstance(result, LoadResult) and len(result.accepted) == 1
     assert query(db, COUNT_M003) == [(2,)]
 
 

@@ -8,14 +8,30 @@ session's test server and checks that a backlog of late runs collapses to one.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from flows import serve as serve_module
 from kokuho.cli import main as kokuho_main
 from kokuho.config import Settings
+
+if TYPE_CHECKING:
+    from prefect import Flow, State
+    from prefect.client.schemas.schedules import CronSchedule
+
+
+def _cron(schedules: Sequence[Any] | None) -> CronSchedule:
+    """The first schedule, checked to be a cron schedule."""
+    from prefect.client.schemas.schedules import CronSchedule
+
+    assert schedules
+    schedule = schedules[0].schedule
+    assert isinstance(schedule, CronSchedule)
+    return schedule
 
 
 @pytest.fixture
@@ -43,11 +59,10 @@ def no_server_configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 def test_schedule_is_the_cron_in_japan_time(settings: Settings, no_api: None) -> None:
     deployment = serve_module.build_deployment(settings)
-    assert len(deployment.schedules) == 1
-    schedule = deployment.schedules[0]
-    assert schedule.schedule.cron == "0 2 * * *"
-    assert schedule.schedule.timezone == "Asia/Tokyo"
-    assert schedule.active is True
+    assert deployment.schedules is not None and len(deployment.schedules) == 1
+    assert _cron(deployment.schedules).cron == "0 2 * * *"
+    assert _cron(deployment.schedules).timezone == "Asia/Tokyo"
+    assert deployment.schedules[0].active is True
     assert deployment.name == "nightly"
     assert deployment.flow_name == "kokuho-ingest"
 
@@ -56,7 +71,7 @@ def test_schedule_is_configurable(settings: Settings, no_api: None) -> None:
     deployment = serve_module.build_deployment(
         settings, cron="30 23 * * 1-5", timezone="UTC", name="weekdays"
     )
-    schedule = deployment.schedules[0].schedule
+    schedule = _cron(deployment.schedules)
     assert (schedule.cron, schedule.timezone, deployment.name) == ("30 23 * * 1-5", "UTC", "weekdays")
 
 
@@ -91,7 +106,7 @@ def test_served_runs_can_load_the_flow(settings: Settings, no_api: None) -> None
 
     deployment = serve_module.build_deployment(settings)
     assert deployment.entrypoint == serve_module.ENTRYPOINT
-    flow = load_flow_from_entrypoint(deployment.entrypoint, use_placeholder_flow=False)
+    flow: Flow[..., Any] = load_flow_from_entrypoint(deployment.entrypoint, use_placeholder_flow=False)
     assert flow.name == "kokuho-ingest"
 
 
@@ -155,15 +170,15 @@ def test_serve_command_serves_the_deployment(
     import prefect
 
     settings.inbox.mkdir(parents=True)
-    served: list[tuple[tuple[object, ...], dict[str, object]]] = []
+    served: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
     monkeypatch.setattr(serve_module, "_server_status", lambda url: (True, False))
     monkeypatch.setattr(prefect, "serve", lambda *a, **k: served.append((a, k)))
     assert kokuho_main(["serve", "--cron", "0 5 * * *", "--year", "2023"]) == 0
     ((deployments, options),) = served
     (deployment,) = deployments
-    assert deployment.schedules[0].schedule.cron == "0 5 * * *"
-    assert deployment.schedules[0].schedule.timezone == "Asia/Tokyo"
+    assert _cron(deployment.schedules).cron == "0 5 * * *"
+    assert _cron(deployment.schedules).timezone == "Asia/Tokyo"
     assert deployment.parameters["year"] == 2023
     assert deployment.parameters["inbox"] == str(settings.inbox)
     assert options["pause_on_shutdown"] is True  # Ctrl-C pauses: no runs pile up while stopped
@@ -194,7 +209,7 @@ def test_scheduler_compat_warning(prefect_version: str, sqlalchemy_version: str,
     problem = serve_module.scheduler_compat_problem(prefect_version, sqlalchemy_version)
     assert (problem is not None) == warns
     if warns:
-        assert "sqlalchemy<2.1" in problem
+        assert problem is not None and "sqlalchemy<2.1" in problem
 
 
 @pytest.mark.slow
@@ -208,6 +223,7 @@ def test_backlog_of_late_runs_collapses_to_one(settings: Settings, prefect_serve
 
     deployment = serve_module.build_deployment(settings, name=f"test-{uuid.uuid4().hex[:8]}")
     deployment_id = deployment.apply()
+    assert isinstance(deployment_id, uuid.UUID)  # apply() is sync here (no running event loop)
     with get_client(sync_client=True) as client:
         try:
             stored = client.read_deployment(deployment_id)
@@ -216,7 +232,7 @@ def test_backlog_of_late_runs_collapses_to_one(settings: Settings, prefect_serve
             assert stored.global_concurrency_limit.limit == 1
             assert stored.concurrency_options is not None
             assert stored.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
-            assert (stored.schedules[0].schedule.cron, stored.schedules[0].schedule.timezone) == (
+            assert (_cron(stored.schedules).cron, _cron(stored.schedules).timezone) == (
                 "0 2 * * *",
                 "Asia/Tokyo",
             )
@@ -227,9 +243,15 @@ def test_backlog_of_late_runs_collapses_to_one(settings: Settings, prefect_serve
                 )
                 for days in (3, 2, 1)
             ]
-            results = [client.set_flow_run_state(run.id, Pending()) for run in runs]
-            types = [result.state.type for result in results]
+            fresh: list[State[Any]] = [Pending() for _ in runs]
+            states = [
+                client.set_flow_run_state(run.id, state).state for run, state in zip(runs, fresh, strict=True)
+            ]
+            assert all(state is not None for state in states)
+            types = [state.type for state in states if state is not None]
             assert types == [StateType.PENDING, StateType.CANCELLED, StateType.CANCELLED]
-            assert all("concurrency limit" in (result.state.message or "") for result in results[1:])
+            assert all(
+                "concurrency limit" in (state.message or "") for state in states[1:] if state is not None
+            )
         finally:
             client.delete_deployment(deployment_id)

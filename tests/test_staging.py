@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 import pyarrow as pa
@@ -33,7 +33,7 @@ def make_book(
     name: object = "川越市",
     file_name: str | None = None,
     sha256: str = SHA,
-    answers: dict[str, object] | None = None,
+    answers: Mapping[str, object] | None = None,
     budgets: dict[str, object] | None = None,
     own: dict[str, list[tuple[object, object]]] | None = None,
     targets: dict[tuple[str, int], object] | None = None,

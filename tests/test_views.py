@@ -188,7 +188,7 @@ def test_pct_rounds_half_up(tmp_path: Path) -> None:
     text = CATALOG_2024.replace("prefecture_code: '11'", "prefecture_code: '02'")
     cat = write_catalog(tmp_path, text, "02_2024.yaml")
     codes = [m.code for m in municipalities_of("02")][:5]
-    answers = [
+    answers: list[dict[str, tuple[str, str | None]]] = [
         {"M001": (Y, None), "M002": (Y, None), "M003": (Y, None)},
         {"M002": (Y, None), "M003": (Y, None)},
         {"M002": (Y, None), "M003": (Y, None)},
@@ -419,7 +419,7 @@ def test_numeric_targets_wide(db: Path) -> None:
             flat += [label, text, value]
         return (*flat, note)
 
-    none4 = [(None, None)] * 4
+    none4: list[tuple[str | None, float | None]] = [(None, None)] * 4
     assert rows == [
         row(
             SAITAMA,

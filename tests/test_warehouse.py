@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+import load.warehouse
 from kokuho.catalog import Catalog, load_catalog
 from kokuho.codelists import ANSWER_NO, ANSWER_YES, issue_hint, issue_message
 from load.publish import connect_readonly, stale_work_files
@@ -501,11 +502,14 @@ def test_a_failing_load_changes_nothing(tmp_path: Path, fx: Fixture, monkeypatch
     load_batch(db, v1.batch(), catalogs=fx.catalogs, run_id="run-1")
     before = db.read_bytes()
 
-    def boom(stage: str) -> None:
-        if stage == "in_transaction":
+    execute = load.warehouse._execute
+
+    def boom(con: duckdb.DuckDBPyConnection, text: str, params: dict[str, object] | None = None) -> None:
+        execute(con, text, params)
+        if text == load.warehouse.sql("steps/record_run_load"):  # the load's last statement, before COMMIT
             raise RuntimeError("disk full")
 
-    monkeypatch.setattr("load.warehouse.pause_for_tests", boom)
+    monkeypatch.setattr(load.warehouse, "_execute", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         load_batch(db, v2.batch(), catalogs=fx.catalogs, run_id="run-2")
     assert db.read_bytes() == before
@@ -668,14 +672,14 @@ def test_municipality_sync_restores_edited_rows_only(tmp_path: Path) -> None:
     try:
         ensure_schema(con)
         sync_municipalities(con)
-        count = con.execute("SELECT count(*) FROM municipalities").fetchone()[0]
+        (count,) = con.execute("SELECT count(*) FROM municipalities").fetchall()[0]
         assert count == len(all_municipalities())
         con.execute("UPDATE municipalities SET name = '誤記' WHERE code = ?", [SAITAMA])
         sync_municipalities(con)
         assert con.execute("SELECT name FROM municipalities WHERE code = ?", [SAITAMA]).fetchone() == (
             "さいたま市",
         )
-        assert con.execute("SELECT count(*) FROM municipalities").fetchone()[0] == count
+        assert con.execute("SELECT count(*) FROM municipalities").fetchall() == [(count,)]
     finally:
         con.close()
 

@@ -16,6 +16,7 @@ import zipfile
 from copy import copy
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 import pytest
@@ -25,6 +26,9 @@ from python_calamine import CalamineWorkbook
 
 from load import export_sheets as sheets
 from load.xlsx_cells import save_workbook, sheet_cells
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 LONG = "長" * 40_000
 # (id, value given to put, value openpyxl reads, value calamine reads)
@@ -141,7 +145,7 @@ def books(files: tuple[Path, Path]) -> tuple[Workbook, Workbook]:
 
 
 @pytest.fixture(scope="module")
-def calamine_rows(files: tuple[Path, Path]) -> list[list[object]]:
+def calamine_rows(files: tuple[Path, Path]) -> list[list[Any]]:
     sheet = CalamineWorkbook.from_path(str(files[0])).get_sheet_by_name("cases")
     return sheet.to_python(skip_empty_area=False)
 
@@ -280,7 +284,9 @@ def test_last_write_to_a_cell_wins() -> None:
 def test_styles_are_shared_not_repeated(files: tuple[Path, Path]) -> None:
     with zipfile.ZipFile(files[0]) as archive:
         styles = archive.read("xl/styles.xml").decode()
-    xfs = int(re.search(r'<cellXfs count="(\d+)"', styles).group(1))  # type: ignore[union-attr]
+    declared = re.search(r'<cellXfs count="(\d+)"', styles)
+    assert declared is not None
+    xfs = int(declared.group(1))
     assert xfs < 10  # one per style combination, not one per cell
 
 
@@ -305,7 +311,7 @@ def test_values_excel_cannot_hold_fail_loudly(value: object) -> None:
 
 
 class _DiskFull(io.BytesIO):
-    def write(self, data: bytes) -> int:  # type: ignore[override]
+    def write(self, data: ReadableBuffer, /) -> int:
         if self.tell() > 50_000:
             raise OSError(28, "No space left on device")
         return super().write(data)

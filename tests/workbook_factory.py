@@ -180,9 +180,9 @@ def _filled_base() -> tuple[Municipality, bytes, Expected]:
 
     for n, item in enumerate(catalog().numeric_targets):
         for year in item.years(FISCAL_YEAR):
-            value = 90.5 + n + (year - FISCAL_YEAR) * 0.5
-            entries.append((layout.SHEET_TARGETS, layout.target_key(item.id, year), _TGT["value"], value))
-            expected.targets[(item.id, year)] = (f"{value:g}", value, None)
+            percent = 90.5 + n + (year - FISCAL_YEAR) * 0.5
+            entries.append((layout.SHEET_TARGETS, layout.target_key(item.id, year), _TGT["value"], percent))
+            expected.targets[(item.id, year)] = (f"{percent:g}", percent, None)
     fill(wb, entries)
     return muni, to_bytes(wb), expected
 

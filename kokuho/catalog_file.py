@@ -1,0 +1,141 @@
+"""The schema of a catalog file (data/catalogs/*.yaml) as pydantic models, and its errors in Japanese.
+
+Unknown keys are errors: a misspelt key would otherwise silently drop part of the survey. Checks
+across nodes (numbering, duplicates) and the line numbers are kokuho.catalog's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+__all__ = ["CatalogFile", "MeasureNode", "ValidationError", "message"]
+
+
+_Text = Annotated[str, Field(strict=True), StringConstraints(strip_whitespace=True, min_length=1)]
+_No = Annotated[int, Field(strict=True, ge=1)]
+
+
+def _as_text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _as_prefecture_code(value: object) -> str:
+    return _as_text(value).zfill(2)
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MeasureNode(_Node):
+    id: _Text
+    label: _Text
+
+
+class SubgroupNode(_Node):
+    no: _No
+    title: _Text
+    measures: Annotated[list[MeasureNode], Field(min_length=1)]
+
+
+class GroupNode(_Node):
+    code: _Text
+    title: _Text
+    subgroups: Annotated[list[SubgroupNode], Field(min_length=1)]
+
+
+class SubsectionNode(_Node):
+    no: _No
+    title: _Text
+    measures: Annotated[list[MeasureNode], Field(min_length=1)] | None = None
+    groups: Annotated[list[GroupNode], Field(min_length=1)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _measures_or_groups(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("measures" in data) == ("groups" in data):
+            raise PydanticCustomError(
+                "measures_or_groups", "小項目には 'measures' か 'groups' のどちらか一方が必要です"
+            )
+        return data
+
+
+class SectionNode(_Node):
+    no: _No
+    title: _Text
+    subsections: Annotated[list[SubsectionNode], Field(min_length=1)]
+
+
+class TargetNode(_Node):
+    id: _Text
+    label: _Text
+    unit: Annotated[str, BeforeValidator(_as_text)] = "%"
+    year_offsets: list[Annotated[int, Field(strict=True, ge=0, le=10)]] = [0]
+    minimum: float = 0.0
+    maximum: float = 100.0
+
+
+def _text_mapping(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return value
+
+
+class CatalogFile(_Node):
+    prefecture_code: Annotated[str, BeforeValidator(_as_prefecture_code)]
+    fiscal_year: Annotated[int, Field(strict=True, ge=2000, le=2100)]
+    title: _Text
+    catalog_version: Annotated[_Text, BeforeValidator(_as_text)]
+    own_initiative_rows: Annotated[int, Field(strict=True, ge=0, le=50)] = 5
+    sections: Annotated[list[SectionNode], Field(min_length=1)]
+    numeric_targets: list[TargetNode] | None = None
+    previous_year_ids: Annotated[dict[str, str] | None, BeforeValidator(_text_mapping)] = None
+
+
+_KIND = {
+    "int_type": "整数",
+    "int_parsing": "整数",
+    "float_type": "数値",
+    "float_parsing": "数値",
+    "string_type": "文字列",
+    "list_type": "リスト",
+    "dict_type": "マッピング（キー: 値）",
+    "model_type": "マッピング（キー: 値）",
+    "model_attributes_type": "マッピング（キー: 値）",
+}
+
+
+def message(err: ErrorDetails) -> str:
+    """Pydantic's error in Japanese, naming the key (and the item of a list) it is about."""
+    loc = err["loc"]
+    keys = [k for k in loc if isinstance(k, str)]
+    key = f"'{keys[-1]}'" if keys else "カタログ"
+    if loc and isinstance(loc[-1], int):
+        key = f"{key} の {loc[-1] + 1} 番目"
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    if kind == "missing":
+        return f"{key} がありません"
+    if kind == "extra_forbidden":
+        return f"{key} は知らないキーです（綴りを確かめてください）"
+    if kind in ("string_too_short", "too_short"):
+        return f"{key} が空です"
+    if kind in _KIND:
+        return f"{key} は{_KIND[kind]}でなければなりません（{value!r}）"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = "以上" if kind == "greater_than_equal" else "以下"
+        limit = ctx.get("ge", ctx.get("le"))
+        return f"{key} は {limit} {bound}でなければなりません（{value!r}）"
+    if kind == "measures_or_groups":
+        return err["msg"]
+    return f"{key} が不正です（{value!r}: {err['msg']}）"
