@@ -36,28 +36,8 @@ class _CoverReader(_FileState):
 
     def _read_cover(self, cover: RawSheet) -> bool:
         """Submission row and identity checks; False when the file's answers are not to be read."""
-        ctx, wb, issues = self.ctx, self.wb, self.issues
-        catalog = ctx.catalog
-        meta: dict[str, str] = {}
-        meta_rows: dict[str, RawRow] = {}
-        values: dict[str, object] = {}
-        cells: dict[str, str] = {}
-        area: dict[int, tuple[str, ...]] = {}
-        value_col = layout.COVER_VALUE_COLUMN
-        for row in cover.rows:
-            if not row.key:
-                continue
-            name, _, key_value = row.key.partition("=")
-            name = name.strip()
-            if key_value.strip() and name not in meta:
-                meta[name] = key_value.strip()
-                meta_rows[name] = row
-            if name in _COVER_ANSWER_KEYS and name not in values:
-                values[name] = row.cells.get(value_col)
-                cells[name] = f"{value_col}{row.row_no}"
-                area[row.row_no] = (value_col,)
-        self.answer_area[cover.title] = area
-
+        wb, issues = self.wb, self.issues
+        meta, meta_rows, values, cells = self._cover_keys(cover)
         if not (
             layout.META_PREFECTURE in meta
             or layout.META_FISCAL_YEAR in meta
@@ -72,21 +52,8 @@ class _CoverReader(_FileState):
 
         municipality_code = self._check_municipality(cover, values, cells, meta)
         name_text = normalize_text(values.get(layout.META_MUNICIPALITY_NAME))
-        from_name = filename_codes(wb.file_name, ctx.municipalities)
-        filename_code = (municipality_code if municipality_code in from_name else None) or (
-            from_name[0] if from_name else None
-        )
-        code_cell = cells.get(layout.META_MUNICIPALITY_CODE) or f"{value_col}1"
-        if municipality_code and from_name and municipality_code not in from_name:
-            other = ctx.municipalities[from_name[0]]
-            issues.add(
-                "FILENAME_CODE_MISMATCH",
-                sheet=cover.title,
-                cell=code_cell,
-                value=values.get(layout.META_MUNICIPALITY_CODE),
-                detail=f"ファイル名は {other.code} {other.name}、表紙は {municipality_code} "
-                f"{ctx.municipalities[municipality_code].name}",
-            )
+        code_cell = cells.get(layout.META_MUNICIPALITY_CODE) or f"{layout.COVER_VALUE_COLUMN}1"
+        filename_code = self._filename_code(cover, municipality_code, code_cell, values)
 
         self.rows.submissions.append(
             (
@@ -113,6 +80,66 @@ class _CoverReader(_FileState):
         if not keys_valid:
             return False  # which survey the file answers is unknown: its answers cannot be read
 
+        wrong = self._wrong_survey(prefecture_code, fiscal_year, version, survey_id)
+        if wrong:
+            issues.add("WRONG_SURVEY", sheet=cover.title, value=survey_id, detail="、".join(wrong))
+            return False
+        return True
+
+    def _cover_keys(
+        self, cover: RawSheet
+    ) -> tuple[dict[str, str], dict[str, RawRow], dict[str, object], dict[str, str]]:
+        """The cover's keyed rows: (meta key -> value, meta key -> its row, answer key -> value
+        cell's content, answer key -> value cell's address); the first of each counts. Records the
+        cover's answer area."""
+        meta: dict[str, str] = {}
+        meta_rows: dict[str, RawRow] = {}
+        values: dict[str, object] = {}
+        cells: dict[str, str] = {}
+        area: dict[int, tuple[str, ...]] = {}
+        value_col = layout.COVER_VALUE_COLUMN
+        for row in cover.rows:
+            if not row.key:
+                continue
+            name, _, key_value = row.key.partition("=")
+            name = name.strip()
+            if key_value.strip() and name not in meta:
+                meta[name] = key_value.strip()
+                meta_rows[name] = row
+            if name in _COVER_ANSWER_KEYS and name not in values:
+                values[name] = row.cells.get(value_col)
+                cells[name] = f"{value_col}{row.row_no}"
+                area[row.row_no] = (value_col,)
+        self.answer_area[cover.title] = area
+        return meta, meta_rows, values, cells
+
+    def _filename_code(
+        self, cover: RawSheet, municipality_code: str | None, code_cell: str, values: dict[str, object]
+    ) -> str | None:
+        """The municipality code the file name carries (the cover's, if the name carries several);
+        FILENAME_CODE_MISMATCH when it names another municipality than the cover."""
+        ctx = self.ctx
+        from_name = filename_codes(self.wb.file_name, ctx.municipalities)
+        filename_code = (municipality_code if municipality_code in from_name else None) or (
+            from_name[0] if from_name else None
+        )
+        if municipality_code and from_name and municipality_code not in from_name:
+            other = ctx.municipalities[from_name[0]]
+            self.issues.add(
+                "FILENAME_CODE_MISMATCH",
+                sheet=cover.title,
+                cell=code_cell,
+                value=values.get(layout.META_MUNICIPALITY_CODE),
+                detail=f"ファイル名は {other.code} {other.name}、表紙は {municipality_code} "
+                f"{ctx.municipalities[municipality_code].name}",
+            )
+        return filename_code
+
+    def _wrong_survey(
+        self, prefecture_code: str | None, fiscal_year: int | None, version: str | None, survey_id: str | None
+    ) -> list[str]:
+        """What the cover's survey keys say differently from the catalog (WRONG_SURVEY details)."""
+        catalog = self.ctx.catalog
         wrong = []
         if prefecture_code != catalog.prefecture_code:
             wrong.append(f"都道府県コード {prefecture_code or '不明'}（本調査は {catalog.prefecture_code}）")
@@ -122,10 +149,7 @@ class _CoverReader(_FileState):
             wrong.append(f"版 {version or '不明'}（本調査は {catalog.catalog_version}）")
         if not wrong and survey_id != catalog.survey_id:
             wrong.append(f"調査ID {survey_id}（本調査は {catalog.survey_id}）")
-        if wrong:
-            issues.add("WRONG_SURVEY", sheet=cover.title, value=survey_id, detail="、".join(wrong))
-            return False
-        return True
+        return wrong
 
     def _identity_keys(
         self, cover: RawSheet, meta: dict[str, str], meta_rows: dict[str, RawRow]

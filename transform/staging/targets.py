@@ -46,20 +46,8 @@ class _TargetReader(_FileState):
         area[r] = cols
         raw = cells.get(value_col) if value_col else None
         raw_note = cells.get(note_col) if note_col else None
-        parsed_key = layout.parse_target_key(key)
-        if (
-            parsed_key is None
-            or parsed_key[0] not in self.ctx.targets
-            or parsed_key[1] not in self.ctx.target_years[parsed_key[0]]
-        ):
-            if _has_any(row, cols):
-                issues.add(
-                    "UNKNOWN_TARGET" if parsed_key else "TEMPLATE_KEY_INVALID",
-                    sheet=sheet.title,
-                    cell=f"{layout.KEY_COLUMN}{r}",
-                    value=key,
-                    detail=None if parsed_key else _TARGET_KEY_RULE,
-                )
+        parsed_key = self._known_target_key(sheet, row, key, cols)
+        if parsed_key is None:
             return
         target_id, target_year = parsed_key
         if row.hidden:
@@ -89,16 +77,44 @@ class _TargetReader(_FileState):
             parsed.qualifier,
             note,
         )
+        self._keep_target(sheet, cell, parsed_key, record)
+
+    def _known_target_key(
+        self, sheet: RawSheet, row: RawRow, key: str, cols: tuple[str, ...]
+    ) -> tuple[str, int] | None:
+        """(target id, year) of a row's key when the catalog asks for it; otherwise None, and
+        UNKNOWN_TARGET (or TEMPLATE_KEY_INVALID) when the row holds something."""
+        parsed_key = layout.parse_target_key(key)
+        if (
+            parsed_key is None
+            or parsed_key[0] not in self.ctx.targets
+            or parsed_key[1] not in self.ctx.target_years[parsed_key[0]]
+        ):
+            if _has_any(row, cols):
+                self.issues.add(
+                    "UNKNOWN_TARGET" if parsed_key else "TEMPLATE_KEY_INVALID",
+                    sheet=sheet.title,
+                    cell=f"{layout.KEY_COLUMN}{row.row_no}",
+                    value=key,
+                    detail=None if parsed_key else _TARGET_KEY_RULE,
+                )
+            return None
+        return parsed_key
+
+    def _keep_target(self, sheet: RawSheet, cell: str, parsed_key: tuple[str, int], record: tuple) -> None:
+        """The first row of a target and year is kept; a later one saying otherwise is
+        DUPLICATE_MEASURE."""
         first = self.targets.get(parsed_key)
         if first is None:
             self.targets[parsed_key] = record
         elif _target_signature(first[11], first[12], first[10]) != _target_signature(
-            parsed.value, parsed.qualifier, parsed.raw_text
+            record[11], record[12], record[10]
         ):
-            issues.add(
+            target_id, target_year = parsed_key
+            self.issues.add(
                 "DUPLICATE_MEASURE",
                 sheet=sheet.title,
                 cell=cell,
-                value=parsed.raw_text,
+                value=record[10],
                 detail=f"目標 {target_id} {target_year}年度：シート「{first[2]}」セル{first[3]}とセル{cell}",
             )
