@@ -9,7 +9,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break, ColBreak
 from openpyxl.worksheet.worksheet import Worksheet
 
-from load.export_data import MeasureRow
+from load.export_data import MeasureRow, SummaryData
 from load.export_sheets.cells import cell_of, put, put_cells, row_height, set_widths
 from load.export_sheets.pages import A3_PORTRAIT, setup_print
 from load.export_sheets.style import (
@@ -47,6 +47,29 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
     )
     measures = data.measures
     first = MATRIX_FIRST_COL
+    _matrix_header(ws, measures)
+    row, counts = _matrix_rows(ws, data, [m.measure_id for m in measures])
+    _matrix_totals(ws, row, [counts[m.measure_id] for m in measures])
+    ws.freeze_panes = f"{get_column_letter(first)}{MATRIX_LABEL_ROW + 1}"
+    ws.auto_filter.ref = f"A{MATRIX_LABEL_ROW}:{get_column_letter(len(measures) + first - 1)}{row - 1}"
+    # On paper: A3 portrait at full size (8-pt labels), a prefecture's municipalities on one page
+    # down; a new page across for each section, a section wider than a page split at subsection
+    # boundaries; codes/names repeat on each.
+    ws.col_breaks = ColBreak(brk=[Break(id=col) for col in matrix_column_breaks(measures)])
+    setup_print(
+        ws,
+        f"{MATRIX_ID_ROW}:{MATRIX_LABEL_ROW}",
+        widths=(*MATRIX_TITLE_WIDTHS, *([MATRIX_MEASURE_WIDTH] * MATRIX_PAGE_COLUMNS)),
+        paper=A3_PORTRAIT,
+        title_cols="A:C",
+        header=ctx.provisional_note,
+        fit_to_width=False,
+    )
+
+
+def _matrix_header(ws: Worksheet, measures: Sequence[MeasureRow]) -> None:
+    """Column widths and the two header rows: titles of A:C, then each measure's ID and label."""
+    first = MATRIX_FIRST_COL
     set_widths(ws, (*MATRIX_TITLE_WIDTHS, *([MATRIX_MEASURE_WIDTH] * len(measures))))
     for col, (top, bottom) in enumerate(
         (("取組ID", "市町村コード"), ("", "市町村名"), ("", "回答")), start=1
@@ -76,8 +99,13 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
         )
     row_height(ws, MATRIX_ID_ROW, 36)
     row_height(ws, MATRIX_LABEL_ROW, 160)
+
+
+def _matrix_rows(ws: Worksheet, data: SummaryData, measure_ids: list[str]) -> tuple[int, Counter[str]]:
+    """One row per municipality, a mark where it implements the measure; (the row after the last,
+    the count of municipalities per measure)."""
+    first = MATRIX_FIRST_COL
     row = MATRIX_LABEL_ROW + 1
-    measure_ids = [m.measure_id for m in measures]
     counts: Counter[str] = Counter()
     mark, blank = (
         cell_of(ws, value, font=MARK_FONT, align=MATRIX_MARK, border=BOX) for value in (CHECK_MARK, None)
@@ -103,10 +131,15 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
         put_cells(ws, row, first, [mark if measure_id in done else blank for measure_id in measure_ids])
         counts.update(done)
         row += 1
+    return row, counts
+
+
+def _matrix_totals(ws: Worksheet, row: int, totals: list[int]) -> None:
+    """The totals row under the municipalities: the count of each measure."""
+    first = MATRIX_FIRST_COL
     put(ws, row, 1, TOTAL_LABEL, font=BOLD, align=NO_WRAP, fill=TOTAL_FILL, border=BOX)
     for col in (2, 3):
         put(ws, row, col, None, fill=TOTAL_FILL, border=BOX)
-    totals = [counts[measure_id] for measure_id in measure_ids]
     for index, count in enumerate(totals):
         put(
             ws,
@@ -119,21 +152,6 @@ def write_matrix(ws: Worksheet, ctx: Context) -> None:
             border=BOX,
             number_format="0",
         )
-    ws.freeze_panes = f"{get_column_letter(first)}{MATRIX_LABEL_ROW + 1}"
-    ws.auto_filter.ref = f"A{MATRIX_LABEL_ROW}:{get_column_letter(len(measures) + first - 1)}{row - 1}"
-    # On paper: A3 portrait at full size (8-pt labels), a prefecture's municipalities on one page
-    # down; a new page across for each section, a section wider than a page split at subsection
-    # boundaries; codes/names repeat on each.
-    ws.col_breaks = ColBreak(brk=[Break(id=col) for col in matrix_column_breaks(measures)])
-    setup_print(
-        ws,
-        f"{MATRIX_ID_ROW}:{MATRIX_LABEL_ROW}",
-        widths=(*MATRIX_TITLE_WIDTHS, *([MATRIX_MEASURE_WIDTH] * MATRIX_PAGE_COLUMNS)),
-        paper=A3_PORTRAIT,
-        title_cols="A:C",
-        header=ctx.provisional_note,
-        fit_to_width=False,
-    )
 
 
 MATRIX_TITLE_WIDTHS = (10.0, 14.0, 8.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
+from load.export_data import MeasureRow
 from load.export_sheets.cells import put, row_height, set_widths, wrapped_height
 from load.export_sheets.pages import setup_print
 from load.export_sheets.style import (
@@ -68,26 +69,10 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
             if written_tables:
                 row = _own_block(ws, row, own.get(written_tables[-1], []), headings)
             table_starts.append(row)
-            sub, group, subgroup = heading_texts(m)
-            changed = previous is None or previous[0] != key[0]
-            if changed:
-                subsection_starts.append(row)
-                headings.add(row)
-                row = _heading(ws, row, sub, 0)
-            changed = changed or previous is None or previous[1] != key[1]
-            if group and changed:
-                headings.add(row)
-                row = _heading(ws, row, group, 1)
-            if subgroup:
-                headings.add(row)
-                row = _heading(ws, row, subgroup, 2)
+            row = _table_headings(ws, row, m, previous, headings, subsection_starts)
             previous = key
             written_tables.append(m.table_id)
-        budget = budget_text(m.budget_lines)
-        put(ws, row, 1, m.label, align=WRAP_INDENT, border=BOX)
-        put(ws, row, 2, m.implementing_count, align=CENTER, border=BOX, number_format="0")
-        put(ws, row, 3, budget, align=WRAP, border=BOX)
-        row_height(ws, row, wrapped_height(((m.label, SECTION_WIDTHS[0] - 2), (budget, SECTION_WIDTHS[2]))))
+        _measure_row(ws, row, m)
         row += 1
     if written_tables:
         row = _own_block(ws, row, own.get(written_tables[-1], []), headings)
@@ -108,6 +93,41 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
         keep_with_next=headings,
         header=ctx.provisional_note,
     )
+
+
+def _table_headings(
+    ws: Worksheet,
+    row: int,
+    m: MeasureRow,
+    previous: tuple[int, str | None, int | None] | None,
+    headings: set[int],
+    subsection_starts: list[int],
+) -> int:
+    """The headings above a new table: its subsection's (when that changed), its group's (when
+    that changed) and its subgroup's; the row after them."""
+    key = (m.subsection_no, m.group_code, m.subgroup_no)
+    sub, group, subgroup = heading_texts(m)
+    changed = previous is None or previous[0] != key[0]
+    if changed:
+        subsection_starts.append(row)
+        headings.add(row)
+        row = _heading(ws, row, sub, 0)
+    changed = changed or previous is None or previous[1] != key[1]
+    if group and changed:
+        headings.add(row)
+        row = _heading(ws, row, group, 1)
+    if subgroup:
+        headings.add(row)
+        row = _heading(ws, row, subgroup, 2)
+    return row
+
+
+def _measure_row(ws: Worksheet, row: int, m: MeasureRow) -> None:
+    budget = budget_text(m.budget_lines)
+    put(ws, row, 1, m.label, align=WRAP_INDENT, border=BOX)
+    put(ws, row, 2, m.implementing_count, align=CENTER, border=BOX, number_format="0")
+    put(ws, row, 3, budget, align=WRAP, border=BOX)
+    row_height(ws, row, wrapped_height(((m.label, SECTION_WIDTHS[0] - 2), (budget, SECTION_WIDTHS[2]))))
 
 
 def _nested_blocks(last_row: int, outer: list[int], inner: list[int]) -> dict[int, list[tuple[int, int]]]:

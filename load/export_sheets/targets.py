@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho.catalog import short_year_label
+from load.export_data import SummaryData
 from load.export_sheets.cells import (
     _cells,
     cell_of,
@@ -72,7 +73,27 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
         "備考",
     )
     header_row(ws, TARGET_HEADER_ROW, labels, height=32)
-    grouped: dict[tuple[str, str], dict[int, object]] = {}
+    grouped, notes, names, label_of = _grouped_targets(data)
+    row, target_starts = _target_rows(ws, ctx, years, widths, grouped, notes, names, label_of)
+    finish_table(ws, TARGET_HEADER_ROW, row - 1, len(widths), f"D{TARGET_HEADER_ROW + 1}")
+    setup_print(
+        ws,
+        f"1:{TARGET_HEADER_ROW}",
+        widths=widths,
+        blocks=_nested_blocks(row - 1, target_starts, []),
+        header=ctx.provisional_note,
+    )
+
+
+_Grouped = dict[tuple[str, str], dict[int, object]]
+
+
+def _grouped_targets(
+    data: SummaryData,
+) -> tuple[_Grouped, dict[tuple[str, str], list[str]], dict[str, str], dict[str, str]]:
+    """(target, municipality) -> year -> cell, the notes of each (target, municipality) without
+    repeats, municipality names and target labels."""
+    grouped: _Grouped = {}
     notes: dict[tuple[str, str], list[str]] = {}
     names: dict[str, str] = {}
     label_of: dict[str, str] = {}
@@ -83,6 +104,22 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
         grouped.setdefault(key, {})[t.target_year] = target_cell(t.value, t.qualifier, t.raw_text)
         if t.note and t.note not in notes.setdefault(key, []):
             notes[key].append(t.note)
+    return grouped, notes, names, label_of
+
+
+def _target_rows(
+    ws: Worksheet,
+    ctx: Context,
+    years: list[int],
+    widths: tuple[float, ...],
+    grouped: _Grouped,
+    notes: dict[tuple[str, str], list[str]],
+    names: dict[str, str],
+    label_of: dict[str, str],
+) -> tuple[int, list[int]]:
+    """One row per target and municipality, each row as tall as its wrapped texts; (the row after
+    the last, the first row of each target)."""
+    data = ctx.data
     row = TARGET_HEADER_ROW + 1
     # 8,709 rows nationally: repeated texts and the number style are resolved once.
     wrapped = repeated_cells(ws, font=TABLE_FONT, align=WRAP, border=BOX)
@@ -130,11 +167,4 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
                     lines = max(lines, wrapped_lines(v, w_year))
             heights[row] = lines * TABLE_LINE + 3
             row += 1
-    finish_table(ws, TARGET_HEADER_ROW, row - 1, len(widths), f"D{TARGET_HEADER_ROW + 1}")
-    setup_print(
-        ws,
-        f"1:{TARGET_HEADER_ROW}",
-        widths=widths,
-        blocks=_nested_blocks(row - 1, target_starts, []),
-        header=ctx.provisional_note,
-    )
+    return row, target_starts
