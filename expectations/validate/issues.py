@@ -15,8 +15,6 @@ from transform.batch import conform
 if TYPE_CHECKING:
     from kokuho.catalog import Catalog
 
-# --- issues ---------------------------------------------------------------------------------
-
 
 class _Fields(dict):
     """str.format_map fields where a missing name reads as blank."""

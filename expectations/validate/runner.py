@@ -25,8 +25,6 @@ from expectations.validate.model import (
 )
 from kokuho.config import apply_offline_env
 
-# --- GX -------------------------------------------------------------------------------------
-
 
 class _Runner:
     """A GX context on the committed suites, with the suites and batch definitions looked up once."""

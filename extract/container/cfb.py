@@ -8,8 +8,6 @@ import struct
 from extract.container.facts import CFB_MAGIC, KIND_XLS, Container
 from extract.model import RawIssue
 
-# --- OLE compound file (legacy .xls, or an encrypted OOXML package) -----------------------------
-
 _ENCRYPTED_STREAMS = ("EncryptionInfo", "EncryptedPackage")
 _OTHER_OLE = (("WordDocument", "Word文書（.doc）"), ("PowerPoint Document", "PowerPointファイル（.ppt）"))
 

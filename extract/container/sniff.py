@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from extract.model import RawIssue
 
-# --- anything else -----------------------------------------------------------------------------
-
 
 def _sniff_other(data: bytes) -> RawIssue:
     head = data[:4096]

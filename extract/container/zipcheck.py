@@ -14,8 +14,6 @@ from extract.container.facts import ZIP_MAGIC, Container, Limits, _mb
 from extract.container.package import _classify_package, _norm
 from extract.model import RawIssue
 
-# --- zip (xlsx / xlsm) -------------------------------------------------------------------------
-
 # Parts whose content is XML; everything else (images, vbaProject.bin) is never read here.
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 # What zipfile may raise on a damaged archive (zlib.error: a corrupt deflate stream).

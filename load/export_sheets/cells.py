@@ -17,8 +17,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from load.export_sheets.style import _ILLEGAL, BASE, FORMULA_TRIGGERS, LINE_HEIGHT, MAX_CELL_CHARS
 from load.xlsx_cells import TIME_TYPES, CellBuffer, sheet_cells, time_format
 
-# --- cells -----------------------------------------------------------------------------------
-
 
 def safe_text(value: str) -> str:
     """Drop characters the xlsx format cannot hold and cut at Excel's cell limit."""

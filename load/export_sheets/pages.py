@@ -13,7 +13,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from load.export_sheets.cells import _cells
 
-# --- print layout ------------------------------------------------------------------------------
 # Pages are laid out here, not left to the renderer: only manual breaks keep a subsection together
 # and a heading off a page bottom. Each printed sheet is fitted to the page width (renderers
 # measure column widths with their own fonts), gets a break at the end of every page, computed

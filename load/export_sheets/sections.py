@@ -25,8 +25,6 @@ from load.export_sheets.style import (
 from load.export_sheets.tables import Context, finish_table, header_row, title_block
 from load.export_sheets.texts import budget_text, era_year, heading_texts, own_rows_by_table
 
-# --- sheets ------------------------------------------------------------------------------------
-
 SECTION_WIDTHS = (60.0, 10.0, 76.0)
 SECTION_HEADER_ROW = 4
 

@@ -11,8 +11,6 @@ from kokuho.codelists import MARKER_DOWN, MARKER_NEW, MARKER_UP, MUNICIPALITY_ST
 from load.export_data import MeasureRow, OwnInitiative
 from load.export_sheets.style import NONE_MARK
 
-# --- texts shared with tests -------------------------------------------------------------------
-
 
 def percent(count: int, total: int) -> int | None:
     """Whole percent, rounded half up (25/27 -> 93, 13/15 -> 87), from the exact fraction."""

@@ -19,8 +19,6 @@ _OWN_KEY_RULE = f"独自の取組の行番号は半角数字（1～{layout.OWN_R
 
 
 class _SectionReader(_FileState):
-    # -- section sheets -------------------------------------------------------------------------
-
     def _read_section(self, sheet: RawSheet) -> None:
         cols = _DEFAULT_SECTION_COLS
         area = self.answer_area.setdefault(sheet.title, {})

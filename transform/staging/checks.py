@@ -41,8 +41,6 @@ def _parse_range(text: str) -> tuple[int, int, int, int] | None:
 
 
 class _WorkbookChecks(_FileState):
-    # -- sheet keys -----------------------------------------------------------------------------
-
     def _check_sheet_keys(self) -> None:
         """A template sheet key (A1) that is not one the template writes."""
         for sheet in self.wb.sheets:
@@ -55,8 +53,6 @@ class _WorkbookChecks(_FileState):
                     value=key,
                     detail=_SHEET_KEY_RULE,
                 )
-
-    # -- hidden sheets --------------------------------------------------------------------------
 
     def _check_hidden_sheets(self) -> None:
         answer_keys = (layout.SHEET_COVER, layout.SHEET_TARGETS)
@@ -92,8 +88,6 @@ class _WorkbookChecks(_FileState):
             if _has_any(row, cols):
                 return True
         return False
-
-    # -- formulas, errors, merges in the answer area ------------------------------------------
 
     def _check_cells(self) -> None:
         issues = self.issues

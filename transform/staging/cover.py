@@ -26,8 +26,6 @@ _SURVEY_ID_RULE = "調査IDは「都道府県コード-年度-版」"
 
 
 class _CoverReader(_FileState):
-    # -- cover ----------------------------------------------------------------------------------
-
     def _find_cover(self) -> RawSheet | None:
         for sheet in self._sheets_for(layout.SHEET_COVER, title=layout.COVER_TITLE):
             if sheet.key == layout.SHEET_COVER or any((r.key or "").startswith("meta:") for r in sheet.rows):

@@ -19,8 +19,6 @@ def _target_signature(value: float | None, qualifier: str | None, raw_text: str 
 
 
 class _TargetReader(_FileState):
-    # -- targets --------------------------------------------------------------------------------
-
     def _read_targets(self, sheet: RawSheet) -> None:
         defaults, headers = layout.TARGET_COLUMNS, layout.TARGET_HEADERS
         mapping: dict[str, str | None] = dict(defaults)
