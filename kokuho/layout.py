@@ -105,8 +105,9 @@ def parse_fiscal_year(text: object) -> int | None:
 
 
 def parse_prefecture_code(text: object) -> str | None:
-    """The prefecture code 01..47 a key value spells ("11"; "1" -> "01"); None otherwise."""
-    number = parse_bounded_int(text, 1, PREFECTURE_CODE_MAX)
+    """The prefecture code 01..47 a key value spells ("11"; "1" -> "01"), or "00" for a nationwide
+    survey (kokuho.municipalities.NATIONAL); None otherwise."""
+    number = parse_bounded_int(text, 0, PREFECTURE_CODE_MAX)
     return None if number is None else f"{number:02d}"
 
 

@@ -130,3 +130,15 @@ def test_rss_sampler_counts_the_processes_the_run_starts() -> None:
         for child in children:
             child.kill()
             child.wait()
+
+
+def test_the_nationwide_workbooks_pass_the_checks(
+    workbooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The benchmark times the accepting path: its nationwide survey "00" is a valid survey."""
+    monkeypatch.setenv("KOKUHO_CATALOG_DIR", str(workbooks.catalog_dir))
+    folder = workbooks.paths[0].parent
+    code = kokuho_main(["check", "--prefecture", "00", "--year", "2024", str(folder)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert f"{len(workbooks.paths)} 件: 問題なし {len(workbooks.paths)}、" in printed, printed

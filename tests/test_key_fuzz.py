@@ -199,11 +199,28 @@ def test_identity_key_values_are_valid_or_none(text: str) -> None:
     year = layout.parse_fiscal_year(text)
     assert year is None or (type(year) is int and layout.FISCAL_YEAR_MIN <= year <= layout.FISCAL_YEAR_MAX)
     prefecture = layout.parse_prefecture_code(text)
-    assert prefecture is None or (len(prefecture) == 2 and 1 <= int(prefecture) <= 47)
+    assert prefecture is None or (len(prefecture) == 2 and 0 <= int(prefecture) <= 47)
     version = layout.parse_catalog_version(text)
     assert version is None or (0 < len(version) <= 32 and version.isascii())
     survey = layout.parse_survey_id(f"{text}-{text}-{text}")
     assert survey is None or survey == (prefecture, year, version)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("11", "11"),
+        ("1", "01"),
+        ("47", "47"),
+        ("00", "00"),
+        ("0", "00"),
+        ("48", None),
+        ("¹¹", None),
+        ("", None),
+    ],
+)
+def test_prefecture_key_values_include_the_nationwide_survey(text: str, expected: str | None) -> None:
+    assert layout.parse_prefecture_code(text) == expected
 
 
 @FUZZ
