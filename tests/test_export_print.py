@@ -335,8 +335,13 @@ def test_plan_pages_never_ends_a_page_on_a_heading(
         assert page, "empty page"
         all_headings = all(r in keep for r in page)
         # a page ends on a heading only when that cannot be helped: the page is nothing but
-        # headings, or the heading and the row after it are together taller than a page
-        assert b == rows[-1][0] or b not in keep or all_headings or height[b] + height[b + 1] > capacity
+        # headings, or the heading, the headings right after it and the row they head are
+        # together taller than a page
+        headed = b
+        while headed in keep:
+            headed += 1
+        chain = sum(height[r] for r in range(b, headed + 1))
+        assert b == rows[-1][0] or b not in keep or all_headings or chain > capacity
         # a page overflows only when its first row alone is taller than a page
         assert sum(height[r] for r in page) <= capacity or height[a + 1] > capacity or all_headings
 
