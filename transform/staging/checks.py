@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 
 from extract.model import RawSheet
+from extract.sheetscan import column_index
 from kokuho import layout
 from transform.staging.columns import _has_any
 from transform.staging.file_state import _FileState
@@ -14,13 +15,6 @@ from transform.staging.file_state import _FileState
 # Rows up to 7 digits (Excel has 1,048,576): a longer number in a crafted range is no address.
 _ADDRESS_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 _SHEET_KEY_RULE = "シートの識別キーが調査票のものではありません"
-
-
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + (ord(ch) - 64)
-    return n
 
 
 def _split_address(address: str) -> tuple[str, int] | None:
@@ -35,7 +29,7 @@ def _parse_range(text: str) -> tuple[int, int, int, int] | None:
     b = _split_address(last) if last else a
     if a is None or b is None:
         return None
-    c1, c2 = sorted((_col_index(a[0]), _col_index(b[0])))
+    c1, c2 = sorted((column_index(a[0]), column_index(b[0])))
     r1, r2 = sorted((a[1], b[1]))
     return c1, r1, c2, r2
 
@@ -122,6 +116,6 @@ class _WorkbookChecks(_FileState):
         rows: Iterable[int] = range(r1, r2 + 1) if r2 - r1 < len(area) else list(area)
         for r in rows:
             cols = area.get(r)
-            if cols and r1 <= r <= r2 and any(c1 <= _col_index(c) <= c2 for c in cols):
+            if cols and r1 <= r <= r2 and any(c1 <= column_index(c) <= c2 for c in cols):
                 return True
         return False
