@@ -1,4 +1,4 @@
-"""`kokuho bench`: the ingest at national scale (issue 7), against the naive script and the parser's floor.
+"""`kokuho bench`: the ingest at national scale, against the naive script and the parser's floor.
 
 Generates N filled workbooks (default 1,741: one per municipality of Japan, from the FY2024 catalog
 re-labelled as the nationwide pseudo-prefecture "00"), then times on the same files:
@@ -77,7 +77,7 @@ GENERATOR_VERSION = "2"  # bump when the generated content changes, to invalidat
 GIB = 1 << 30
 MIB = 1 << 20
 
-# Issue 7's targets: (label, how the figure is computed, passes).
+# The benchmark's targets: (label, how the figure is computed, passes).
 TARGETS: tuple[tuple[str, str], ...] = (
     ("c at least 5x faster than b", "b/c >= 5"),
     ("c within 3x a (start-up excluded)", "c/a <= 3"),
@@ -1328,7 +1328,7 @@ def _print_report(
     print(f"  c/a = {c / a:.2f}" if a and c else "  c/a = -")
     print(f"  b/c = {b / c:.1f}" if b and c else "  b/c = -")
     print(f"  d/c = {d / c:.3f}" if c and d is not None else "  d/c = -")
-    print("targets (issue 7):")
+    print("targets:")
     for line in _target_lines(a, b, c, d, peak):
         print(line)
 

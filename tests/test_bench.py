@@ -94,7 +94,7 @@ def test_bench_main_small_run_without_full_run(tmp_path: Path, capsys: pytest.Ca
     )
     printed = capsys.readouterr().out
     assert code == 0
-    assert "(a) floor" in printed and "(b) naive" in printed and "targets (issue 7):" in printed
+    assert "(a) floor" in printed and "(b) naive" in printed and "targets:" in printed
     assert out.is_file() and '"a"' in out.read_text(encoding="utf-8")
 
 
