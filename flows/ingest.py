@@ -1,6 +1,6 @@
 """The ingest flow: scan inbox -> extract (batched, isolated) -> stage + validate -> quarantine
 -> load -> publish -> export, with a run summary artifact. Orchestration only: every step is a
-plain function in flows/steps.py or the stage packages.
+plain function in the flows/steps package or the stage packages.
 
 Importing this module imports Prefect (seconds): the CLI imports it only inside `kokuho run`,
 `demo` and `serve`."""
