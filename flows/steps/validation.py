@@ -14,6 +14,7 @@ from kokuho.config import Settings
 
 if TYPE_CHECKING:
     from extract.model import ExtractedWorkbook
+    from kokuho.catalog import Catalog
     from transform.batch import StagingBatch
 from flows.steps.model import FileOutcome, InboxFile, StagedChunk, StageResult
 from kokuho.files import display_name, display_path, safe_text
@@ -88,9 +89,48 @@ def validate_staged(
     files with any issue, and say what became of each file. With `build_docs=False` the Data
     Docs are left for `build_data_docs(settings, result.docs_run_times)`; with `data_docs=False`
     there are none (nothing is written for them). `quarantine_dir` overrides the settings'."""
-    from expectations.validate import validate_batch
-    from kokuho.catalog import load_catalog_for
-    from load.quarantine import write_quarantine as write_quarantine_dir
+    batch, catalog_of, dropped = _unchanged_since_scan(files, chunks)
+    catalogs = _catalogs_of(catalog_of)
+    docs_index: Path | None = None
+    docs_run_times: list[datetime] = []
+    if validate:
+        docs_index, docs_run_times = _validate_per_survey(
+            batch, catalog_of, catalogs, settings, build_docs=build_docs, data_docs=data_docs
+        )
+    issues = batch.issues
+    failed = set(issues["sha256"].dropna().unique())
+    issues_by_file = {sha: frame for sha, frame in issues.groupby("sha256", dropna=True)}
+    cover = _cover_of(batch)
+    target = quarantine_dir or settings.quarantine_dir
+    outcomes: list[FileOutcome] = []
+    for file in files:
+        file_issues = issues_by_file.get(file.sha256, issues.iloc[0:0])
+        outcome = _outcome_of(file, file_issues, failed, cover)
+        if file.sha256 not in dropped and outcome.status == "quarantined" and write_quarantine:
+            _quarantine(file, file_issues, outcome, target, dropped)
+        if file.sha256 in dropped:
+            outcome.status = "skipped"
+            outcome.reason_code, outcome.reason = dropped[file.sha256]
+        outcomes.append(outcome)
+    if dropped:
+        batch = _without(batch, set(dropped))
+        failed -= set(dropped)
+    return StageResult(
+        batch=batch,
+        failed=failed,
+        outcomes=outcomes,
+        catalogs=list(catalogs.values()),
+        data_docs_index=docs_index,
+        docs_run_times=docs_run_times,
+        dropped=dropped,
+    )
+
+
+def _unchanged_since_scan(
+    files: list[InboxFile], chunks: list[StagedChunk]
+) -> tuple[StagingBatch, dict[str, str], dict[str, tuple[str, str]]]:
+    """The chunks' rows as one batch, and the survey each file was staged against, without the
+    files that changed since the scan (returned as dropped, sha256 -> (code, reason))."""
     from transform.batch import StagingBatch
 
     batch = StagingBatch.concat([c.batch for c in chunks])
@@ -108,43 +148,67 @@ def validate_staged(
     if dropped:
         batch = _without(batch, stray, names={f.name for f in files if f.sha256 in dropped})
         catalog_of = {sha: sid for sha, sid in catalog_of.items() if sha not in stray}
+    return batch, catalog_of, dropped
+
+
+def _catalogs_of(catalog_of: dict[str, str]) -> dict[str, Catalog]:
+    """The catalog of every survey the files were staged against, by survey_id."""
+    from kokuho.catalog import load_catalog_for
+
     catalogs = {}
     for survey_id in sorted(set(catalog_of.values())):
         prefecture_code, year, _ = survey_id.split("-", 2)
         catalogs[survey_id] = load_catalog_for(prefecture_code, int(year))
+    return catalogs
+
+
+def _validate_per_survey(
+    batch: StagingBatch,
+    catalog_of: dict[str, str],
+    catalogs: dict[str, Catalog],
+    settings: Settings,
+    *,
+    build_docs: bool,
+    data_docs: bool,
+) -> tuple[Path | None, list[datetime]]:
+    """Validate each survey's files against its catalog; their issues join the batch's (in
+    place). Returns the Data Docs index and the validated runs' times."""
+    from expectations.validate import validate_batch
+    from transform.batch import StagingBatch
+
     docs_index: Path | None = None
     docs_run_times: list[datetime] = []
-    if validate:
-        found = [batch.issues]
-        for survey_id, catalog in catalogs.items():
-            if len(catalogs) == 1:
-                part = batch  # every file was staged against this catalog: nothing to split
-            else:
-                members = {sha for sha, sid in catalog_of.items() if sid == survey_id}
-                part = StagingBatch(
-                    **{
-                        attr: frame[frame["sha256"].isin(members)].reset_index(drop=True)
-                        for attr, frame in vars(batch).items()
-                    }
-                )
-            validated = validate_batch(
-                part,
-                catalog,
-                data_docs_dir=settings.data_docs_dir if data_docs else None,
-                build_docs=build_docs,
+    found = [batch.issues]
+    for survey_id, catalog in catalogs.items():
+        if len(catalogs) == 1:
+            part = batch  # every file was staged against this catalog: nothing to split
+        else:
+            members = {sha for sha, sid in catalog_of.items() if sid == survey_id}
+            part = StagingBatch(
+                **{
+                    attr: frame[frame["sha256"].isin(members)].reset_index(drop=True)
+                    for attr, frame in vars(batch).items()
+                }
             )
-            found.append(validated.issues)
-            docs_index = validated.data_docs_index or docs_index
-            if validated.docs_run_time is not None:
-                docs_run_times.append(validated.docs_run_time)
-        batch.issues = pd.concat(found, ignore_index=True)
-    issues = batch.issues
-    failed = set(issues["sha256"].dropna().unique())
-    issues_by_file = {sha: frame for sha, frame in issues.groupby("sha256", dropna=True)}
+        validated = validate_batch(
+            part,
+            catalog,
+            data_docs_dir=settings.data_docs_dir if data_docs else None,
+            build_docs=build_docs,
+        )
+        found.append(validated.issues)
+        docs_index = validated.data_docs_index or docs_index
+        if validated.docs_run_time is not None:
+            docs_run_times.append(validated.docs_run_time)
+    batch.issues = pd.concat(found, ignore_index=True)
+    return docs_index, docs_run_times
 
+
+def _cover_of(batch: StagingBatch) -> dict[str, tuple[Any, Any, Any]]:
+    """sha256 -> (municipality code, name, fiscal year) from each file's cover."""
     # Plain dicts, not a pandas lookup per file (slow at national scale).
     submissions = batch.submissions.drop_duplicates("sha256")
-    cover = dict(
+    return dict(
         zip(
             submissions["sha256"],
             zip(
@@ -157,46 +221,47 @@ def validate_staged(
             strict=True,
         )
     )
-    outcomes: list[FileOutcome] = []
-    for file in files:
-        file_issues = issues_by_file.get(file.sha256, issues.iloc[0:0])
-        outcome = FileOutcome(
-            file_name=file.name or display_name(file.path.name),
-            path=file.path,
-            sha256=file.sha256,
-            status="quarantined" if file.sha256 in failed else "accepted",
-            issues=[_clean(row) for row in file_issues.to_dict("records")] if len(file_issues) else [],
-        )
-        if file.sha256 in cover:
-            code, name, year = cover[file.sha256]
-            outcome.municipality_code = _none(code)
-            outcome.municipality_name = _none(name)
-            fiscal_year = _none(year)
-            outcome.fiscal_year = int(fiscal_year) if fiscal_year is not None else None
-        if file.sha256 not in dropped and outcome.status == "quarantined" and write_quarantine:
-            try:
-                target = quarantine_dir or settings.quarantine_dir
-                record = write_quarantine_dir(file.path, file_issues, target)
-                outcome.quarantine_dir = Path(getattr(record, "directory", target))
-            except Exception as exc:  # a full disk, a vanished file: this file's reason, retried next run
-                detail = f"{type(exc).__name__}: {safe_text(str(exc))}"
-                dropped[file.sha256] = _skip_reason("QUARANTINE_FAILED", file, detail=detail)
-        if file.sha256 in dropped:
-            outcome.status = "skipped"
-            outcome.reason_code, outcome.reason = dropped[file.sha256]
-        outcomes.append(outcome)
-    if dropped:
-        batch = _without(batch, set(dropped))
-        failed -= set(dropped)
-    return StageResult(
-        batch=batch,
-        failed=failed,
-        outcomes=outcomes,
-        catalogs=list(catalogs.values()),
-        data_docs_index=docs_index,
-        docs_run_times=docs_run_times,
-        dropped=dropped,
+
+
+def _outcome_of(
+    file: InboxFile,
+    file_issues: pd.DataFrame,
+    failed: set[str],
+    cover: dict[str, tuple[Any, Any, Any]],
+) -> FileOutcome:
+    """The file's outcome as validated: accepted or quarantined, with its issues and cover."""
+    outcome = FileOutcome(
+        file_name=file.name or display_name(file.path.name),
+        path=file.path,
+        sha256=file.sha256,
+        status="quarantined" if file.sha256 in failed else "accepted",
+        issues=[_clean(row) for row in file_issues.to_dict("records")] if len(file_issues) else [],
     )
+    if file.sha256 in cover:
+        code, name, year = cover[file.sha256]
+        outcome.municipality_code = _none(code)
+        outcome.municipality_name = _none(name)
+        fiscal_year = _none(year)
+        outcome.fiscal_year = int(fiscal_year) if fiscal_year is not None else None
+    return outcome
+
+
+def _quarantine(
+    file: InboxFile,
+    file_issues: pd.DataFrame,
+    outcome: FileOutcome,
+    target: Path,
+    dropped: dict[str, tuple[str, str]],
+) -> None:
+    """Set the file aside with its issues; when that fails, it joins `dropped` with why."""
+    from load.quarantine import write_quarantine as write_quarantine_dir
+
+    try:
+        record = write_quarantine_dir(file.path, file_issues, target)
+        outcome.quarantine_dir = Path(getattr(record, "directory", target))
+    except Exception as exc:  # a full disk, a vanished file: this file's reason, retried next run
+        detail = f"{type(exc).__name__}: {safe_text(str(exc))}"
+        dropped[file.sha256] = _skip_reason("QUARANTINE_FAILED", file, detail=detail)
 
 
 def _skip_reason(code: str, file: InboxFile, **fields: object) -> tuple[str, str]:
