@@ -285,28 +285,38 @@ def _guard_issues(
     municipality, one of another prefecture, a survey without catalog, an unknown answer or measure).
     Transform and validation should have caught them; quarantining here keeps one bad file from
     failing the whole run."""
+    rows = _submission_guards(batch, quarantined, surveys)
+    guarded = quarantined | {str(r["sha256"]) for r in rows}
+    rows += _answer_guards(batch, guarded, surveys)
+    return conform(pd.DataFrame(rows), "file_issues")
+
+
+def _guard_row(
+    code: str, file: str, sha: str, sheet: object, cell: object, value: object, detail: str
+) -> dict[str, object]:
+    sheet, cell, value = (None if pd.isna(v) else v for v in (sheet, cell, value))
+    return {
+        "file_name": file,
+        "sha256": sha,
+        "sheet": sheet,
+        "cell": cell,
+        "value": value,
+        "code": code,
+        "rule": "load_guard",
+        "message": issue_message(code, file=file, sheet=sheet, cell=cell, value=value, detail=detail),
+        "hint": issue_hint(code),
+        "stage": "load",
+    }
+
+
+def _submission_guards(
+    batch: StagingBatch, quarantined: set[str], surveys: dict[str, _SurveyInfo]
+) -> list[dict[str, object]]:
+    """A file's municipality and survey: known, with a catalog, in the survey's area."""
     from kokuho.municipalities import by_code, in_survey_area
 
     municipalities = by_code()
     rows: list[dict[str, object]] = []
-
-    def add(code: str, file: str, sha: str, sheet: object, cell: object, value: object, detail: str) -> None:
-        sheet, cell, value = (None if pd.isna(v) else v for v in (sheet, cell, value))
-        rows.append(
-            {
-                "file_name": file,
-                "sha256": sha,
-                "sheet": sheet,
-                "cell": cell,
-                "value": value,
-                "code": code,
-                "rule": "load_guard",
-                "message": issue_message(code, file=file, sheet=sheet, cell=cell, value=value, detail=detail),
-                "hint": issue_hint(code),
-                "stage": "load",
-            }
-        )
-
     columns = ("file_name", "sha256", "sheet", "cell", "municipality_code", "survey_id")
     subs = batch.submissions
     for file, sha, sheet, cell, code, survey in zip(
@@ -318,17 +328,25 @@ def _guard_issues(
         survey = None if survey is None else str(survey)
         where = (file, sha, sheet, cell)
         if code is None:
-            add("MUNICIPALITY_CODE_INVALID", *where, None, "コードなし")
+            rows.append(_guard_row("MUNICIPALITY_CODE_INVALID", *where, None, "コードなし"))
         elif code not in municipalities:
-            add("MUNICIPALITY_UNKNOWN", *where, code, "")
+            rows.append(_guard_row("MUNICIPALITY_UNKNOWN", *where, code, ""))
         elif survey is None or survey not in surveys:
-            add("WRONG_SURVEY", *where, survey, f"調査 {survey} のカタログが読み込まれていません")
+            rows.append(
+                _guard_row("WRONG_SURVEY", *where, survey, f"調査 {survey} のカタログが読み込まれていません")
+            )
         elif not in_survey_area(municipalities[code], surveys[survey].prefecture_code):
-            add("MUNICIPALITY_OTHER_PREFECTURE", *where, code, f"調査 {survey}")
+            rows.append(_guard_row("MUNICIPALITY_OTHER_PREFECTURE", *where, code, f"調査 {survey}"))
+    return rows
 
-    # Answers: vectorised (column masks, no row loop), since a national batch has hundreds of
+
+def _answer_guards(
+    batch: StagingBatch, guarded: set[str], surveys: dict[str, _SurveyInfo]
+) -> list[dict[str, object]]:
+    """Each answer of the files not yet guarded: a known answer to a measure of its survey."""
+    # Vectorised (column masks, no row loop), since a national batch has hundreds of
     # thousands of rows.
-    guarded = quarantined | {str(r["sha256"]) for r in rows}
+    rows: list[dict[str, object]] = []
     survey_of = dict(zip(batch.submissions["sha256"], batch.submissions["survey_id"], strict=True))
     members: dict[str, set[str]] = {}
     for sha, survey in survey_of.items():
@@ -354,10 +372,18 @@ def _guard_issues(
     unknown_answer = unknown_answer[bad]
     for resp, unknown in zip(candidates.itertuples(index=False), unknown_answer, strict=True):
         if unknown:
-            add("UNKNOWN_ANSWER", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.answer_raw, "")
+            rows.append(
+                _guard_row(
+                    "UNKNOWN_ANSWER", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.answer_raw, ""
+                )
+            )
         else:
-            add("UNKNOWN_MEASURE", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.measure_id, "")
-    return conform(pd.DataFrame(rows), "file_issues")
+            rows.append(
+                _guard_row(
+                    "UNKNOWN_MEASURE", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.measure_id, ""
+                )
+            )
+    return rows
 
 
 def load_batch(
@@ -413,13 +439,7 @@ def load_batch(
         for catalog in catalogs:
             sync_catalog(con, catalog)
 
-        issues = batch.issues
-        quarantined = set(failed_sha256) | set(issues["sha256"].dropna())
-        guard = _guard_issues(batch, quarantined, _surveys(con))
-        if len(guard):
-            issues = conform(pd.concat([issues, guard], ignore_index=True), "file_issues")
-            quarantined |= set(guard["sha256"].dropna())
-        issues = issues.assign(issue_no=range(len(issues)))
+        issues, quarantined = _issues_and_quarantined(con, batch, failed_sha256)
 
         batch_sha = set(batch.submissions["sha256"].dropna()) | set(issues["sha256"].dropna())
         known = _known(con) & batch_sha
@@ -428,35 +448,7 @@ def load_batch(
             {"sha256": pd.array(new, dtype="string"), "quarantined": [s in quarantined for s in new]}
         )
         superseded_before = _with_status(con, STATUS_SUPERSEDED)
-        _run_with_frames(
-            con,
-            (
-                "steps/insert_submissions",
-                "steps/insert_file_issues",
-                "steps/insert_responses",
-                "steps/insert_own_initiatives",
-                "steps/insert_numeric_targets",
-            ),
-            {
-                "load_files": load_files,
-                "stg_submissions": batch.submissions,
-                "stg_responses": _first_per_key(batch.responses, ["sha256", "measure_id"]),
-                "stg_own_initiatives": _first_per_key(
-                    batch.own_initiatives, ["sha256", "table_id", "position"]
-                ),
-                "stg_numeric_targets": _first_per_key(
-                    batch.numeric_targets, ["sha256", "target_id", "target_year"]
-                ),
-                "stg_file_issues": issues,
-                "stg_inbox_entries": _entry_frame(entries),
-            },
-            {
-                "run_id": run_id,
-                "processed_at": now,
-                "prefecture_code": survey[0] if survey else None,
-                "fiscal_year": survey[1] if survey else None,
-            },
-        )
+        _insert_batch(con, batch, issues, load_files, entries, run_id=run_id, now=now, survey=survey)
         con.execute(sql("steps/resolve_resubmissions"))
         if entries is not None:
             record_entries(con, entries, run_id)
@@ -477,6 +469,60 @@ def load_batch(
             con.rollback()
         raise
     return result
+
+
+def _issues_and_quarantined(
+    con: duckdb.DuckDBPyConnection, batch: StagingBatch, failed_sha256: set[str] | frozenset[str]
+) -> tuple[pd.DataFrame, set[str]]:
+    """The batch's issues with the load's own guards added (numbered), and the files they quarantine."""
+    issues = batch.issues
+    quarantined = set(failed_sha256) | set(issues["sha256"].dropna())
+    guard = _guard_issues(batch, quarantined, _surveys(con))
+    if len(guard):
+        issues = conform(pd.concat([issues, guard], ignore_index=True), "file_issues")
+        quarantined |= set(guard["sha256"].dropna())
+    return issues.assign(issue_no=range(len(issues))), quarantined
+
+
+def _insert_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: StagingBatch,
+    issues: pd.DataFrame,
+    load_files: pd.DataFrame,
+    entries: pd.DataFrame | None,
+    *,
+    run_id: str,
+    now: datetime,
+    survey: tuple[str, int] | None,
+) -> None:
+    """Insert the new files' submissions, issues and rows (their answers only when not quarantined)."""
+    _run_with_frames(
+        con,
+        (
+            "steps/insert_submissions",
+            "steps/insert_file_issues",
+            "steps/insert_responses",
+            "steps/insert_own_initiatives",
+            "steps/insert_numeric_targets",
+        ),
+        {
+            "load_files": load_files,
+            "stg_submissions": batch.submissions,
+            "stg_responses": _first_per_key(batch.responses, ["sha256", "measure_id"]),
+            "stg_own_initiatives": _first_per_key(batch.own_initiatives, ["sha256", "table_id", "position"]),
+            "stg_numeric_targets": _first_per_key(
+                batch.numeric_targets, ["sha256", "target_id", "target_year"]
+            ),
+            "stg_file_issues": issues,
+            "stg_inbox_entries": _entry_frame(entries),
+        },
+        {
+            "run_id": run_id,
+            "processed_at": now,
+            "prefecture_code": survey[0] if survey else None,
+            "fiscal_year": survey[1] if survey else None,
+        },
+    )
 
 
 def _first_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
