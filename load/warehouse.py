@@ -81,11 +81,20 @@ def sync_municipalities(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataFrame]:
-    survey_id = catalog.survey_id
-    surveys = pd.DataFrame(
+    return {
+        "catalog_surveys": _survey_frame(catalog, loaded_at),
+        "catalog_measures": _measure_frame(catalog),
+        "catalog_tables": _table_frame(catalog),
+        "catalog_targets": _target_frame(catalog),
+    }
+
+
+def _survey_frame(catalog: Catalog, loaded_at: datetime) -> pd.DataFrame:
+    """The catalog's surveys row."""
+    frame = pd.DataFrame(
         [
             {
-                "survey_id": survey_id,
+                "survey_id": catalog.survey_id,
                 "prefecture_code": catalog.prefecture_code,
                 "fiscal_year": catalog.fiscal_year,
                 "catalog_version": catalog.catalog_version,
@@ -96,10 +105,15 @@ def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataF
             }
         ]
     )
-    measures = pd.DataFrame(
+    return frame
+
+
+def _measure_frame(catalog: Catalog) -> pd.DataFrame:
+    """The catalog's measures, one row each."""
+    frame = pd.DataFrame(
         [
             {
-                "survey_id": survey_id,
+                "survey_id": catalog.survey_id,
                 "measure_id": m.id,
                 "position": m.position,
                 "section_no": m.section_no,
@@ -120,10 +134,15 @@ def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataF
     ).astype(
         {"subgroup_no": "Int64", "group_code": "string", "group_title": "string", "subgroup_title": "string"}
     )
-    tables = pd.DataFrame(
+    return frame
+
+
+def _table_frame(catalog: Catalog) -> pd.DataFrame:
+    """The catalog's tables, numbered in order."""
+    frame = pd.DataFrame(
         [
             {
-                "survey_id": survey_id,
+                "survey_id": catalog.survey_id,
                 "table_id": t.table_id,
                 "table_no": no,
                 "section_no": t.section_no,
@@ -141,10 +160,15 @@ def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataF
     ).astype(
         {"subgroup_no": "Int64", "group_code": "string", "group_title": "string", "subgroup_title": "string"}
     )
-    targets = pd.DataFrame(
+    return frame
+
+
+def _target_frame(catalog: Catalog) -> pd.DataFrame:
+    """The catalog's numeric target items, numbered in order."""
+    frame = pd.DataFrame(
         [
             {
-                "survey_id": survey_id,
+                "survey_id": catalog.survey_id,
                 "target_id": t.id,
                 "position": no,
                 "label": t.label,
@@ -157,13 +181,8 @@ def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataF
         ],
         columns=["survey_id", "target_id", "position", "label", "unit", "year_offsets", "minimum", "maximum"],
     ).astype({"survey_id": "string", "target_id": "string", "label": "string", "unit": "string"})
-    targets["year_offsets"] = targets["year_offsets"].astype("string")
-    return {
-        "catalog_surveys": surveys,
-        "catalog_measures": measures,
-        "catalog_tables": tables,
-        "catalog_targets": targets,
-    }
+    frame["year_offsets"] = frame["year_offsets"].astype("string")
+    return frame
 
 
 def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
