@@ -315,20 +315,25 @@ def _cover(
         s.next_row()
         s.put(_COVER_LABEL, line, "plain", measure=False)
     if submission.lines():
-        s.next_row()
-        s.next_row()
-        s.put(_COVER_LABEL, "提出", "subtitle", measure=False)
-        for label, text in (("提出期限", submission.deadline_text), ("提出先", submission.contact)):
-            if text:
-                s.next_row()
-                s.put(_COVER_LABEL, label, "label", measure=False)
-                s.put(_COVER_VALUE, text, "label", measure=False)
-                lines = _wrapped_lines(text, COVER_VALUE_WIDTH)
-                if lines > 1:
-                    ws.row_dimensions[s.row].height = 18.75 * lines + 2
+        _cover_submission(s, ws, submission)
 
     s.fit_columns({_COVER_LABEL: (16, 24), _COVER_VALUE: (COVER_VALUE_WIDTH, 60)})
     s.finish(landscape=False, title_rows="1:1", freeze="A2")
+
+
+def _cover_submission(s: _Sheet, ws: Worksheet, submission: Submission) -> None:
+    """The cover's 提出 block: the deadline and where to send, each wrapped to the value column."""
+    s.next_row()
+    s.next_row()
+    s.put(_COVER_LABEL, "提出", "subtitle", measure=False)
+    for label, text in (("提出期限", submission.deadline_text), ("提出先", submission.contact)):
+        if text:
+            s.next_row()
+            s.put(_COVER_LABEL, label, "label", measure=False)
+            s.put(_COVER_VALUE, text, "label", measure=False)
+            lines = _wrapped_lines(text, COVER_VALUE_WIDTH)
+            if lines > 1:
+                ws.row_dimensions[s.row].height = 18.75 * lines + 2
 
 
 def _instructions(catalog: Catalog, submission: Submission | None = None) -> list[tuple[str, str]]:
