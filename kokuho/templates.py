@@ -481,18 +481,7 @@ def _section_sheet(
     s.next_row()
     s.put(_SEC["no"], f"{muni.name}（{muni.code}）　{catalog.era_label}", "subtitle", measure=False)
 
-    validation = DataValidation(
-        type="list",
-        formula1=f'"{ANSWER_YES}"',
-        allow_blank=True,
-        showErrorMessage=True,
-        showInputMessage=True,
-        errorStyle="stop",
-        errorTitle="入力できない値です",
-        error=f"実施する場合は「{ANSWER_YES}」を選び、実施しない場合は空欄にしてください。",
-        promptTitle="実施",
-        prompt=f"実施する場合は「{ANSWER_YES}」を選択",
-    )
+    validation = _answer_validation()
     ws.add_data_validation(validation)
 
     previous: SurveyTable | None = None
@@ -531,6 +520,22 @@ def _section_sheet(
 
     s.fit_columns(_SECTION_WIDTHS)
     s.finish(landscape=True, title_rows="1:2", freeze="A3")
+
+
+def _answer_validation() -> DataValidation:
+    """The 実施 column's drop-down: ANSWER_YES or blank, nothing else."""
+    return DataValidation(
+        type="list",
+        formula1=f'"{ANSWER_YES}"',
+        allow_blank=True,
+        showErrorMessage=True,
+        showInputMessage=True,
+        errorStyle="stop",
+        errorTitle="入力できない値です",
+        error=f"実施する場合は「{ANSWER_YES}」を選び、実施しない場合は空欄にしてください。",
+        promptTitle="実施",
+        prompt=f"実施する場合は「{ANSWER_YES}」を選択",
+    )
 
 
 def _targets_sheet(
