@@ -30,15 +30,20 @@ def confine(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
-def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    # The protocol owns the original stdin/stdout; stray prints go to stderr.
+def _protocol_connections() -> tuple[Connection, Connection]:
+    """The protocol owns the original stdin/stdout (requests, replies); stray prints go to stderr."""
     requests = Connection(os.dup(0), writable=False)
     replies = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    return requests, replies
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    requests, replies = _protocol_connections()
 
     limits, step = requests.recv()
     # Imports first, so that the address-space limit is all for parsing.

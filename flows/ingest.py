@@ -1,6 +1,6 @@
 """The ingest flow: scan inbox -> extract (batched, isolated) -> stage + validate -> quarantine
 -> load -> publish -> export, with a run summary artifact. Orchestration only: every step is a
-plain function in flows/steps.py or the stage packages.
+plain function in the flows/steps package or the stage packages.
 
 Importing this module imports Prefect (seconds): the CLI imports it only inside `kokuho run`,
 `demo` and `serve`."""
@@ -245,15 +245,7 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
     )
     out = summary.as_dict()
     if loaded is not None:
-        from load.notices import notice_lines, recorded_issues
-
-        # Issues that did not set a file aside (a modification time in the future).
-        text, markdown = notice_lines(recorded_issues(settings.db_path, run_id))
-        if text:
-            lines = str(out["text"]).splitlines()
-            at = next((i for i, line in enumerate(lines) if line.startswith("  database:")), len(lines))
-            out["text"] = "\n".join([*lines[:at], *text, *lines[at:]])
-            out["markdown"] = "\n".join([str(out["markdown"]), *markdown])
+        _add_notices(out, settings, run_id)
     logger.info(
         "run %s: accepted %d, superseded %d, quarantined %d, missing %d",
         run_id,
@@ -263,6 +255,19 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
         len(summary.missing),
     )
     return {"flow_run_id": str(flow_run.id), "task_runs": task_runs, **out}
+
+
+def _add_notices(out: dict[str, Any], settings: Settings, run_id: str) -> None:
+    """The run's notices (issues that did not set a file aside: a modification time in the
+    future) into the summary's text, before its database line, and its markdown."""
+    from load.notices import notice_lines, recorded_issues
+
+    text, markdown = notice_lines(recorded_issues(settings.db_path, run_id))
+    if text:
+        lines = str(out["text"]).splitlines()
+        at = next((i for i, line in enumerate(lines) if line.startswith("  database:")), len(lines))
+        out["text"] = "\n".join([*lines[:at], *text, *lines[at:]])
+        out["markdown"] = "\n".join([str(out["markdown"]), *markdown])
 
 
 def run_ingest(

@@ -285,57 +285,100 @@ def _build(path: Path, raw: CatalogFile, lines: dict[_Path, int]) -> Catalog:
                 "subsection_no": ss_node.no,
                 "subsection_title": ss_node.title,
             }
-            leaves: list[tuple[dict[str, Any], list[MeasureNode], _Path]] = []
-            if ss_node.measures is not None:
-                no_group = {
-                    "group_code": None,
-                    "group_title": None,
-                    "subgroup_no": None,
-                    "subgroup_title": None,
-                }
-                leaves.append(({**base, **no_group}, ss_node.measures, ss_where))
-            seen_groups: set[str] = set()
-            for g_index, g_node in enumerate(ss_node.groups or []):
-                g_where: _Path = (*ss_where, "groups", g_index)
-                if g_node.code in seen_groups:
-                    raise check.fail(g_where, f"グループ {g_node.code} が重複しています")
-                seen_groups.add(g_node.code)
-                for sg_index, sg_node in enumerate(g_node.subgroups):
-                    sg_where: _Path = (*g_where, "subgroups", sg_index)
-                    check.numbered(sg_where, sg_node.no, sg_index + 1)
-                    group = {
-                        "group_code": g_node.code,
-                        "group_title": g_node.title,
-                        "subgroup_no": sg_node.no,
-                        "subgroup_title": sg_node.title,
-                    }
-                    leaves.append(({**base, **group}, sg_node.measures, sg_where))
+            leaves = _leaves(check, base, ss_node, ss_where)
             for info, raw_measures, where in leaves:
                 table_id = f"{s_node.no}-{ss_node.no}" + (
                     f"-{info['group_code']}-{info['subgroup_no']}" if info["group_code"] else ""
                 )
-                measures: list[Measure] = []
-                for m_index, m_node in enumerate(raw_measures):
-                    m_where: _Path = (*where, "measures", m_index)
-                    if m_node.id in seen_ids:
-                        raise check.fail(
-                            m_where,
-                            f"取組ID {m_node.id} が重複しています（{seen_ids[m_node.id]}行目にもあります）",
-                        )
-                    seen_ids[m_node.id] = _line_of(lines, m_where)
-                    position += 1
-                    measures.append(
-                        Measure(
-                            id=m_node.id,
-                            label=m_node.label,
-                            position=position,
-                            item_no=m_index + 1,
-                            table_id=table_id,
-                            **info,
-                        )
-                    )
+                measures = _measures(check, lines, info, raw_measures, where, table_id, seen_ids, position)
+                position += len(measures)
                 tables.append(SurveyTable(table_id=table_id, measures=tuple(measures), **info))
 
+    targets = _numeric_targets(check, raw)
+
+    return Catalog(
+        path=path,
+        prefecture_code=raw.prefecture_code,
+        fiscal_year=raw.fiscal_year,
+        title=raw.title,
+        catalog_version=raw.catalog_version,
+        own_initiative_rows=raw.own_initiative_rows,
+        sections=tuple(sections),
+        tables=tuple(tables),
+        numeric_targets=tuple(targets),
+        previous_year_ids=dict(raw.previous_year_ids or {}),
+    )
+
+
+def _leaves(
+    check: _Checker, base: dict[str, Any], ss_node: Any, ss_where: _Path
+) -> list[tuple[dict[str, Any], list[MeasureNode], _Path]]:
+    """A subsection's lists of measures (its own, then each group's subgroups'), each with the
+    headings its measures and table carry."""
+    leaves: list[tuple[dict[str, Any], list[MeasureNode], _Path]] = []
+    if ss_node.measures is not None:
+        no_group = {
+            "group_code": None,
+            "group_title": None,
+            "subgroup_no": None,
+            "subgroup_title": None,
+        }
+        leaves.append(({**base, **no_group}, ss_node.measures, ss_where))
+    seen_groups: set[str] = set()
+    for g_index, g_node in enumerate(ss_node.groups or []):
+        g_where: _Path = (*ss_where, "groups", g_index)
+        if g_node.code in seen_groups:
+            raise check.fail(g_where, f"グループ {g_node.code} が重複しています")
+        seen_groups.add(g_node.code)
+        for sg_index, sg_node in enumerate(g_node.subgroups):
+            sg_where: _Path = (*g_where, "subgroups", sg_index)
+            check.numbered(sg_where, sg_node.no, sg_index + 1)
+            group = {
+                "group_code": g_node.code,
+                "group_title": g_node.title,
+                "subgroup_no": sg_node.no,
+                "subgroup_title": sg_node.title,
+            }
+            leaves.append(({**base, **group}, sg_node.measures, sg_where))
+    return leaves
+
+
+def _measures(
+    check: _Checker,
+    lines: dict[_Path, int],
+    info: dict[str, Any],
+    raw_measures: list[MeasureNode],
+    where: _Path,
+    table_id: str,
+    seen_ids: dict[str, int | str],
+    position: int,
+) -> list[Measure]:
+    """One table's measures, numbered on from `position` (the survey's count so far); an id
+    seen before (`seen_ids`, id -> line) is refused."""
+    measures: list[Measure] = []
+    for m_index, m_node in enumerate(raw_measures):
+        m_where: _Path = (*where, "measures", m_index)
+        if m_node.id in seen_ids:
+            raise check.fail(
+                m_where,
+                f"取組ID {m_node.id} が重複しています（{seen_ids[m_node.id]}行目にもあります）",
+            )
+        seen_ids[m_node.id] = _line_of(lines, m_where)
+        position += 1
+        measures.append(
+            Measure(
+                id=m_node.id,
+                label=m_node.label,
+                position=position,
+                item_no=m_index + 1,
+                table_id=table_id,
+                **info,
+            )
+        )
+    return measures
+
+
+def _numeric_targets(check: _Checker, raw: CatalogFile) -> list[NumericTargetItem]:
     targets: list[NumericTargetItem] = []
     for t_index, t_node in enumerate(raw.numeric_targets or []):
         if t_node.id in {t.id for t in targets}:
@@ -350,16 +393,4 @@ def _build(path: Path, raw: CatalogFile, lines: dict[_Path, int]) -> Catalog:
                 maximum=t_node.maximum,
             )
         )
-
-    return Catalog(
-        path=path,
-        prefecture_code=raw.prefecture_code,
-        fiscal_year=raw.fiscal_year,
-        title=raw.title,
-        catalog_version=raw.catalog_version,
-        own_initiative_rows=raw.own_initiative_rows,
-        sections=tuple(sections),
-        tables=tuple(tables),
-        numeric_targets=tuple(targets),
-        previous_year_ids=dict(raw.previous_year_ids or {}),
-    )
+    return targets

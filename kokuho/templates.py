@@ -315,20 +315,25 @@ def _cover(
         s.next_row()
         s.put(_COVER_LABEL, line, "plain", measure=False)
     if submission.lines():
-        s.next_row()
-        s.next_row()
-        s.put(_COVER_LABEL, "提出", "subtitle", measure=False)
-        for label, text in (("提出期限", submission.deadline_text), ("提出先", submission.contact)):
-            if text:
-                s.next_row()
-                s.put(_COVER_LABEL, label, "label", measure=False)
-                s.put(_COVER_VALUE, text, "label", measure=False)
-                lines = _wrapped_lines(text, COVER_VALUE_WIDTH)
-                if lines > 1:
-                    ws.row_dimensions[s.row].height = 18.75 * lines + 2
+        _cover_submission(s, ws, submission)
 
     s.fit_columns({_COVER_LABEL: (16, 24), _COVER_VALUE: (COVER_VALUE_WIDTH, 60)})
     s.finish(landscape=False, title_rows="1:1", freeze="A2")
+
+
+def _cover_submission(s: _Sheet, ws: Worksheet, submission: Submission) -> None:
+    """The cover's 提出 block: the deadline and where to send, each wrapped to the value column."""
+    s.next_row()
+    s.next_row()
+    s.put(_COVER_LABEL, "提出", "subtitle", measure=False)
+    for label, text in (("提出期限", submission.deadline_text), ("提出先", submission.contact)):
+        if text:
+            s.next_row()
+            s.put(_COVER_LABEL, label, "label", measure=False)
+            s.put(_COVER_VALUE, text, "label", measure=False)
+            lines = _wrapped_lines(text, COVER_VALUE_WIDTH)
+            if lines > 1:
+                ws.row_dimensions[s.row].height = 18.75 * lines + 2
 
 
 def _instructions(catalog: Catalog, submission: Submission | None = None) -> list[tuple[str, str]]:
@@ -476,18 +481,7 @@ def _section_sheet(
     s.next_row()
     s.put(_SEC["no"], f"{muni.name}（{muni.code}）　{catalog.era_label}", "subtitle", measure=False)
 
-    validation = DataValidation(
-        type="list",
-        formula1=f'"{ANSWER_YES}"',
-        allow_blank=True,
-        showErrorMessage=True,
-        showInputMessage=True,
-        errorStyle="stop",
-        errorTitle="入力できない値です",
-        error=f"実施する場合は「{ANSWER_YES}」を選び、実施しない場合は空欄にしてください。",
-        promptTitle="実施",
-        prompt=f"実施する場合は「{ANSWER_YES}」を選択",
-    )
+    validation = _answer_validation()
     ws.add_data_validation(validation)
 
     previous: SurveyTable | None = None
@@ -526,6 +520,22 @@ def _section_sheet(
 
     s.fit_columns(_SECTION_WIDTHS)
     s.finish(landscape=True, title_rows="1:2", freeze="A3")
+
+
+def _answer_validation() -> DataValidation:
+    """The 実施 column's drop-down: ANSWER_YES or blank, nothing else."""
+    return DataValidation(
+        type="list",
+        formula1=f'"{ANSWER_YES}"',
+        allow_blank=True,
+        showErrorMessage=True,
+        showInputMessage=True,
+        errorStyle="stop",
+        errorTitle="入力できない値です",
+        error=f"実施する場合は「{ANSWER_YES}」を選び、実施しない場合は空欄にしてください。",
+        promptTitle="実施",
+        prompt=f"実施する場合は「{ANSWER_YES}」を選択",
+    )
 
 
 def _targets_sheet(

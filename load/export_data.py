@@ -493,69 +493,10 @@ def _assemble(
     """Everything but the matrix (_add_matrix), which is read in parallel."""
     from kokuho.municipalities import prefecture
 
-    text, name_of = texts.text, texts.name_of
-    measures = [
-        MeasureRow(
-            fiscal_year=int(r["fiscal_year"]),
-            prefecture_code=str(r["prefecture_code"]),
-            measure_id=str(r["measure_id"]),
-            section_no=int(r["section_no"]),
-            section=str(r["section"]),
-            subsection_no=int(r["subsection_no"]),
-            subsection=str(r["subsection"]),
-            group_code=_text(r["group_code"]),
-            group_title=_text(r["group_title"]),
-            subgroup_no=_int(r["subgroup_no"]),
-            subgroup_title=_text(r["subgroup_title"]),
-            item_no=int(r["item_no"]),
-            label=str(r["label"]),
-            implementing_count=int(r["implementing_count"] or 0),
-            municipality_total=int(r["municipality_total"] or 0),
-            implementing_pct=None if r["implementing_pct"] is None else float(r["implementing_pct"]),
-            budget_lines=tuple(str(b) for b in (r["budget_lines"] or []) if _text(b)),
-            prev_year_count=_int(r["prev_year_count"]),
-            change_marker=_text(r["change_marker"]),
-        )
-        for r in ms
-    ]
-    own_rows = [
-        OwnInitiative(
-            table_id=str(r["table_id"]),
-            municipality_code=_text(r["municipality_code"]),
-            municipality_name=_text(r["municipality_name"]),
-            position=_int(r["position"]),
-            text=str(r["text"]),
-            budget_line=_text(r["budget_line"]),
-        )
-        for r in own
-        if _text(r["text"])
-    ]
-    sub_rows = [
-        SubmissionRow(
-            municipality_code=str(r["municipality_code"]),
-            municipality_name=name_of(str(r["municipality_code"]), r["municipality_name"]),
-            status=str(r["status"]),
-            file_name=_text(r["file_name"]),
-            received_at=local_time(r["received_at"]),
-            reason=_reason_text(r["reason"]),
-        )
-        for r in subs
-    ]
-    target_rows = [
-        TargetRow(
-            municipality_code=str(r["municipality_code"]),
-            municipality_name=name_of(str(r["municipality_code"]), r["municipality_name"]),
-            target_id=str(r["target_id"]),
-            target_label=text(r["target_label"]) or _target_label(pref, fiscal_year, str(r["target_id"])),
-            unit=text(r["unit"]) or "%",
-            target_year=int(r["target_year"]),
-            value=None if r["value"] is None else float(r["value"]),
-            qualifier=text(r["qualifier"]),
-            raw_text=text(r["raw_text"]),
-            note=text(r["note"]),
-        )
-        for r in targets
-    ]
+    measures = [_measure_row(r) for r in ms]
+    own_rows = [_own_initiative(r) for r in own if _text(r["text"])]
+    sub_rows = [_submission_row(r, texts) for r in subs]
+    target_rows = [_target_row(r, pref, fiscal_year, texts) for r in targets]
     received = [s.received_at for s in sub_rows if s.received_at is not None]
     return SummaryData(
         fiscal_year=fiscal_year,
@@ -569,6 +510,69 @@ def _assemble(
         targets=target_rows,
         matrix_municipalities=[],
         data_as_of=max(received) if received else None,
+    )
+
+
+def _measure_row(r: dict[str, Any]) -> MeasureRow:
+    return MeasureRow(
+        fiscal_year=int(r["fiscal_year"]),
+        prefecture_code=str(r["prefecture_code"]),
+        measure_id=str(r["measure_id"]),
+        section_no=int(r["section_no"]),
+        section=str(r["section"]),
+        subsection_no=int(r["subsection_no"]),
+        subsection=str(r["subsection"]),
+        group_code=_text(r["group_code"]),
+        group_title=_text(r["group_title"]),
+        subgroup_no=_int(r["subgroup_no"]),
+        subgroup_title=_text(r["subgroup_title"]),
+        item_no=int(r["item_no"]),
+        label=str(r["label"]),
+        implementing_count=int(r["implementing_count"] or 0),
+        municipality_total=int(r["municipality_total"] or 0),
+        implementing_pct=None if r["implementing_pct"] is None else float(r["implementing_pct"]),
+        budget_lines=tuple(str(b) for b in (r["budget_lines"] or []) if _text(b)),
+        prev_year_count=_int(r["prev_year_count"]),
+        change_marker=_text(r["change_marker"]),
+    )
+
+
+def _own_initiative(r: dict[str, Any]) -> OwnInitiative:
+    return OwnInitiative(
+        table_id=str(r["table_id"]),
+        municipality_code=_text(r["municipality_code"]),
+        municipality_name=_text(r["municipality_name"]),
+        position=_int(r["position"]),
+        text=str(r["text"]),
+        budget_line=_text(r["budget_line"]),
+    )
+
+
+def _submission_row(r: dict[str, Any], texts: _Texts) -> SubmissionRow:
+    name_of = texts.name_of
+    return SubmissionRow(
+        municipality_code=str(r["municipality_code"]),
+        municipality_name=name_of(str(r["municipality_code"]), r["municipality_name"]),
+        status=str(r["status"]),
+        file_name=_text(r["file_name"]),
+        received_at=local_time(r["received_at"]),
+        reason=_reason_text(r["reason"]),
+    )
+
+
+def _target_row(r: dict[str, Any], pref: str, fiscal_year: int, texts: _Texts) -> TargetRow:
+    text, name_of = texts.text, texts.name_of
+    return TargetRow(
+        municipality_code=str(r["municipality_code"]),
+        municipality_name=name_of(str(r["municipality_code"]), r["municipality_name"]),
+        target_id=str(r["target_id"]),
+        target_label=text(r["target_label"]) or _target_label(pref, fiscal_year, str(r["target_id"])),
+        unit=text(r["unit"]) or "%",
+        target_year=int(r["target_year"]),
+        value=None if r["value"] is None else float(r["value"]),
+        qualifier=text(r["qualifier"]),
+        raw_text=text(r["raw_text"]),
+        note=text(r["note"]),
     )
 
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from load.sql_files import sql
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    from load.export_data import ReturnedRow
 
 
 def files_by_sha(
@@ -44,15 +51,9 @@ RETURNED_LIST = "差戻し一覧.xlsx"
 def write_returned_list(db_path: Path, out: Path) -> Path:
     """差戻し一覧.xlsx: every quarantined file in the database with each of its problems, all
     survey years, rewritten whole (through a temporary file, so a reader never sees half of it)."""
-    import datetime as dt
-    import os
-    import tempfile
-
     from openpyxl import Workbook
 
-    from load import export_sheets as sheets
-    from load.export_data import LOCAL_TZ, read_returned
-    from load.xlsx_cells import save_workbook
+    from load.export_data import read_returned
 
     con = duckdb.connect(str(db_path), read_only=True)
     try:
@@ -62,6 +63,18 @@ def write_returned_list(db_path: Path, out: Path) -> Path:
     workbook = Workbook()
     ws = workbook.active
     ws.title = "差戻し一覧"
+    _returned_heading(ws, rows)
+    _returned_table(ws, rows)
+    return _save_replacing(workbook, Path(out))
+
+
+def _returned_heading(ws: Worksheet, rows: list[ReturnedRow]) -> None:
+    """Title, counts and when it was made (rows 1-3)."""
+    import datetime as dt
+
+    from load import export_sheets as sheets
+    from load.export_data import LOCAL_TZ
+
     files = len({r.sha256 for r in rows})
     now = dt.datetime.now(LOCAL_TZ)
     sheets.put(
@@ -86,6 +99,12 @@ def write_returned_list(db_path: Path, out: Path) -> Path:
         align=sheets.NO_WRAP,
     )
     sheets.row_height(ws, 3, 15)
+
+
+def _returned_table(ws: Worksheet, rows: list[ReturnedRow]) -> None:
+    """Each file's problems under the header, set up for print (a file kept on one page where it fits)."""
+    from load import export_sheets as sheets
+
     last, starts = sheets.write_returned_table(ws, rows, sheets.RETURNED_HEADER_ROW)
     if not rows:
         sheets.put(ws, sheets.RETURNED_HEADER_ROW + 1, 1, "差戻しはありません。", align=sheets.NO_WRAP)
@@ -106,7 +125,15 @@ def write_returned_list(db_path: Path, out: Path) -> Path:
             for start, end in zip(starts, [*(s - 1 for s in starts[1:]), last], strict=False)
         },
     )
-    out = Path(out)
+
+
+def _save_replacing(workbook: Workbook, out: Path) -> Path:
+    """Save to a temporary file beside `out`, then replace `out` with it."""
+    import os
+    import tempfile
+
+    from load.xlsx_cells import save_workbook
+
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".xlsx", dir=out.parent)
     os.close(fd)

@@ -1,4 +1,5 @@
-"""The DuckDB warehouse: schema, catalog sync and idempotent loads of staging batches.
+"""The DuckDB warehouse: idempotent loads of staging batches (the catalog sync is in
+load.catalog_sync, the runs and their inbox entries in load.runs).
 
 Every table, view and load step is one file in load/sql/ (tables/, views/, steps/ …; see
 load.sql_files). A load runs in one transaction; `load_batch` given a path also publishes atomically (see
@@ -8,11 +9,9 @@ load.publish), so readers never see half a load and a killed run changes nothing
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,9 +21,16 @@ import pandas as pd
 
 from kokuho.catalog import Catalog
 from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED, STATUS_SUPERSEDED, issue_hint, issue_message
+from load.catalog_sync import sync_catalog, sync_municipalities
 from load.publish import connect_readonly, open_for_write, resolve_db_path
+from load.runs import ENTRY_COLUMNS as ENTRY_COLUMNS
+from load.runs import _entry_frame, record_entries
+from load.runs import finish_run as finish_run
+from load.runs import run_entries as run_entries
+from load.runs import start_run as start_run
 from load.schema import ensure_schema, schema_is_ready
 from load.sql_files import sql
+from load.statements import _execute, _now, _run_with_frames
 from transform.batch import StagingBatch, conform
 
 if TYPE_CHECKING:
@@ -51,201 +57,6 @@ class LoadResult:
             "superseded": len(self.superseded),
             "skipped": len(self.skipped),
         }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-# --- reference data -----------------------------------------------------------------------------
-
-
-def sync_municipalities(con: duckdb.DuckDBPyConnection) -> None:
-    """Refresh the municipality master from data/municipalities.csv."""
-    from kokuho.municipalities import all_municipalities
-
-    frame = pd.DataFrame(
-        [
-            {
-                "code": m.code,
-                "prefecture_code": m.prefecture_code,
-                "prefecture_name": m.prefecture_name,
-                "name": m.name,
-                "kana": m.kana,
-                "kind": m.kind,
-            }
-            for m in all_municipalities()
-        ]
-    )
-    _run_with_frames(con, "steps/sync_municipalities", {"master_municipalities": frame})
-
-
-def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataFrame]:
-    survey_id = catalog.survey_id
-    surveys = pd.DataFrame(
-        [
-            {
-                "survey_id": survey_id,
-                "prefecture_code": catalog.prefecture_code,
-                "fiscal_year": catalog.fiscal_year,
-                "catalog_version": catalog.catalog_version,
-                "title": catalog.title,
-                "own_initiative_rows": catalog.own_initiative_rows,
-                "catalog_file": Path(catalog.path).name,
-                "loaded_at": pd.Timestamp(loaded_at),
-            }
-        ]
-    )
-    measures = pd.DataFrame(
-        [
-            {
-                "survey_id": survey_id,
-                "measure_id": m.id,
-                "position": m.position,
-                "section_no": m.section_no,
-                "section": m.section_title,
-                "subsection_no": m.subsection_no,
-                "subsection": m.subsection_title,
-                "group_code": m.group_code,
-                "group_title": m.group_title,
-                "subgroup_no": m.subgroup_no,
-                "subgroup_title": m.subgroup_title,
-                "item_no": m.item_no,
-                "table_id": m.table_id,
-                "label": m.label,
-                "previous_measure_id": catalog.previous_year_ids.get(m.id, m.id),
-            }
-            for m in catalog.measures
-        ]
-    ).astype(
-        {"subgroup_no": "Int64", "group_code": "string", "group_title": "string", "subgroup_title": "string"}
-    )
-    tables = pd.DataFrame(
-        [
-            {
-                "survey_id": survey_id,
-                "table_id": t.table_id,
-                "table_no": no,
-                "section_no": t.section_no,
-                "section": t.section_title,
-                "subsection_no": t.subsection_no,
-                "subsection": t.subsection_title,
-                "group_code": t.group_code,
-                "group_title": t.group_title,
-                "subgroup_no": t.subgroup_no,
-                "subgroup_title": t.subgroup_title,
-                "heading": t.heading,
-            }
-            for no, t in enumerate(catalog.tables, start=1)
-        ]
-    ).astype(
-        {"subgroup_no": "Int64", "group_code": "string", "group_title": "string", "subgroup_title": "string"}
-    )
-    targets = pd.DataFrame(
-        [
-            {
-                "survey_id": survey_id,
-                "target_id": t.id,
-                "position": no,
-                "label": t.label,
-                "unit": t.unit,
-                "year_offsets": ",".join(str(o) for o in t.year_offsets),
-                "minimum": t.minimum,
-                "maximum": t.maximum,
-            }
-            for no, t in enumerate(catalog.numeric_targets, start=1)
-        ],
-        columns=["survey_id", "target_id", "position", "label", "unit", "year_offsets", "minimum", "maximum"],
-    ).astype({"survey_id": "string", "target_id": "string", "label": "string", "unit": "string"})
-    targets["year_offsets"] = targets["year_offsets"].astype("string")
-    return {
-        "catalog_surveys": surveys,
-        "catalog_measures": measures,
-        "catalog_tables": tables,
-        "catalog_targets": targets,
-    }
-
-
-def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
-    """Make the warehouse's survey, measures, tables and numeric target items equal the catalog.
-
-    Idempotent: syncing the same catalog again changes nothing (loaded_at keeps the first load).
-    """
-    frames = _catalog_frames(catalog, _now())
-    fingerprint = hashlib.sha256(
-        "\n".join(
-            frame.drop(columns=["loaded_at"], errors="ignore").to_csv(index=False)
-            for frame in frames.values()
-        ).encode()
-    ).hexdigest()
-    stored = con.execute(sql("queries/catalog_hash"), {"survey_id": catalog.survey_id}).fetchone()
-    if stored is not None and stored[0] == fingerprint:
-        return  # unchanged since the last sync
-    frames["catalog_surveys"]["catalog_hash"] = fingerprint
-    _run_with_frames(
-        con,
-        (
-            "steps/sync_surveys",
-            "steps/sync_measures",
-            "steps/sync_survey_tables",
-            "steps/sync_numeric_target_items",
-        ),
-        frames,
-    )
-
-
-def _run_with_frames(
-    con: duckdb.DuckDBPyConnection,
-    steps: str | tuple[str, ...],
-    frames: dict[str, pd.DataFrame],
-    params: dict[str, object] | None = None,
-) -> None:
-    # Each frame is registered (as Arrow) just before the first statement that reads it and
-    # dropped after the last one: one national table's Arrow copy at a time, not all of them.
-    texts = [sql(step) for step in ((steps,) if isinstance(steps, str) else steps)]
-    readers = {
-        name: [i for i, text in enumerate(texts) if re.search(rf"\b{name}\b", text)] for name in frames
-    }
-    registered: set[str] = set()
-    try:
-        for index, text in enumerate(texts):
-            for name, used_by in readers.items():
-                if used_by and used_by[0] == index:
-                    con.register(name, _scannable(frames[name]))
-                    registered.add(name)
-            _execute(con, text, params)
-            for name in [n for n in registered if readers[n][-1] == index]:
-                con.unregister(name)
-                registered.discard(name)
-    finally:
-        for name in registered:
-            con.unregister(name)
-
-
-def _scannable(frame: pd.DataFrame) -> object:
-    """The frame as an Arrow table for DuckDB to scan.
-
-    Staging text columns are Arrow-backed already, so this copies no text; DuckDB's own pandas
-    scan would turn every text value into a Python string first (seconds and hundreds of MiB on
-    a national batch). A frame Arrow cannot type (mixed objects) is scanned as pandas."""
-    import pyarrow as pa
-
-    try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowException, TypeError, ValueError):
-        return frame
-
-
-def _execute(con: duckdb.DuckDBPyConnection, text: str, params: dict[str, object] | None = None) -> None:
-    """Execute with the named parameters the statement uses (DuckDB rejects unused ones)."""
-    used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", text)}
-    if used:
-        con.execute(text, used)
-    else:
-        con.execute(text)
-
-
-# --- loads --------------------------------------------------------------------------------------
 
 
 def known_sha256(target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConnection) -> set[str]:
@@ -285,28 +96,38 @@ def _guard_issues(
     municipality, one of another prefecture, a survey without catalog, an unknown answer or measure).
     Transform and validation should have caught them; quarantining here keeps one bad file from
     failing the whole run."""
+    rows = _submission_guards(batch, quarantined, surveys)
+    guarded = quarantined | {str(r["sha256"]) for r in rows}
+    rows += _answer_guards(batch, guarded, surveys)
+    return conform(pd.DataFrame(rows), "file_issues")
+
+
+def _guard_row(
+    code: str, file: str, sha: str, sheet: object, cell: object, value: object, detail: str
+) -> dict[str, object]:
+    sheet, cell, value = (None if pd.isna(v) else v for v in (sheet, cell, value))
+    return {
+        "file_name": file,
+        "sha256": sha,
+        "sheet": sheet,
+        "cell": cell,
+        "value": value,
+        "code": code,
+        "rule": "load_guard",
+        "message": issue_message(code, file=file, sheet=sheet, cell=cell, value=value, detail=detail),
+        "hint": issue_hint(code),
+        "stage": "load",
+    }
+
+
+def _submission_guards(
+    batch: StagingBatch, quarantined: set[str], surveys: dict[str, _SurveyInfo]
+) -> list[dict[str, object]]:
+    """A file's municipality and survey: known, with a catalog, in the survey's area."""
     from kokuho.municipalities import by_code, in_survey_area
 
     municipalities = by_code()
     rows: list[dict[str, object]] = []
-
-    def add(code: str, file: str, sha: str, sheet: object, cell: object, value: object, detail: str) -> None:
-        sheet, cell, value = (None if pd.isna(v) else v for v in (sheet, cell, value))
-        rows.append(
-            {
-                "file_name": file,
-                "sha256": sha,
-                "sheet": sheet,
-                "cell": cell,
-                "value": value,
-                "code": code,
-                "rule": "load_guard",
-                "message": issue_message(code, file=file, sheet=sheet, cell=cell, value=value, detail=detail),
-                "hint": issue_hint(code),
-                "stage": "load",
-            }
-        )
-
     columns = ("file_name", "sha256", "sheet", "cell", "municipality_code", "survey_id")
     subs = batch.submissions
     for file, sha, sheet, cell, code, survey in zip(
@@ -318,17 +139,25 @@ def _guard_issues(
         survey = None if survey is None else str(survey)
         where = (file, sha, sheet, cell)
         if code is None:
-            add("MUNICIPALITY_CODE_INVALID", *where, None, "コードなし")
+            rows.append(_guard_row("MUNICIPALITY_CODE_INVALID", *where, None, "コードなし"))
         elif code not in municipalities:
-            add("MUNICIPALITY_UNKNOWN", *where, code, "")
+            rows.append(_guard_row("MUNICIPALITY_UNKNOWN", *where, code, ""))
         elif survey is None or survey not in surveys:
-            add("WRONG_SURVEY", *where, survey, f"調査 {survey} のカタログが読み込まれていません")
+            rows.append(
+                _guard_row("WRONG_SURVEY", *where, survey, f"調査 {survey} のカタログが読み込まれていません")
+            )
         elif not in_survey_area(municipalities[code], surveys[survey].prefecture_code):
-            add("MUNICIPALITY_OTHER_PREFECTURE", *where, code, f"調査 {survey}")
+            rows.append(_guard_row("MUNICIPALITY_OTHER_PREFECTURE", *where, code, f"調査 {survey}"))
+    return rows
 
-    # Answers: vectorised (column masks, no row loop), since a national batch has hundreds of
+
+def _answer_guards(
+    batch: StagingBatch, guarded: set[str], surveys: dict[str, _SurveyInfo]
+) -> list[dict[str, object]]:
+    """Each answer of the files not yet guarded: a known answer to a measure of its survey."""
+    # Vectorised (column masks, no row loop), since a national batch has hundreds of
     # thousands of rows.
-    guarded = quarantined | {str(r["sha256"]) for r in rows}
+    rows: list[dict[str, object]] = []
     survey_of = dict(zip(batch.submissions["sha256"], batch.submissions["survey_id"], strict=True))
     members: dict[str, set[str]] = {}
     for sha, survey in survey_of.items():
@@ -354,10 +183,18 @@ def _guard_issues(
     unknown_answer = unknown_answer[bad]
     for resp, unknown in zip(candidates.itertuples(index=False), unknown_answer, strict=True):
         if unknown:
-            add("UNKNOWN_ANSWER", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.answer_raw, "")
+            rows.append(
+                _guard_row(
+                    "UNKNOWN_ANSWER", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.answer_raw, ""
+                )
+            )
         else:
-            add("UNKNOWN_MEASURE", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.measure_id, "")
-    return conform(pd.DataFrame(rows), "file_issues")
+            rows.append(
+                _guard_row(
+                    "UNKNOWN_MEASURE", resp.file_name, resp.sha256, resp.sheet, resp.cell, resp.measure_id, ""
+                )
+            )
+    return rows
 
 
 def load_batch(
@@ -413,13 +250,7 @@ def load_batch(
         for catalog in catalogs:
             sync_catalog(con, catalog)
 
-        issues = batch.issues
-        quarantined = set(failed_sha256) | set(issues["sha256"].dropna())
-        guard = _guard_issues(batch, quarantined, _surveys(con))
-        if len(guard):
-            issues = conform(pd.concat([issues, guard], ignore_index=True), "file_issues")
-            quarantined |= set(guard["sha256"].dropna())
-        issues = issues.assign(issue_no=range(len(issues)))
+        issues, quarantined = _issues_and_quarantined(con, batch, failed_sha256)
 
         batch_sha = set(batch.submissions["sha256"].dropna()) | set(issues["sha256"].dropna())
         known = _known(con) & batch_sha
@@ -428,35 +259,7 @@ def load_batch(
             {"sha256": pd.array(new, dtype="string"), "quarantined": [s in quarantined for s in new]}
         )
         superseded_before = _with_status(con, STATUS_SUPERSEDED)
-        _run_with_frames(
-            con,
-            (
-                "steps/insert_submissions",
-                "steps/insert_file_issues",
-                "steps/insert_responses",
-                "steps/insert_own_initiatives",
-                "steps/insert_numeric_targets",
-            ),
-            {
-                "load_files": load_files,
-                "stg_submissions": batch.submissions,
-                "stg_responses": _first_per_key(batch.responses, ["sha256", "measure_id"]),
-                "stg_own_initiatives": _first_per_key(
-                    batch.own_initiatives, ["sha256", "table_id", "position"]
-                ),
-                "stg_numeric_targets": _first_per_key(
-                    batch.numeric_targets, ["sha256", "target_id", "target_year"]
-                ),
-                "stg_file_issues": issues,
-                "stg_inbox_entries": _entry_frame(entries),
-            },
-            {
-                "run_id": run_id,
-                "processed_at": now,
-                "prefecture_code": survey[0] if survey else None,
-                "fiscal_year": survey[1] if survey else None,
-            },
-        )
+        _insert_batch(con, batch, issues, load_files, entries, run_id=run_id, now=now, survey=survey)
         con.execute(sql("steps/resolve_resubmissions"))
         if entries is not None:
             record_entries(con, entries, run_id)
@@ -479,6 +282,60 @@ def load_batch(
     return result
 
 
+def _issues_and_quarantined(
+    con: duckdb.DuckDBPyConnection, batch: StagingBatch, failed_sha256: set[str] | frozenset[str]
+) -> tuple[pd.DataFrame, set[str]]:
+    """The batch's issues with the load's own guards added (numbered), and the files they quarantine."""
+    issues = batch.issues
+    quarantined = set(failed_sha256) | set(issues["sha256"].dropna())
+    guard = _guard_issues(batch, quarantined, _surveys(con))
+    if len(guard):
+        issues = conform(pd.concat([issues, guard], ignore_index=True), "file_issues")
+        quarantined |= set(guard["sha256"].dropna())
+    return issues.assign(issue_no=range(len(issues))), quarantined
+
+
+def _insert_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: StagingBatch,
+    issues: pd.DataFrame,
+    load_files: pd.DataFrame,
+    entries: pd.DataFrame | None,
+    *,
+    run_id: str,
+    now: datetime,
+    survey: tuple[str, int] | None,
+) -> None:
+    """Insert the new files' submissions, issues and rows (their answers only when not quarantined)."""
+    _run_with_frames(
+        con,
+        (
+            "steps/insert_submissions",
+            "steps/insert_file_issues",
+            "steps/insert_responses",
+            "steps/insert_own_initiatives",
+            "steps/insert_numeric_targets",
+        ),
+        {
+            "load_files": load_files,
+            "stg_submissions": batch.submissions,
+            "stg_responses": _first_per_key(batch.responses, ["sha256", "measure_id"]),
+            "stg_own_initiatives": _first_per_key(batch.own_initiatives, ["sha256", "table_id", "position"]),
+            "stg_numeric_targets": _first_per_key(
+                batch.numeric_targets, ["sha256", "target_id", "target_year"]
+            ),
+            "stg_file_issues": issues,
+            "stg_inbox_entries": _entry_frame(entries),
+        },
+        {
+            "run_id": run_id,
+            "processed_at": now,
+            "prefecture_code": survey[0] if survey else None,
+            "fiscal_year": survey[1] if survey else None,
+        },
+    )
+
+
 def _first_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     """The first row (by file name, then worksheet row) of each key of the table's grain.
 
@@ -493,124 +350,3 @@ def _first_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
 
 def _with_status(con: duckdb.DuckDBPyConnection, status: str) -> set[str]:
     return {r[0] for r in con.execute(sql("queries/sha256s_with_status"), {"status": status}).fetchall()}
-
-
-# --- inbox accounting ---------------------------------------------------------------------------
-
-# The columns of a run's inbox entries as flows.steps builds them. `state` is "skipped" (with
-# reason_code, reason) for entries decided before the load; NULL for files handed to the load,
-# whose state record_entries reads from submissions.
-ENTRY_COLUMNS: dict[str, str] = {
-    "entry_no": "int64",
-    "path": "string",
-    "file_path": "string",
-    "file_name": "string",
-    "name_hex": "string",
-    "sha256": "string",
-    "file_size": "Int64",
-    "received_at": "datetime64[us, UTC]",
-    "state": "string",
-    "reason_code": "string",
-    "reason": "string",
-    "duplicate_of": "string",
-    "processed_run_id": "string",
-    "name_municipality_code": "string",
-    "municipality_code": "string",
-}
-
-
-def _entry_frame(entries: pd.DataFrame | None) -> pd.DataFrame:
-    frame = pd.DataFrame(columns=list(ENTRY_COLUMNS)) if entries is None else entries
-    for column in ENTRY_COLUMNS:
-        if column not in frame:
-            frame = frame.assign(**{column: None})
-    return frame[list(ENTRY_COLUMNS)].astype(ENTRY_COLUMNS)
-
-
-def record_entries(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame, run_id: str) -> None:
-    """Record the run's inbox entries, each in its final state: a file loaded by this run has its
-    submission's status (a quarantined one its first issue); the bytes of a file processed by an
-    earlier run are skipped as already processed (naming that file and run)."""
-    from kokuho.codelists import skip_reason
-
-    frame = _entry_frame(entries).reset_index(drop=True)
-    open_rows = frame["state"].isna()
-    shas = sorted(set(frame.loc[open_rows, "sha256"].dropna()))
-    rows = con.execute(sql("queries/inbox_submissions"), {"sha256s": shas}).fetchall() if shas else []
-    held = pd.DataFrame(
-        rows,
-        columns=["sha256", "held_name", "held_run", "held_status", "first_code", "first_reason", "cover"],
-    ).astype(object)
-    found = frame[["sha256"]].astype(object).merge(held, on="sha256", how="left")
-    held_run = found["held_run"]
-    this_run = open_rows & held_run.eq(run_id).to_numpy(dtype=bool)
-    earlier = open_rows & held_run.notna().to_numpy(dtype=bool) & ~this_run
-    lost = open_rows & ~this_run & ~earlier  # handed to the load but not in it (should not happen)
-    frame["processed_run_id"] = frame["processed_run_id"].where(~open_rows, held_run.astype("string"))
-    frame["municipality_code"] = frame["municipality_code"].fillna(
-        found["cover"].where(open_rows.to_numpy()).astype("string")
-    )
-    frame.loc[this_run, "state"] = found.loc[this_run, "held_status"].astype("string")
-    quarantined = this_run & found["held_status"].eq(STATUS_QUARANTINED).to_numpy(dtype=bool)
-    frame.loc[quarantined, "reason_code"] = found.loc[quarantined, "first_code"].astype("string")
-    frame.loc[quarantined, "reason"] = found.loc[quarantined, "first_reason"].astype("string")
-    frame.loc[earlier, ["state", "reason_code"]] = ["skipped", "ALREADY_PROCESSED"]
-    frame.loc[earlier, "duplicate_of"] = found.loc[earlier, "held_name"].astype("string")
-    frame.loc[earlier, "reason"] = [
-        skip_reason("ALREADY_PROCESSED", other=name, run=run)
-        for name, run in zip(found.loc[earlier, "held_name"], held_run[earlier], strict=True)
-    ]
-    frame.loc[lost, ["state", "reason_code", "reason"]] = [
-        "skipped",
-        "UNREADABLE_FILE",
-        skip_reason("UNREADABLE_FILE", detail="取込対象から外れました"),
-    ]
-    _run_with_frames(con, "steps/insert_inbox_entries", {"stg_inbox_entries": frame}, {"run_id": run_id})
-
-
-# --- runs ---------------------------------------------------------------------------------------
-
-
-def start_run(
-    target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConnection,
-    run_id: str,
-    *,
-    started_at: datetime | None = None,
-) -> None:
-    """Record that a run started (status 'running'). Given a path, publishes at once."""
-    if not isinstance(target, duckdb.DuckDBPyConnection):
-        with open_for_write(target, run_id=run_id) as con:
-            start_run(con, run_id, started_at=started_at)
-        return
-    target.execute(sql("steps/start_run"), {"run_id": run_id, "now": started_at or _now()})
-
-
-def finish_run(
-    target: Settings | str | os.PathLike[str] | duckdb.DuckDBPyConnection,
-    run_id: str,
-    *,
-    status: str = "succeeded",
-    skipped: int = 0,
-    finished_at: datetime | None = None,
-) -> None:
-    """Record the end of a run ('succeeded' or 'failed'); `skipped` adds files the run skipped before
-    loading (already known sha256) to its counts. Given a path, publishes at once."""
-    if not isinstance(target, duckdb.DuckDBPyConnection):
-        with open_for_write(target, run_id=run_id) as con:
-            finish_run(con, run_id, status=status, skipped=skipped, finished_at=finished_at)
-        return
-    target.execute(
-        sql("steps/finish_run"),
-        {"run_id": run_id, "now": finished_at or _now(), "skipped": skipped, "status": status},
-    )
-
-
-def run_entries(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, str | None, str | None]]:
-    """(path, state, reason code, reason) of each inbox entry of a run, in scan order; empty for a
-    database without the table."""
-    tables = {r[0] for r in con.execute(sql("queries/table_names")).fetchall()}
-    if "inbox_entries" not in tables:
-        return []
-    return [
-        tuple(r[:4]) for r in con.execute(sql("queries/run_inbox_entries"), {"run_id": run_id}).fetchall()
-    ]

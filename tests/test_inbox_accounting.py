@@ -98,8 +98,8 @@ EXPECTED_FIRST = {
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dict:
-    from flows import steps
     from flows.ingest import run_ingest
+    from flows.steps import inbox as scan
     from load import quarantine
 
     root = tmp_path_factory.mktemp("accounting")
@@ -132,9 +132,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dict
     _write(inbox, _name(11), to_bytes(filled(M[11]).wb), time.mktime((2099, 4, 1, 0, 0, 0, 0, 0, -1)))
 
     list_folder, classify, hash_file, copy_file = (
-        steps._list,
-        steps._classify,
-        steps._hash_file,
+        scan._list,
+        scan._classify,
+        scan._hash_file,
         quarantine._copy_file,
     )
 
@@ -166,9 +166,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory, prefect_server: None) -> dict
         home=home, db_path=home / "kokuho.duckdb", inbox=inbox, prefecture_code="11", fiscal_year=2024
     )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(steps, "_list", failing_list)
-        patch.setattr(steps, "_classify", failing_classify)
-        patch.setattr(steps, "_hash_file", failing_hash)
+        patch.setattr(scan, "_list", failing_list)
+        patch.setattr(scan, "_classify", failing_classify)
+        patch.setattr(scan, "_hash_file", failing_hash)
         patch.setattr(quarantine, "_copy_file", failing_copy)
         with _watchdog():
             first = run_ingest(settings, export=False)

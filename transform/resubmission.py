@@ -90,6 +90,26 @@ def resolve_resubmissions(
         run_started_at = time.time()
     elif isinstance(run_started_at, datetime):
         run_started_at = run_started_at.timestamp()
+    combined = _combined(current, incoming, float(run_started_at))
+    old_status = combined["status"].astype("string").where(combined["_origin"] == 0)
+    previous_latest = _latest(combined[(combined["_origin"] == 0) & (combined["status"] == "accepted")])
+
+    _mark_latest(combined)
+
+    latest = _latest(combined[combined["status"] == codelists.STATUS_ACCEPTED])
+    changed, replacements = _changes(combined, old_status, latest, previous_latest)
+
+    return Resolution(
+        submissions=combined.drop(columns=["_origin", "_seen", "_received"]).reset_index(drop=True),
+        latest=latest.reset_index(drop=True),
+        changed=changed.reset_index(drop=True),
+        replacements=replacements.reset_index(drop=True),
+    )
+
+
+def _combined(current: pd.DataFrame, incoming: pd.DataFrame, run_started_at: float) -> pd.DataFrame:
+    """Both frames as one (`_origin` 0 for current, 1 for incoming; a file once), with the
+    columns the order needs: `_seen` (the run that first saw it) and `_received`."""
     current = current.copy()
     incoming = incoming.copy()
     current["_origin"] = 0
@@ -108,9 +128,12 @@ def resolve_resubmissions(
     seen = seen.where(combined["_origin"] == 0, float(run_started_at)).fillna(-np.inf)
     combined["_seen"] = seen
     combined["_received"] = received_order(combined["received_at"], seen.replace(-np.inf, np.inf))
-    old_status = combined["status"].astype("string").where(combined["_origin"] == 0)
-    previous_latest = _latest(combined[(combined["_origin"] == 0) & (combined["status"] == "accepted")])
+    return combined
 
+
+def _mark_latest(combined: pd.DataFrame) -> None:
+    """In place: per (municipality, survey), the latest competing file accepted, every other
+    superseded by it."""
     competing = (
         combined["status"].isin(_COMPETING)
         & combined["municipality_code"].notna()
@@ -136,7 +159,11 @@ def resolve_resubmissions(
     combined["status"] = status.astype("string")
     combined["superseded_by"] = superseded_by.astype("string")
 
-    latest = _latest(combined[combined["status"] == codelists.STATUS_ACCEPTED])
+
+def _changes(
+    combined: pd.DataFrame, old_status: pd.Series, latest: pd.DataFrame, previous_latest: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The files whose status changed (with the old one), and the groups whose latest file changed."""
     changed_mask = old_status.isna() | (old_status != combined["status"])
     changed = combined.loc[changed_mask, ["sha256", "file_name", *GROUP, "status", "superseded_by"]].assign(
         old_status=old_status[changed_mask].astype("string")
@@ -150,12 +177,7 @@ def resolve_resubmissions(
         columns={"sha256_new": "new_sha256", "sha256_old": "old_sha256"}
     )[[*GROUP, "old_sha256", "new_sha256"]]
 
-    return Resolution(
-        submissions=combined.drop(columns=["_origin", "_seen", "_received"]).reset_index(drop=True),
-        latest=latest.reset_index(drop=True),
-        changed=changed.reset_index(drop=True),
-        replacements=replacements.reset_index(drop=True),
-    )
+    return changed, replacements
 
 
 # Oldest first: the run that first saw the file, the time it counts as received, name, sha256.

@@ -1,0 +1,145 @@
+"""Loading a validated batch and publishing it; recording a run and its inbox entries."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime
+
+import pandas as pd
+
+from flows.steps.model import InboxFile, StageResult
+from kokuho.config import Settings
+from kokuho.files import display_path
+
+
+def known_files(settings: Settings) -> set[str]:
+    """sha256 of every file the published warehouse already holds (for incremental runs)."""
+    from load.warehouse import known_sha256
+
+    return known_sha256(settings.db_path) if settings.db_path.exists() else set()
+
+
+def load_and_publish(
+    result: StageResult,
+    skipped: int,
+    settings: Settings,
+    run_id: str,
+    started_at: float,
+    scan: Iterable[InboxFile] | None = None,
+) -> object:
+    """Load the staged batch into a working copy and publish it atomically (load.publish).
+    With the run's `scan` (scan_inbox's result), every inbox entry is recorded in inbox_entries."""
+    from datetime import UTC
+
+    from load.publish import open_for_write
+    from load.warehouse import finish_run, load_batch, start_run
+
+    entries = entries_frame(scan, result)
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    with open_for_write(settings.db_path, run_id=run_id) as con:
+        start_run(con, run_id, started_at=datetime.fromtimestamp(started_at, UTC))
+        loaded = load_batch(
+            con,
+            result.batch,
+            failed_sha256=result.failed,
+            catalogs=result.catalogs,
+            run_id=run_id,
+            entries=entries,
+            survey=(settings.prefecture_code, settings.fiscal_year),
+        )
+        finish_run(con, run_id, skipped=skipped + _skipped_before_load(scan, result))
+    return loaded
+
+
+def record_empty_run(
+    settings: Settings,
+    run_id: str,
+    skipped: int,
+    started_at: float,
+    scan: Iterable[InboxFile] | None = None,
+) -> None:
+    """A run that found nothing new is still recorded (runs table, and its inbox entries), so
+    analysts see it ran and what it saw."""
+    from datetime import UTC
+
+    from kokuho.catalog import load_catalog_for
+    from load.publish import open_for_write
+    from load.warehouse import finish_run, record_entries, start_run, sync_catalog, sync_municipalities
+
+    entries = entries_frame(scan, None)
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    with open_for_write(settings.db_path, run_id=run_id) as con:
+        start_run(con, run_id, started_at=datetime.fromtimestamp(started_at, UTC))
+        # The survey exists even before any file arrives, so submission_status lists who is missing.
+        sync_municipalities(con)
+        sync_catalog(con, load_catalog_for(settings.prefecture_code, settings.fiscal_year))
+        if entries is not None:
+            record_entries(con, entries, run_id)
+        finish_run(con, run_id, skipped=skipped + _skipped_before_load(scan, None))
+
+
+def _skipped_before_load(scan: Iterable[InboxFile] | None, result: StageResult | None) -> int:
+    """Entries the load never saw: skipped by the scan, or dropped before the load."""
+    entries = getattr(scan, "entries", None) or []
+    return sum(e.state == "skipped" for e in entries) + len(result.dropped if result else ())
+
+
+_NAME_CODE_RE = re.compile(r"^(\d{6})(?!\d)")
+
+
+def name_municipality_code(name: str) -> str | None:
+    """The municipality code a file name starts with (`112011_川越市.xlsx`), when it is a valid
+    code (check digit) of a known municipality; else None."""
+    from kokuho.municipalities import MunicipalityCodeError, by_code, normalize_code
+
+    match = _NAME_CODE_RE.match(unicodedata.normalize("NFKC", name))
+    if not match:
+        return None
+    try:
+        code = normalize_code(match[1])
+    except MunicipalityCodeError:
+        return None
+    return code if code in by_code() else None
+
+
+def entries_frame(scan: Iterable[InboxFile] | None, result: StageResult | None) -> pd.DataFrame | None:
+    """The run's inbox entries (load.warehouse.ENTRY_COLUMNS): skipped ones with their reason,
+    files handed to the load with state NULL (the load decides). None without a scan's entries."""
+    from datetime import UTC
+
+    entries = getattr(scan, "entries", None)
+    if entries is None:
+        return None
+    dropped = result.dropped if result is not None else {}
+    cover = {o.sha256: o.municipality_code for o in result.outcomes} if result is not None else {}
+    rows = []
+    for no, entry in enumerate(entries):
+        state, code, reason = entry.state, entry.reason_code, entry.reason
+        if state is None and entry.sha256 in dropped:
+            state = "skipped"
+            code, reason = dropped[entry.sha256]
+        name_code = name_municipality_code(entry.name)
+        rows.append(
+            {
+                "entry_no": no,
+                "path": entry.relative,
+                "file_path": display_path(entry.path),
+                "file_name": entry.name,
+                "name_hex": entry.name_hex,
+                "sha256": entry.sha256,
+                "file_size": entry.size,
+                "received_at": None if entry.mtime is None else datetime.fromtimestamp(entry.mtime, UTC),
+                "state": state,
+                "reason_code": code,
+                "reason": reason,
+                "duplicate_of": entry.duplicate_of,
+                "name_municipality_code": name_code,
+                "municipality_code": name_code or cover.get(entry.sha256 or ""),
+            }
+        )
+    from load.warehouse import ENTRY_COLUMNS
+
+    frame = pd.DataFrame(rows, columns=[c for c in ENTRY_COLUMNS if c != "processed_run_id"])
+    return frame.assign(processed_run_id=None)

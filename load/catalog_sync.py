@@ -1,0 +1,175 @@
+"""The warehouse's reference data: the municipality master and each survey's catalog (surveys,
+measures, tables, numeric target items)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pandas as pd
+
+from kokuho.catalog import Catalog
+from load.sql_files import sql
+from load.statements import _now, _run_with_frames
+
+if TYPE_CHECKING:
+    pass
+
+
+# --- reference data -----------------------------------------------------------------------------
+
+
+def sync_municipalities(con: duckdb.DuckDBPyConnection) -> None:
+    """Refresh the municipality master from data/municipalities.csv."""
+    from kokuho.municipalities import all_municipalities
+
+    frame = pd.DataFrame(
+        [
+            {
+                "code": m.code,
+                "prefecture_code": m.prefecture_code,
+                "prefecture_name": m.prefecture_name,
+                "name": m.name,
+                "kana": m.kana,
+                "kind": m.kind,
+            }
+            for m in all_municipalities()
+        ]
+    )
+    _run_with_frames(con, "steps/sync_municipalities", {"master_municipalities": frame})
+
+
+def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataFrame]:
+    return {
+        "catalog_surveys": _survey_frame(catalog, loaded_at),
+        "catalog_measures": _measure_frame(catalog),
+        "catalog_tables": _table_frame(catalog),
+        "catalog_targets": _target_frame(catalog),
+    }
+
+
+def _survey_frame(catalog: Catalog, loaded_at: datetime) -> pd.DataFrame:
+    """The catalog's surveys row."""
+    frame = pd.DataFrame(
+        [
+            {
+                "survey_id": catalog.survey_id,
+                "prefecture_code": catalog.prefecture_code,
+                "fiscal_year": catalog.fiscal_year,
+                "catalog_version": catalog.catalog_version,
+                "title": catalog.title,
+                "own_initiative_rows": catalog.own_initiative_rows,
+                "catalog_file": Path(catalog.path).name,
+                "loaded_at": pd.Timestamp(loaded_at),
+            }
+        ]
+    )
+    return frame
+
+
+def _measure_frame(catalog: Catalog) -> pd.DataFrame:
+    """The catalog's measures, one row each."""
+    frame = pd.DataFrame(
+        [
+            {
+                "survey_id": catalog.survey_id,
+                "measure_id": m.id,
+                "position": m.position,
+                "section_no": m.section_no,
+                "section": m.section_title,
+                "subsection_no": m.subsection_no,
+                "subsection": m.subsection_title,
+                "group_code": m.group_code,
+                "group_title": m.group_title,
+                "subgroup_no": m.subgroup_no,
+                "subgroup_title": m.subgroup_title,
+                "item_no": m.item_no,
+                "table_id": m.table_id,
+                "label": m.label,
+                "previous_measure_id": catalog.previous_year_ids.get(m.id, m.id),
+            }
+            for m in catalog.measures
+        ]
+    ).astype(
+        {"subgroup_no": "Int64", "group_code": "string", "group_title": "string", "subgroup_title": "string"}
+    )
+    return frame
+
+
+def _table_frame(catalog: Catalog) -> pd.DataFrame:
+    """The catalog's tables, numbered in order."""
+    frame = pd.DataFrame(
+        [
+            {
+                "survey_id": catalog.survey_id,
+                "table_id": t.table_id,
+                "table_no": no,
+                "section_no": t.section_no,
+                "section": t.section_title,
+                "subsection_no": t.subsection_no,
+                "subsection": t.subsection_title,
+                "group_code": t.group_code,
+                "group_title": t.group_title,
+                "subgroup_no": t.subgroup_no,
+                "subgroup_title": t.subgroup_title,
+                "heading": t.heading,
+            }
+            for no, t in enumerate(catalog.tables, start=1)
+        ]
+    ).astype(
+        {"subgroup_no": "Int64", "group_code": "string", "group_title": "string", "subgroup_title": "string"}
+    )
+    return frame
+
+
+def _target_frame(catalog: Catalog) -> pd.DataFrame:
+    """The catalog's numeric target items, numbered in order."""
+    frame = pd.DataFrame(
+        [
+            {
+                "survey_id": catalog.survey_id,
+                "target_id": t.id,
+                "position": no,
+                "label": t.label,
+                "unit": t.unit,
+                "year_offsets": ",".join(str(o) for o in t.year_offsets),
+                "minimum": t.minimum,
+                "maximum": t.maximum,
+            }
+            for no, t in enumerate(catalog.numeric_targets, start=1)
+        ],
+        columns=["survey_id", "target_id", "position", "label", "unit", "year_offsets", "minimum", "maximum"],
+    ).astype({"survey_id": "string", "target_id": "string", "label": "string", "unit": "string"})
+    frame["year_offsets"] = frame["year_offsets"].astype("string")
+    return frame
+
+
+def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
+    """Make the warehouse's survey, measures, tables and numeric target items equal the catalog.
+
+    Idempotent: syncing the same catalog again changes nothing (loaded_at keeps the first load).
+    """
+    frames = _catalog_frames(catalog, _now())
+    fingerprint = hashlib.sha256(
+        "\n".join(
+            frame.drop(columns=["loaded_at"], errors="ignore").to_csv(index=False)
+            for frame in frames.values()
+        ).encode()
+    ).hexdigest()
+    stored = con.execute(sql("queries/catalog_hash"), {"survey_id": catalog.survey_id}).fetchone()
+    if stored is not None and stored[0] == fingerprint:
+        return  # unchanged since the last sync
+    frames["catalog_surveys"]["catalog_hash"] = fingerprint
+    _run_with_frames(
+        con,
+        (
+            "steps/sync_surveys",
+            "steps/sync_measures",
+            "steps/sync_survey_tables",
+            "steps/sync_numeric_target_items",
+        ),
+        frames,
+    )
