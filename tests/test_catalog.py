@@ -109,7 +109,8 @@ def test_saitama_leads_as_seed_001(year: int) -> None:
         (4, "生活習慣病の重症化予防の推進", "P.49～50"),
         (5, "健康づくり事業の推進", "P.51"),
     ]
-    assert s3.subsection_lead(4) is not None and s3.subsection_lead(4).text[-1] == "・事業効果の分析"
+    fourth = s3.subsection_lead(4)
+    assert fourth is not None and fourth.text[-1] == "・事業効果の分析"
     assert s3.subsection_lead(6) is None
 
 

@@ -70,7 +70,7 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
     table_starts: list[int] = []
     headings: set[int] = set()
     lead_start = row
-    row = _lead_block(ws, row, catalog_section and catalog_section.lead, headings)
+    row = _lead_block(ws, row, catalog_section.lead if catalog_section else None, headings)
     for m in measures:
         key = (m.subsection_no, m.group_code, m.subgroup_no)
         if key != previous:
