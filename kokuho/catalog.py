@@ -18,7 +18,7 @@ import yaml
 from kokuho.config import data_dir
 
 if TYPE_CHECKING:
-    from kokuho.catalog_file import CatalogFile, MeasureNode
+    from kokuho.catalog_file import CatalogFile, LeadNode, MeasureNode, SectionNode
 
 SUBGROUP_MARKS = "①②③④⑤⑥⑦⑧⑨⑩"
 
@@ -71,9 +71,28 @@ class SurveyTable:
 
 
 @dataclass(frozen=True)
+class Lead:
+    """〈運営方針記載の主な取組〉 title (P.nn～nn) and its lines, printed above the tables it leads."""
+
+    title: str | None
+    pages: str | None
+    text: tuple[str, ...]
+
+    @property
+    def heading(self) -> str:
+        parts = ["〈運営方針記載の主な取組〉", self.title or "", f"（{self.pages}）" if self.pages else ""]
+        return "".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
 class Section:
     no: int
     title: str
+    lead: Lead | None = None
+    subsection_leads: tuple[tuple[int, Lead], ...] = ()  # (subsection no, its lead)
+
+    def subsection_lead(self, subsection_no: int) -> Lead | None:
+        return dict(self.subsection_leads).get(subsection_no)
 
 
 @dataclass(frozen=True)
@@ -211,6 +230,16 @@ def load_catalog(path: str | Path) -> Catalog:
 _Path = tuple[str | int, ...]
 
 
+def _leads(s_node: SectionNode) -> tuple[Lead | None, tuple[tuple[int, Lead], ...]]:
+    """A section's lead and its subsections' leads, for Section."""
+
+    def lead(node: LeadNode | None) -> Lead | None:
+        return None if node is None else Lead(node.title, node.pages, tuple(node.text))
+
+    subs = tuple((ss.no, sl) for ss in s_node.subsections if (sl := lead(ss.lead)) is not None)
+    return lead(s_node.lead), subs
+
+
 def _load_yaml_with_lines(text: str) -> tuple[object, dict[_Path, int]]:
     """The document and the 1-based line where each mapping starts, keyed by its path."""
     loader = yaml.SafeLoader(text)
@@ -275,7 +304,7 @@ def _build(path: Path, raw: CatalogFile, lines: dict[_Path, int]) -> Catalog:
     for s_index, s_node in enumerate(raw.sections):
         s_where: _Path = ("sections", s_index)
         check.numbered(s_where, s_node.no, s_index + 1)
-        sections.append(Section(s_node.no, s_node.title))
+        sections.append(Section(s_node.no, s_node.title, *_leads(s_node)))
         for ss_index, ss_node in enumerate(s_node.subsections):
             ss_where: _Path = (*s_where, "subsections", ss_index)
             check.numbered(ss_where, ss_node.no, ss_index + 1)

@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-__all__ = ["CatalogFile", "MeasureNode", "ValidationError", "message"]
+__all__ = ["CatalogFile", "LeadNode", "MeasureNode", "ValidationError", "message"]
 
 
 _Text = Annotated[str, Field(strict=True), StringConstraints(strip_whitespace=True, min_length=1)]
@@ -55,9 +55,18 @@ class GroupNode(_Node):
     subgroups: Annotated[list[SubgroupNode], Field(min_length=1)]
 
 
+class LeadNode(_Node):
+    """〈運営方針記載の主な取組〉: the plan's text printed above a section's or subsection's tables."""
+
+    title: _Text | None = None
+    pages: _Text | None = None
+    text: Annotated[list[_Text], Field(min_length=1)]
+
+
 class SubsectionNode(_Node):
     no: _No
     title: _Text
+    lead: LeadNode | None = None
     measures: Annotated[list[MeasureNode], Field(min_length=1)] | None = None
     groups: Annotated[list[GroupNode], Field(min_length=1)] | None = None
 
@@ -74,6 +83,7 @@ class SubsectionNode(_Node):
 class SectionNode(_Node):
     no: _No
     title: _Text
+    lead: LeadNode | None = None
     subsections: Annotated[list[SubsectionNode], Field(min_length=1)]
 
 

@@ -89,6 +89,38 @@ def test_fy2024_sections(fy2024: Catalog) -> None:
     assert [len([m for m in fy2024.measures if m.section_no == n]) for n in (1, 2, 3)] == [46, 28, 76]
 
 
+@pytest.mark.parametrize("year", [2024, 2023])
+def test_saitama_leads_as_seed_001(year: int) -> None:
+    """〈運営方針記載の主な取組〉: sections 1 and 2 have one each, section 3 one per subsection."""
+    s1, s2, s3 = load_catalog_for("11", year).sections
+    assert s1.lead is not None and s1.subsection_leads == ()
+    assert (s1.lead.title, s1.lead.pages) == ("保険税収納率の向上", "P.32～37")
+    assert s1.lead.heading == "〈運営方針記載の主な取組〉保険税収納率の向上（P.32～37）"
+    assert s1.lead.text[0] == "市町村の収納対策においては、次の4つの項目に重点的に取り組みます。"
+    assert [line[:3] for line in s1.lead.text[1:]] == ["(1)", "(2)", "(3)", "(4)"]
+    assert s2.lead is not None and (s2.lead.title, s2.lead.pages) == (None, None)
+    assert s2.lead.text[0] == "(1) レセプト点検の充実強化（P.38～39）"
+    assert len(s2.lead.text) == 23 and s2.lead.text[-1].endswith("報告制度の活用")
+    assert s3.lead is None
+    assert [(no, lead.title, lead.pages) for no, lead in s3.subsection_leads] == [
+        (1, "データヘルスの推進", "P.45～46"),
+        (2, "特定健康診査受診率・特定保健指導実施率の向上", "P.46～47"),
+        (3, "ジェネリック医薬品の使用促進", "P.48"),
+        (4, "生活習慣病の重症化予防の推進", "P.49～50"),
+        (5, "健康づくり事業の推進", "P.51"),
+    ]
+    fourth = s3.subsection_lead(4)
+    assert fourth is not None and fourth.text[-1] == "・事業効果の分析"
+    assert s3.subsection_lead(6) is None
+
+
+def test_a_catalog_without_leads_has_none(tmp_path: Path) -> None:
+    path = tmp_path / "33_2024.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    (section,) = load_catalog(path).sections
+    assert section.lead is None and section.subsection_leads == ()
+
+
 def test_fy2024_tables(fy2024: Catalog) -> None:
     assert [(t.table_id, len(t.measures)) for t in fy2024.tables] == [
         ("1-1", 16),
@@ -249,6 +281,16 @@ BAD: dict[str, tuple[str, str]] = {
     "unknown key (a misspelt one)": (
         GOOD + "    - id: A3  # <-\n      lable: 差押\n",
         "'lable' は知らないキー",
+    ),
+    "unknown key inside a lead": (
+        GOOD.replace(
+            "  title: 保険料\n", "  title: 保険料\n  lead:\n    title: 収納率  # <-\n    txet: [本文]\n"
+        ),
+        "'txet' は知らないキー",
+    ),
+    "lead without text": (
+        GOOD.replace("    title: 収納\n", "    title: 収納\n    lead:\n      title: 収納率  # <-\n"),
+        "'text' がありません",
     ),
     "section that is not a mapping": (
         GOOD.replace("prefecture_code: '33'", "prefecture_code: '33'  # <-") + "- 保険給付\n",

@@ -19,6 +19,7 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
+from kokuho.catalog import Lead, load_catalog_for
 from kokuho.cli import main as kokuho_main
 from load.export_data import ExportError, SummaryData
 from load.export_excel import export_summary
@@ -423,7 +424,13 @@ def expected_section(db: Path, section_no: int) -> list[list[str]]:
         item = (r["text"], r["budget_line"] or "—")
         if item not in own.setdefault(r["table_id"], []):
             own[r["table_id"]].append(item)
-    rows: list[list[str]] = []
+    # The catalog's 〈運営方針記載の主な取組〉 leads: above the section's tables, under a subsection's heading.
+    section = load_catalog_for(PREF, 2024).sections[section_no - 1]
+
+    def lead_rows(lead: Lead | None) -> list[list[str]]:
+        return [] if lead is None else [[t, "", ""] for t in (lead.heading, *lead.text)]
+
+    rows: list[list[str]] = lead_rows(section.lead)
     last: tuple | None = None
     table = ""  # the table whose own initiatives close the block (set by the first measure)
     for m in measures(db):
@@ -437,6 +444,7 @@ def expected_section(db: Path, section_no: int) -> list[list[str]]:
                 ]
             if last is None or last[0] != key[0]:
                 rows.append([f"({m['subsection_no']}) {m['subsection']}", "", ""])
+                rows += lead_rows(section.subsection_lead(m["subsection_no"]))
             if m["group_code"] and (last is None or last[:2] != key[:2]):
                 rows.append([f"{m['group_code']} {m['group_title']}", "", ""])
             if m["subgroup_no"]:
@@ -759,7 +767,15 @@ def test_machine_readable_sheets_one_datum_per_cell(warehouse: Path, workbook: P
     from openpyxl import load_workbook
 
     book = load_workbook(workbook)
-    assert all(not ws.merged_cells.ranges for ws in book.worksheets)
+    # No merged cells where data is read by machines; the printed section sheets merge only their
+    # 〈運営方針記載の主な取組〉 lead lines across the sheet's width (no data there).
+    for ws in book.worksheets:
+        merged = {str(r) for r in ws.merged_cells.ranges}
+        if ws.title.startswith("data_") or ws.title[:1] not in "123456789":
+            assert not merged, ws.title
+        else:
+            leads = {f"A{r}:C{r}" for r in range(5, ws.max_row + 1) if ws.cell(r, 2).value is None}
+            assert merged <= leads, ws.title
     rows = sheet_rows(workbook, "data_measure_summary")
     views = measures(warehouse)
     columns = [c for c in views[0] if c != "budget_lines"]

@@ -10,6 +10,7 @@ The rendered pages were checked by hand with LibreOffice headless (pdftoppm).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zipfile
 from pathlib import Path
@@ -368,3 +369,93 @@ def test_chart_chunks_split_at_subsections_within_the_limit() -> None:
             prev.subsection_no != cur.subsection_no
             or sum(1 for m in measures if m.subsection_no == cur.subsection_no) > 16
         )
+
+
+# ---- 〈運営方針記載の主な取組〉: the catalog's lead above the tables it leads -----------------------
+
+LEAD_TITLE = "〈運営方針記載の主な取組〉"
+
+
+def _column_a(ws: Worksheet) -> list[str]:
+    return [str(ws.cell(r, 1).value or "") for r in range(1, ws.max_row + 1)]
+
+
+def test_section_lead_printed_above_its_first_subsection(workbook: Path) -> None:
+    ws = load_workbook(workbook)["1 保険税関係"]
+    texts = _column_a(ws)
+    title = texts.index(f"{LEAD_TITLE}保険税収納率の向上（P.32～37）") + 1
+    heading = texts.index("(1) 納期内納付の促進") + 1
+    assert title == 5  # right under the repeated table header
+    lines = texts[title : heading - 1]
+    assert lines[0] == "市町村の収納対策においては、次の4つの項目に重点的に取り組みます。"
+    assert [line.split("：")[0] for line in lines[1:]] == [
+        "(1) 納期内納付の促進",
+        "(2) 現年度分の早期処理による確実な徴収",
+        "(3) 滞納繰越分に対する滞納処分の強化",
+        "(4) 徴収できない事案の確実な停止処理",
+    ]
+    merged = {str(r) for r in ws.merged_cells.ranges}
+    assert {f"A{r}:C{r}" for r in range(title, heading)} <= merged
+    assert ws.cell(title, 1).font.b
+    # the long bullet wraps: its row is taller than one line, the short ones are not
+    assert ws.row_dimensions[title + 2].height > ws.row_dimensions[title + 1].height
+    assert not {b.id for b in ws.row_breaks.brk} & set(range(title, heading))
+
+
+def test_subsection_lead_printed_under_its_heading(workbook: Path) -> None:
+    ws = load_workbook(workbook)["3 医療費適正化関係"]
+    texts = _column_a(ws)
+    heading = texts.index("(2) 特定健康診査受診率・特定保健指導実施率の向上")
+    assert texts[heading + 1] == f"{LEAD_TITLE}特定健康診査受診率・特定保健指導実施率の向上（P.46～47）"
+    assert texts[heading + 2].startswith("市町村は、自団体の受診状況を分析し")
+    assert texts[heading + 4] == "ア 特定健康診査受診率向上の取組"  # the lead comes before the group
+
+
+def _lead_catalog(directory: Path) -> None:
+    """A catalog for large_data's section: every subsection with a long lead."""
+    lines = ["prefecture_code: '11'", "fiscal_year: 2024", "title: 調査", "catalog_version: '1'", "sections:"]
+    lines += ["- 'no': 1", "  title: 保険税関係", "  subsections:"]
+    for sub in range(1, 7):
+        lines += [f"  - 'no': {sub}", f"    title: 小項目{sub}の取組", "    lead:", f"      title: 取組{sub}"]
+        lines += ["      pages: P.1", "      text:"]
+        lines += [f"      - ・{sub}の方針{n}{'本文' * 30}" for n in range(8)]
+        lines += ["    measures:", f"    - id: X{sub}", "      label: 取組"]
+    (directory / "11_2024.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_pages_never_end_on_a_lead_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _lead_catalog(tmp_path)
+    monkeypatch.setenv("KOKUHO_CATALOG_DIR", str(tmp_path))
+    path = tmp_path / "leads.xlsx"
+    save_workbook(build_workbook(_context(large_data())), path)
+    ws = load_workbook(path)["1 保険税関係"]
+    texts = _column_a(ws)
+    lead_rows = {r for r, text in enumerate(texts, start=1) if text.startswith((LEAD_TITLE, "・"))}
+    assert len(lead_rows) == 6 * 9  # a title and 8 lines for each subsection
+    for sub in range(1, 7):
+        heading = texts.index(f"({sub}) 小項目{sub}の取組") + 1
+        assert texts[heading] == f"{LEAD_TITLE}取組{sub}（P.1）"
+    breaks = {b.id for b in ws.row_breaks.brk}
+    assert len(breaks) >= 3  # several pages: the check is not vacuous
+    assert not breaks & lead_rows
+
+
+def test_no_lead_without_one_in_the_catalog(tmp_path: Path) -> None:
+    """Okayama's catalog has no lead: the same sheet without the lead rows, nothing else changed."""
+    sheets_by_pref = {}
+    for pref in ("11", "33"):
+        path = tmp_path / f"{pref}.xlsx"
+        save_workbook(build_workbook(_context(dataclasses.replace(large_data(), prefecture_code=pref))), path)
+        sheets_by_pref[pref] = _column_a(load_workbook(path)["1 保険税関係"])
+    with_lead, without = sheets_by_pref["11"], sheets_by_pref["33"]
+    assert not [t for t in without if LEAD_TITLE in t]
+    lead_rows = range(4, with_lead.index("(1) 小項目1の取組"))
+    assert with_lead[4].startswith(LEAD_TITLE) and len(lead_rows) == 6
+    assert [t for i, t in enumerate(with_lead) if i not in lead_rows] == without
+
+
+def test_plan_pages_fills_a_page_of_headings_taller_than_a_page() -> None:
+    """A long lead: its rows are kept with what follows, but more of them than a page holds fill
+    each page rather than leaving one row per page."""
+    rows = [(r, 50.0) for r in range(10, 20)]
+    assert sheets.plan_pages(rows, 200.0, {}, set(range(10, 19))) == [13, 17]

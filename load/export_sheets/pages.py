@@ -93,6 +93,9 @@ def plan_pages(
                 and prefix[i + 1] - prefix[b - 1] <= capacity
             ):
                 b -= 1
+            if heights[page_start][0] in keep_with_next and b - 1 == page_start:
+                # The whole page is one chain of headings taller than a page: fill it.
+                b = i
             breaks.append(heights[b - 1][0])
             page_start, used = b, prefix[i] - prefix[b]
         used += h

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from openpyxl.styles import Alignment
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from load.export_data import MeasureRow
 from load.export_sheets.cells import put, row_height, set_widths, wrapped_height
 from load.export_sheets.pages import setup_print
 from load.export_sheets.style import (
+    BASE,
     BOLD,
     BOX,
     CENTER,
@@ -24,6 +28,9 @@ from load.export_sheets.style import (
 )
 from load.export_sheets.tables import Context, finish_table, header_row, title_block
 from load.export_sheets.texts import budget_text, era_year, heading_texts, own_rows_by_table
+
+if TYPE_CHECKING:
+    from kokuho.catalog import Lead, Section
 
 SECTION_WIDTHS = (60.0, 10.0, 76.0)
 SECTION_HEADER_ROW = 4
@@ -54,6 +61,7 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
     )
     own = own_rows_by_table(data.own_initiatives)
     row = SECTION_HEADER_ROW + 1
+    catalog_section = _catalog_section(data.prefecture_code, data.fiscal_year, section_no)
     previous: tuple[int, str | None, int | None] | None = None
     written_tables: list[str] = []
     # Print layout: a subsection, and within it each table (headings, measures, own
@@ -61,19 +69,25 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
     subsection_starts: list[int] = []
     table_starts: list[int] = []
     headings: set[int] = set()
+    lead_start = row
+    row = _lead_block(ws, row, catalog_section.lead if catalog_section else None, headings)
     for m in measures:
         key = (m.subsection_no, m.group_code, m.subgroup_no)
         if key != previous:
             if written_tables:
                 row = _own_block(ws, row, own.get(written_tables[-1], []), headings)
             table_starts.append(row)
-            row = _table_headings(ws, row, m, previous, headings, subsection_starts)
+            lead = catalog_section.subsection_lead(m.subsection_no) if catalog_section else None
+            row = _table_headings(ws, row, m, previous, headings, subsection_starts, lead)
             previous = key
             written_tables.append(m.table_id)
         _measure_row(ws, row, m)
         row += 1
     if written_tables:
         row = _own_block(ws, row, own.get(written_tables[-1], []), headings)
+    if subsection_starts and lead_start < subsection_starts[0]:
+        # The section's lead starts its first subsection's block: never alone at a page bottom.
+        subsection_starts[0] = table_starts[0] = lead_start
     # Own initiatives filed under a table this year's measures do not have: shown, not dropped.
     prefix = f"{section_no}-"
     for orphan in sorted(t for t in own if t.startswith(prefix) and t not in written_tables):
@@ -93,6 +107,32 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
     )
 
 
+def _catalog_section(pref: str, fiscal_year: int, section_no: int) -> Section | None:
+    """The catalog's section (for its leads); None without a catalog."""
+    from kokuho.catalog import CatalogError, load_catalog_for
+
+    try:
+        catalog = load_catalog_for(pref, fiscal_year)
+    except (CatalogError, OSError):
+        return None
+    return next((s for s in catalog.sections if s.no == section_no), None)
+
+
+def _lead_block(ws: Worksheet, row: int, lead: Lead | None, headings: set[int]) -> int:
+    """〈運営方針記載の主な取組〉 and its lines across the sheet's width, kept with the table after it."""
+    if lead is None:
+        return row
+    width = sum(SECTION_WIDTHS) - 2
+    for index, text in enumerate((lead.heading, *lead.text)):
+        put(ws, row, 1, text, font=BOLD if index == 0 else BASE, align=WRAP if index == 0 else WRAP_INDENT)
+        # The range only: ws.merge_cells would create openpyxl cells beside the buffered ones.
+        ws.merged_cells.add(CellRange(min_col=1, min_row=row, max_col=3, max_row=row))
+        row_height(ws, row, wrapped_height(((text, width),)))
+        headings.add(row)
+        row += 1
+    return row
+
+
 def _table_headings(
     ws: Worksheet,
     row: int,
@@ -100,9 +140,10 @@ def _table_headings(
     previous: tuple[int, str | None, int | None] | None,
     headings: set[int],
     subsection_starts: list[int],
+    lead: Lead | None = None,
 ) -> int:
-    """The headings above a new table: its subsection's (when that changed), its group's (when
-    that changed) and its subgroup's; the row after them."""
+    """The headings above a new table: its subsection's (when that changed) with the subsection's
+    lead, its group's (when that changed) and its subgroup's; the row after them."""
     key = (m.subsection_no, m.group_code, m.subgroup_no)
     sub, group, subgroup = heading_texts(m)
     changed = previous is None or previous[0] != key[0]
@@ -110,6 +151,7 @@ def _table_headings(
         subsection_starts.append(row)
         headings.add(row)
         row = _heading(ws, row, sub, 0)
+        row = _lead_block(ws, row, lead, headings)
     changed = changed or previous is None or previous[1] != key[1]
     if group and changed:
         headings.add(row)
