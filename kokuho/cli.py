@@ -60,6 +60,7 @@ def settings_options(*names: str, **help_overrides: str) -> Callable[[F], F]:
                 metavar=metavar,
                 help=help_overrides.get(name, SETTINGS_HELP[name]),
             )(decorated)
+        # click.option() is typed as returning a plain callable; the decorated command keeps F's signature.
         return decorated  # type: ignore[return-value]
 
     return decorate

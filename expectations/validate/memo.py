@@ -47,6 +47,8 @@ def _memoize_conversions() -> None:
         if _MEMO_INSTALLED:
             return
         _MEMO_INSTALLED = True
+        # GX's own methods are replaced on purpose (memoised per validation); mypy sees a method
+        # assignment, hence the two ignores below.
         configuration = Expectation.__dict__.get("configuration")
         if isinstance(configuration, property) and configuration.fget is not None:
             Expectation.configuration = property(  # type: ignore[method-assign, assignment]
