@@ -94,17 +94,5 @@ class Settings:
             inbox=inbox_path.resolve(),
         )
 
-    @classmethod
-    def from_args(cls, args: object) -> Settings:
-        """Settings from a command's parsed flags (--home, --db, --inbox, --prefecture, --year; any
-        of them may be absent)."""
-        return cls.resolve(
-            home=getattr(args, "home", None),
-            db_path=getattr(args, "db", None),
-            inbox=getattr(args, "inbox", None),
-            prefecture_code=getattr(args, "prefecture", None),
-            fiscal_year=getattr(args, "year", None),
-        )
-
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
