@@ -8,6 +8,7 @@ names the line of any error.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,8 +28,30 @@ class CatalogError(ValueError):
     """A catalog file that cannot be used; the message names file and line."""
 
 
+ITEM_TYPES = ("check", "choice", "integer", "amount", "percent", "text", "period", "status")
+NUMERIC_ITEM_TYPES = frozenset({"integer", "amount", "percent"})
+# The status type's options (新規/継続), with stable codes.
+STATUS_OPTIONS: tuple[tuple[str, str], ...] = (("new", "新規"), ("continued", "継続"))
+CHECK_YES = "○"  # the answer a condition on a check item names
+
+
+@dataclass(frozen=True)
+class AppliesTo:
+    """Who an item applies to: the municipalities of a named group (`group`), or those whose
+    answer to another item (`item`) is one of `answers` (○ for a check item, option codes for a
+    choice or status item)."""
+
+    group: str | None = None
+    item: str | None = None
+    answers: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Measure:
+    """One item of the survey. `type` "check" is the ○ measure (answer, budget line, note); the
+    other types (choice, integer, amount, percent, text, period, status) hold a typed value, per
+    fiscal year of `years(fiscal_year)`."""
+
     id: str
     label: str
     position: int  # 1-based order in the whole survey
@@ -42,6 +65,64 @@ class Measure:
     group_title: str | None = None
     subgroup_no: int | None = None
     subgroup_title: str | None = None
+    type: str = "check"
+    options: tuple[tuple[str, str], ...] = ()  # (code, label): choice and status items
+    multiple: bool = False  # a choice item that takes several options
+    unit: str | None = None  # 件, 人, 回; 千円 (amount); % (percent)
+    minimum: float | None = None
+    maximum: float | None = None
+    year_offsets: tuple[int, ...] = (0,)  # fiscal years asked, from the survey year
+    year_label: str = "short"  # R3 (short) or 令和3年度 (era)
+    applies_to: AppliesTo | None = None
+    parent_id: str | None = None  # the item this one breaks down
+    published_form: str = "ratio"  # n/N市町村（p%） (ratio) or n市町村 (count)
+    breakdown: str = "lines"  # children as lines under the item, or inline in parentheses
+
+    def years(self, fiscal_year: int) -> list[int]:
+        return [fiscal_year + off for off in self.year_offsets]
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_ITEM_TYPES
+
+    def option_label(self, code: str) -> str | None:
+        return dict(self.options).get(code)
+
+
+Item = Measure
+
+
+@dataclass(frozen=True)
+class MunicipalityGroup:
+    """A named group of municipalities (国保直診施設のある市町村), declared in the catalog."""
+
+    name: str
+    label: str
+    municipalities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A numeric item's results against its targets: `result` and `target` name a numeric item
+    or a numeric target, read by fiscal year; `direction` says which way is better."""
+
+    id: str
+    label: str
+    unit: str | None
+    direction: str  # "higher" or "lower"
+    result: str
+    target: str | None
+    position: int
+
+
+@dataclass(frozen=True)
+class SumRule:
+    """total = sum(parts) for each municipality and fiscal year (items of the same years)."""
+
+    id: str
+    label: str
+    total: str
+    parts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -57,7 +138,12 @@ class SurveyTable:
     group_title: str | None
     subgroup_no: int | None
     subgroup_title: str | None
-    measures: tuple[Measure, ...]
+    items: tuple[Measure, ...]  # every item, children right after their parent
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        """The table's check items (○ measures)."""
+        return tuple(i for i in self.items if i.type == "check")
 
     @property
     def heading(self) -> str:
@@ -103,6 +189,7 @@ class NumericTargetItem:
     year_offsets: tuple[int, ...]
     minimum: float = 0.0
     maximum: float = 100.0
+    year_label: str = "short"
 
     def years(self, fiscal_year: int) -> list[int]:
         return [fiscal_year + off for off in self.year_offsets]
@@ -120,6 +207,9 @@ class Catalog:
     tables: tuple[SurveyTable, ...]
     numeric_targets: tuple[NumericTargetItem, ...]
     previous_year_ids: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, MunicipalityGroup] = field(default_factory=dict)
+    indicators: tuple[Indicator, ...] = ()
+    rules: tuple[SumRule, ...] = ()
 
     @property
     def survey_id(self) -> str:
@@ -128,13 +218,31 @@ class Catalog:
 
     @property
     def measures(self) -> tuple[Measure, ...]:
+        """The check items (○ measures), in survey order."""
         return tuple(m for t in self.tables for m in t.measures)
 
+    @property
+    def items(self) -> tuple[Measure, ...]:
+        """Every item of every type, in survey order (children right after their parent)."""
+        return tuple(i for t in self.tables for i in t.items)
+
     def measure(self, measure_id: str) -> Measure:
-        for m in self.measures:
+        """The item with this ID (any type)."""
+        for m in self.items:
             if m.id == measure_id:
                 return m
         raise KeyError(measure_id)
+
+    def children_of(self, item_id: str) -> tuple[Measure, ...]:
+        return tuple(i for i in self.items if i.parent_id == item_id)
+
+    def applicable_municipalities(self, item: Measure, all_codes: Iterable[str]) -> tuple[str, ...] | None:
+        """The codes (of `all_codes`) in the item's named group; None when the item applies to
+        everyone or depends on another item's answer (known only from the answers)."""
+        if item.applies_to is None or item.applies_to.group is None:
+            return None
+        members = set(self.groups[item.applies_to.group].municipalities)
+        return tuple(c for c in all_codes if c in members)
 
     def tables_of(self, section_no: int) -> tuple[SurveyTable, ...]:
         return tuple(t for t in self.tables if t.section_no == section_no)
@@ -159,6 +267,16 @@ def fiscal_year_label(fiscal_year: int) -> str:
 def short_year_label(fiscal_year: int) -> str:
     """R6 for 2024."""
     return f"R{fiscal_year - 2018}" if fiscal_year >= 2019 else f"H{fiscal_year - 1988}"
+
+
+def era_year_label(fiscal_year: int) -> str:
+    """令和6年度 for 2024 (令和元年度 for 2019)."""
+    return fiscal_year_label(fiscal_year).split("（", 1)[0]
+
+
+def year_label(fiscal_year: int, style: str) -> str:
+    """An item's year as the prefecture labels it: R3 (short) or 令和3年度 (era)."""
+    return era_year_label(fiscal_year) if style == "era" else short_year_label(fiscal_year)
 
 
 def catalog_dirs() -> list[Path]:
@@ -321,11 +439,11 @@ def _build(path: Path, raw: CatalogFile, lines: dict[_Path, int]) -> Catalog:
                 )
                 measures = _measures(check, lines, info, raw_measures, where, table_id, seen_ids, position)
                 position += len(measures)
-                tables.append(SurveyTable(table_id=table_id, measures=tuple(measures), **info))
+                tables.append(SurveyTable(table_id=table_id, items=tuple(measures), **info))
 
     targets = _numeric_targets(check, raw)
 
-    return Catalog(
+    catalog = Catalog(
         path=path,
         prefecture_code=raw.prefecture_code,
         fiscal_year=raw.fiscal_year,
@@ -336,7 +454,18 @@ def _build(path: Path, raw: CatalogFile, lines: dict[_Path, int]) -> Catalog:
         tables=tuple(tables),
         numeric_targets=tuple(targets),
         previous_year_ids=dict(raw.previous_year_ids or {}),
+        groups={
+            name: MunicipalityGroup(name, g.label, tuple(g.municipalities))
+            for name, g in (raw.groups or {}).items()
+        },
+        indicators=tuple(
+            Indicator(i.id, i.label, i.unit, i.direction, i.result, i.target, n)
+            for n, i in enumerate(raw.indicators or [], start=1)
+        ),
+        rules=tuple(SumRule(r.id, r.label, r.total, tuple(r.parts)) for r in raw.rules or []),
     )
+    _check_references(check, raw, catalog)
+    return catalog
 
 
 def _leaves(
@@ -382,29 +511,212 @@ def _measures(
     seen_ids: dict[str, int | str],
     position: int,
 ) -> list[Measure]:
-    """One table's measures, numbered on from `position` (the survey's count so far); an id
-    seen before (`seen_ids`, id -> line) is refused."""
-    measures: list[Measure] = []
-    for m_index, m_node in enumerate(raw_measures):
-        m_where: _Path = (*where, "measures", m_index)
-        if m_node.id in seen_ids:
+    """One table's items, numbered on from `position` (the survey's count so far), each followed
+    by its children; an id seen before (`seen_ids`, id -> line) is refused."""
+    items: list[Measure] = []
+
+    def add(node: MeasureNode, node_where: _Path, parent: Measure | None) -> None:
+        if node.id in seen_ids:
             raise check.fail(
-                m_where,
-                f"取組ID {m_node.id} が重複しています（{seen_ids[m_node.id]}行目にもあります）",
+                node_where,
+                f"取組ID {node.id} が重複しています（{seen_ids[node.id]}行目にもあります）",
             )
-        seen_ids[m_node.id] = _line_of(lines, m_where)
-        position += 1
-        measures.append(
-            Measure(
-                id=m_node.id,
-                label=m_node.label,
-                position=position,
-                item_no=m_index + 1,
-                table_id=table_id,
-                **info,
-            )
+        seen_ids[node.id] = _line_of(lines, node_where)
+        _check_item_keys(check, node, node_where, parent)
+        item = _item(node, position + len(items) + 1, len(items) + 1, table_id, info, parent)
+        items.append(item)
+        for c_index, child in enumerate(node.children or []):
+            add(child, (*node_where, "children", c_index), item)
+
+    for m_index, m_node in enumerate(raw_measures):
+        add(m_node, (*where, "measures", m_index), None)
+    return items
+
+
+def _item(
+    node: MeasureNode,
+    position: int,
+    item_no: int,
+    table_id: str,
+    info: dict[str, Any],
+    parent: Measure | None,
+) -> Measure:
+    from kokuho.catalog_file import DEFAULT_UNITS
+
+    if node.type == "status":
+        options: tuple[tuple[str, str], ...] = STATUS_OPTIONS
+    else:
+        options = tuple((o.code, o.label) for o in node.options or [])
+    years = (0,) if node.years is None else tuple(range(node.years.from_, node.years.to + 1))
+    applies: AppliesTo | None = None
+    if isinstance(node.applies_to, str):
+        applies = AppliesTo(group=node.applies_to)
+    elif node.applies_to is not None:
+        applies = AppliesTo(item=node.applies_to.item, answers=tuple(node.applies_to.answer))
+    published = node.published
+    return Measure(
+        id=node.id,
+        label=node.label,
+        position=position,
+        item_no=item_no,
+        table_id=table_id,
+        **info,
+        type=node.type,
+        options=options,
+        multiple=node.multiple,
+        unit=node.unit if node.unit is not None else DEFAULT_UNITS.get(node.type),
+        minimum=node.minimum,
+        maximum=node.maximum,
+        year_offsets=years,
+        year_label=node.year_label,
+        applies_to=applies,
+        parent_id=parent.id if parent else None,
+        published_form=published.form if published else "ratio",
+        breakdown=published.breakdown if published else "lines",
+    )
+
+
+_MAX_YEARS = 15  # years one item is asked for (R3..R11 is 9)
+
+
+def _check_item_keys(check: _Checker, node: MeasureNode, where: _Path, parent: Measure | None) -> None:
+    """Keys that only some item types take, ranges, and what a child may be."""
+    from kokuho.catalog_file import NUMERIC_TYPES
+
+    kind = node.type
+    if kind == "choice" and not node.options:
+        raise check.fail(where, f"選択肢項目 {node.id} に 'options' がありません")
+    if kind != "choice" and node.options:
+        raise check.fail(where, f"'options' は type: choice の項目にだけ書けます（{node.id} は {kind}）")
+    if kind != "choice" and node.multiple:
+        raise check.fail(where, f"'multiple' は type: choice の項目にだけ書けます（{node.id} は {kind}）")
+    if node.options:
+        codes = [o.code for o in node.options]
+        if len(set(codes)) != len(codes):
+            raise check.fail(where, f"項目 {node.id} の選択肢コードが重複しています")
+    if kind not in NUMERIC_TYPES and (
+        node.unit is not None or node.minimum is not None or node.maximum is not None
+    ):
+        raise check.fail(
+            where,
+            f"'unit'・'minimum'・'maximum' は数値の項目（integer, amount, percent）にだけ書けます（{node.id}）",
         )
-    return measures
+    if node.minimum is not None and node.maximum is not None and node.minimum > node.maximum:
+        raise check.fail(where, f"項目 {node.id} の 'minimum' が 'maximum' より大きくなっています")
+    if node.years is not None:
+        if kind == "check":
+            raise check.fail(where, f"'years' は ○ の項目（type: check）には書けません（{node.id}）")
+        span = node.years.to - node.years.from_ + 1
+        if span < 1:
+            raise check.fail(where, f"項目 {node.id} の 'years' は from ≦ to でなければなりません")
+        if span > _MAX_YEARS:
+            raise check.fail(where, f"項目 {node.id} の 'years' は {_MAX_YEARS} 年度までです（{span} 年度）")
+    if node.children and kind not in ("check", *NUMERIC_TYPES):
+        raise check.fail(
+            where, f"内訳（'children'）は check か数値の項目にだけ書けます（{node.id} は {kind}）"
+        )
+    if parent is not None:
+        same_kind = kind == "check" if parent.type == "check" else kind in NUMERIC_TYPES
+        if not same_kind:
+            raise check.fail(
+                where,
+                f"内訳の項目 {node.id}（{kind}）は親 {parent.id}（{parent.type}）と同じ種類でなければなりません",
+            )
+    if node.published is not None and kind not in ("check", "choice", "status"):
+        raise check.fail(
+            where, f"'published' は市町村数を公表する項目（check, choice, status）にだけ書けます（{node.id}）"
+        )
+
+
+def _check_references(check: _Checker, raw: CatalogFile, catalog: Catalog) -> None:
+    """Groups, conditions, indicators and rules name what exists."""
+    from kokuho.municipalities import municipalities_of
+
+    known_codes = {m.code for m in municipalities_of(raw.prefecture_code)}
+    for name, group in (raw.groups or {}).items():
+        for code in group.municipalities:
+            if code not in known_codes:
+                raise check.fail(
+                    ("groups", name),
+                    f"グループ {name} の市町村コード {code} はこの都道府県の市町村にありません",
+                )
+    by_id = {i.id: i for i in catalog.items}
+    for item in catalog.items:
+        where = _item_where(raw, item.id)
+        applies = item.applies_to
+        if applies is None:
+            continue
+        if applies.group is not None and applies.group not in catalog.groups:
+            raise check.fail(
+                where, f"項目 {item.id} の 'applies_to' のグループ {applies.group} が 'groups' にありません"
+            )
+        if applies.item is not None:
+            other = by_id.get(applies.item)
+            if other is None or other.id == item.id:
+                raise check.fail(
+                    where, f"項目 {item.id} の 'applies_to' の項目 {applies.item} がカタログにありません"
+                )
+            allowed = {CHECK_YES} if other.type == "check" else {c for c, _ in other.options}
+            if not allowed:
+                raise check.fail(
+                    where,
+                    f"項目 {item.id} の条件には check・choice・status の項目しか使えません（{other.id} は {other.type}）",
+                )
+            for answer in applies.answers:
+                if answer not in allowed:
+                    raise check.fail(
+                        where,
+                        f"項目 {item.id} の条件の回答 {answer!r} は {other.id} の回答にありません（{'、'.join(sorted(allowed))}）",
+                    )
+    numeric = {i.id for i in catalog.items if i.is_numeric} | {t.id for t in catalog.numeric_targets}
+    seen: set[str] = set()
+    for i_index, ind in enumerate(raw.indicators or []):
+        where = ("indicators", i_index)
+        if ind.id in seen:
+            raise check.fail(where, f"指標ID {ind.id} が重複しています")
+        seen.add(ind.id)
+        for key, ref in (("result", ind.result), ("target", ind.target)):
+            if ref is not None and ref not in numeric:
+                raise check.fail(where, f"指標 {ind.id} の '{key}' {ref} は数値の項目・数値目標にありません")
+    seen = set()
+    for r_index, rule in enumerate(raw.rules or []):
+        where = ("rules", r_index)
+        if rule.id in seen:
+            raise check.fail(where, f"ルールID {rule.id} が重複しています")
+        seen.add(rule.id)
+        refs = [rule.total, *rule.parts]
+        for ref in refs:
+            if ref not in by_id or not by_id[ref].is_numeric:
+                raise check.fail(where, f"ルール {rule.id} の項目 {ref} は数値の項目にありません")
+        if len({by_id[ref].year_offsets for ref in refs}) != 1:
+            raise check.fail(where, f"ルール {rule.id} の項目は同じ年度を尋ねるものでなければなりません")
+
+
+def _item_where(raw: CatalogFile, item_id: str) -> _Path:
+    """The path of an item's node in the file, for the line of an error about it."""
+
+    def search(nodes: list[MeasureNode], where: _Path) -> _Path | None:
+        for index, node in enumerate(nodes):
+            here = (*where, index)
+            if node.id == item_id:
+                return here
+            found = search(node.children or [], (*here, "children"))
+            if found:
+                return found
+        return None
+
+    for s_i, s_node in enumerate(raw.sections):
+        for ss_i, ss_node in enumerate(s_node.subsections):
+            base: _Path = ("sections", s_i, "subsections", ss_i)
+            found = search(ss_node.measures or [], (*base, "measures"))
+            if found:
+                return found
+            for g_i, g_node in enumerate(ss_node.groups or []):
+                for sg_i, sg_node in enumerate(g_node.subgroups):
+                    found = search(sg_node.measures, (*base, "groups", g_i, "subgroups", sg_i, "measures"))
+                    if found:
+                        return found
+    return ()
 
 
 def _numeric_targets(check: _Checker, raw: CatalogFile) -> list[NumericTargetItem]:
@@ -418,6 +730,7 @@ def _numeric_targets(check: _Checker, raw: CatalogFile) -> list[NumericTargetIte
                 label=t_node.label,
                 unit=t_node.unit,
                 year_offsets=tuple(t_node.year_offsets),
+                year_label=t_node.year_label,
                 minimum=t_node.minimum,
                 maximum=t_node.maximum,
             )
