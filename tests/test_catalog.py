@@ -275,7 +275,7 @@ BAD: dict[str, tuple[str, str]] = {
         "rate が重複",
     ),
     "bad year offsets": (
-        GOOD + "numeric_targets:\n- id: rate  # <-\n  label: 収納率\n  year_offsets: [0, -1]\n",
+        GOOD + "numeric_targets:\n- id: rate  # <-\n  label: 収納率\n  year_offsets: [0, -16]\n",
         "year_offsets",
     ),
     "unknown key (a misspelt one)": (
