@@ -328,7 +328,9 @@ def load_catalog(path: str | Path) -> Catalog:
     try:
         raw, lines = _load_yaml_with_lines(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: YAMLとして読めません: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise CatalogError(f"{path}{line}: YAMLとして読めません: {exc}") from exc
     if not isinstance(raw, dict):
         raise CatalogError(f"{path}:1: カタログの最上位はマッピングでなければなりません")
     # The schema (pydantic) is imported here, not with this module: most commands read no catalog.
@@ -668,6 +670,12 @@ def _check_references(check: _Checker, raw: CatalogFile, catalog: Catalog) -> No
                         where,
                         f"項目 {item.id} の条件の回答 {answer!r} は {other.id} の回答にありません（{'、'.join(sorted(allowed))}）",
                     )
+    for t_index, target in enumerate(catalog.numeric_targets):
+        if target.id in by_id:
+            # An indicator names either by id: one id must mean one thing.
+            raise check.fail(
+                ("numeric_targets", t_index), f"数値目標ID {target.id} は項目IDと同じです（別のIDにしてください）"
+            )
     numeric = {i.id for i in catalog.items if i.is_numeric} | {t.id for t in catalog.numeric_targets}
     seen: set[str] = set()
     for i_index, ind in enumerate(raw.indicators or []):
