@@ -183,8 +183,7 @@ def catalog_to_data(catalog: Catalog) -> dict[str, Any]:
         targets = []
         for t in catalog.numeric_targets:
             t_data: dict[str, Any] = {"id": t.id, "label": t.label, "unit": t.unit}
-            if t.year_offsets != (0,):
-                t_data["year_offsets"] = _FlowList(t.year_offsets)
+            t_data["year_offsets"] = _FlowList(t.year_offsets)
             if t.year_label != "short":
                 t_data["year_label"] = t.year_label
             if t.minimum != 0.0:

@@ -479,6 +479,126 @@ def bench(
     return run_bench(options)
 
 
+@cli.group(
+    cls=KokuhoGroup,
+    no_args_is_help=True,
+    short_help="調査カタログの作成・検査・Excel往復 / author survey catalogs (check, new, Excel round trip)",
+)
+def catalog() -> None:
+    """調査カタログ（data/catalogs/*.yaml）の検査、翌年度のカタログの作成、Excel ブックとの往復 /
+    check catalogs, start next year's catalog, and round-trip a catalog through an Excel workbook."""
+
+
+def _catalog_result(run: Callable[[], list[str]]) -> int:
+    """Print what a catalog command did, or its errors (exit 1)."""
+    from kokuho.catalog import CatalogError
+
+    try:
+        lines = run()
+    except CatalogError as exc:
+        click.echo(str(exc), err=True)
+        click.get_current_context().exit(1)
+    for line in lines:
+        click.echo(line)
+    return 0
+
+
+@catalog.command("check", short_help="カタログを厳密に読み込んで検査する / load catalogs strictly and report")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE…")
+def catalog_check(files: tuple[Path, ...]) -> int:
+    """カタログを厳密に読み込み、問題なし（と項目数など）か誤り（ファイル:行: 内容）を表示します /
+    load each catalog strictly and print its counts or its errors (file:line: message)."""
+    from kokuho.catalog_authoring import check_files
+
+    ok, lines = check_files(files)
+    for line in lines:
+        click.echo(line)
+    if not ok:
+        click.get_current_context().exit(1)
+    return 0
+
+
+@catalog.command(
+    "new", short_help="翌年度のカタログを今年度のものから作る / next year's catalog from this year's"
+)
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="NAME|FILE",
+    help="元のカタログ（11_2024 のような名前、またはファイル） / the catalog to start from",
+)
+@click.option(
+    "--year", type=int, required=True, metavar="YEAR", help="新しい調査年度（西暦） / new fiscal year"
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="出力ファイル（既定 元と同じフォルダの CODE_YEAR.yaml） / output file",
+)
+@click.option("--version", "version", metavar="TEXT", help="カタログ版（既定 YEAR.1） / catalog version")
+@click.option("--force", is_flag=True, help="既にあるファイルを上書きする / overwrite an existing file")
+def catalog_new(source: str, year: int, out: Path | None, version: str | None, force: bool) -> int:
+    """今年度のカタログから翌年度のカタログを作ります。項目とIDはそのまま、年度と版だけが変わります /
+    write next year's catalog from this year's: same items and IDs, new fiscal year and version."""
+    from kokuho.catalog_authoring import new_catalog, summary
+
+    def run() -> list[str]:
+        path, made = new_catalog(source, year, out=out, version=version, force=force)
+        return [f"作成しました: {path}", summary(made)]
+
+    return _catalog_result(run)
+
+
+@catalog.command(
+    "to-excel", short_help="カタログを Excel ブックに書き出す / write a catalog as an Excel workbook"
+)
+@click.argument("file", type=click.Path(path_type=Path), metavar="FILE")
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, metavar="BOOK.xlsx", help="出力ブック / workbook"
+)
+def catalog_to_excel(file: Path, out: Path) -> int:
+    """カタログを Excel ブック（項目シートに1項目1行）に書き出します。編集後は from-excel で戻します /
+    write the catalog as a workbook (one row per item) to review and edit in Excel."""
+    from kokuho.catalog_authoring import to_excel
+
+    def run() -> list[str]:
+        made = to_excel(file, out)
+        return [f"書き出しました: {out}（項目 {len(made.items)}）"]
+
+    return _catalog_result(run)
+
+
+@catalog.command(
+    "from-excel", short_help="Excel ブックからカタログを作り直す / rebuild a catalog from an Excel workbook"
+)
+@click.argument("book", type=click.Path(path_type=Path), metavar="BOOK.xlsx")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    metavar="FILE",
+    help="出力カタログ / catalog file",
+)
+@click.option(
+    "--base",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="元のカタログ（先頭のコメントを引き継ぎ、変更点を表示） / the catalog the workbook came from",
+)
+def catalog_from_excel(book: Path, out: Path, base: Path | None) -> int:
+    """Excel ブックからカタログ（YAML）を作り直し、厳密に検査してから書き出します /
+    rebuild the catalog YAML from the workbook; written only when it passes the strict checks."""
+    from kokuho.catalog_authoring import from_excel, summary
+
+    def run() -> list[str]:
+        made, changes = from_excel(book, out, base=base)
+        return [f"作成しました: {out}", summary(made), *changes]
+
+    return _catalog_result(run)
+
+
 # Every command with its one-line help, in the order `kokuho --help` lists them.
 COMMANDS: dict[str, str] = {name: command.short_help or "" for name, command in cli.commands.items()}
 
