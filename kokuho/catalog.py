@@ -674,7 +674,8 @@ def _check_references(check: _Checker, raw: CatalogFile, catalog: Catalog) -> No
         if target.id in by_id:
             # An indicator names either by id: one id must mean one thing.
             raise check.fail(
-                ("numeric_targets", t_index), f"数値目標ID {target.id} は項目IDと同じです（別のIDにしてください）"
+                ("numeric_targets", t_index),
+                f"数値目標ID {target.id} は項目IDと同じです（別のIDにしてください）",
             )
     numeric = {i.id for i in catalog.items if i.is_numeric} | {t.id for t in catalog.numeric_targets}
     seen: set[str] = set()

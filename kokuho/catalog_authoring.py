@@ -53,11 +53,11 @@ class AuthoringError(CatalogError):
 # ---- YAML out ------------------------------------------------------------------------------------
 
 
-class _Flow(dict):  # type: ignore[type-arg]
+class _Flow(dict):
     """A small mapping written on one line: {code: mail, label: 郵送}."""
 
 
-class _FlowList(list):  # type: ignore[type-arg]
+class _FlowList(list):
     """A short list written on one line: [-3, -2, -1, 0]."""
 
 
@@ -415,7 +415,7 @@ def _lines(values: Iterable[str]) -> str:
     return "\n".join(values)
 
 
-def _item_row(catalog: Catalog, item: Measure) -> dict[str, Any]:
+def _item_row(catalog: Catalog, item: Measure) -> dict[str | None, Any]:
     applies = ""
     if item.applies_to is not None:
         a = item.applies_to
@@ -553,10 +553,10 @@ def to_excel(source: Path, out: Path) -> Catalog:
     info.title = INFO_SHEET
     for col, text in enumerate(("項目", "値"), start=1):
         _put(info, 1, col, text).font = header_font
-    for row, (header, key) in enumerate(INFO_ROWS, start=2):
-        _put(info, row, 1, header)
+    for info_row, (header, key) in enumerate(INFO_ROWS, start=2):
+        _put(info, info_row, 1, header)
         value = getattr(catalog, key)
-        _put(info, row, 2, value if isinstance(value, int) else str(value))
+        _put(info, info_row, 2, value if isinstance(value, int) else str(value))
     info.column_dimensions["A"].width = 18
     info.column_dimensions["B"].width = 60
 
@@ -567,9 +567,9 @@ def to_excel(source: Path, out: Path) -> Catalog:
             cell.font, cell.fill, cell.alignment = header_font, header_fill, wrap
             width = 40 if _key in ("label", "options", "text", "municipalities", "section_title") else 14
             ws.column_dimensions[get_column_letter(col)].width = width
-        for r, row in enumerate(rows, start=2):
+        for row_no, row in enumerate(rows, start=2):
             for col, (_header, key) in enumerate(columns, start=1):
-                cell = _put(ws, r, col, row.get(key))
+                cell = _put(ws, row_no, col, row.get(key))
                 if isinstance(row.get(key), str) and "\n" in row[key]:
                     cell.alignment = wrap
         ws.freeze_panes = "B2"
