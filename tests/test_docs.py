@@ -17,6 +17,28 @@ OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 MENTION = re.compile(r"`kokuho ([a-z]+)([^`]*)`|^\s*(?:.*\|\s*|.*&&\s*)?kokuho ([a-z]+)(.*)$", re.M)
 
 
+def all_commands() -> dict[str, click.Command]:
+    """Every command by what follows `kokuho`; a group's subcommands as `group sub`."""
+    found: dict[str, click.Command] = {}
+    for name, command in cli.commands.items():
+        if isinstance(command, click.Group):
+            found.update({f"{name} {sub}": c for sub, c in command.commands.items()})
+        else:
+            found[name] = command
+    return found
+
+
+COMMANDS = all_commands()
+
+
+def command_name(first: str, rest: str) -> tuple[str, str]:
+    """(`catalog new`, the rest after it) when `first` is a group; else (first, rest)."""
+    if isinstance(cli.commands.get(first), click.Group):
+        sub, _, rest = rest.strip().partition(" ")
+        return f"{first} {sub}", rest
+    return first, rest
+
+
 def options_of(command: click.Command) -> set[str]:
     return {
         name
@@ -32,9 +54,9 @@ def options_table() -> dict[str, set[str]]:
     table = README.split("| command | options |", 1)[1].split("\n\n", 1)[0]
     rows: dict[str, set[str]] = {}
     for line in table.splitlines()[2:]:
-        match = re.match(r"\| `kokuho ([a-z]+)[^`]*` \| (.*) \|$", line)
+        match = re.match(r"\| `kokuho ([a-z]+)([^`]*)` \| (.*) \|$", line)
         assert match, f"not a row of the options table: {line!r}"
-        rows[match.group(1)] = set(OPTION.findall(match.group(2)))
+        rows[command_name(match.group(1), match.group(2))[0]] = set(OPTION.findall(match.group(3)))
     return rows
 
 
@@ -45,22 +67,22 @@ def readme_mentions() -> list[tuple[str, str]]:
         name = match.group(1) or match.group(3)
         rest = match.group(2) if match.group(1) else match.group(4)
         rest = re.sub(r'"[^"]*"|\'[^\']*\'|#.*$', "", rest)  # SQL, cron strings and comments
-        mentions.append((name, rest.split("`", 1)[0]))
+        mentions.append(command_name(name, rest.split("`", 1)[0]))
     return mentions
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_and_option_is_in_the_readme(name: str) -> None:
     table = options_table()
     assert name in table, f"kokuho {name} is missing from the README's options table"
-    missing = options_of(cli.commands[name]) - table[name]
+    missing = options_of(COMMANDS[name]) - table[name]
     assert not missing, f"kokuho {name}: {sorted(missing)} not in the README's options table"
 
 
 @pytest.mark.parametrize("name", sorted(options_table()))
 def test_the_readme_names_only_options_that_exist(name: str) -> None:
-    assert name in cli.commands, f"the README's options table names kokuho {name}, which does not exist"
-    unknown = options_table()[name] - options_of(cli.commands[name])
+    assert name in COMMANDS, f"the README's options table names kokuho {name}, which does not exist"
+    unknown = options_table()[name] - options_of(COMMANDS[name])
     assert not unknown, f"the README gives kokuho {name} {sorted(unknown)}, which it does not take"
 
 
@@ -71,7 +93,7 @@ def test_every_mention_in_the_readme_uses_real_options() -> None:
         (name, option)
         for name, rest in mentions
         for option in OPTION.findall(rest)
-        if name not in cli.commands or option not in options_of(cli.commands[name])
+        if name not in COMMANDS or option not in options_of(COMMANDS[name])
     ]
     assert not wrong, wrong
 
@@ -82,3 +104,10 @@ def test_the_check_finds_a_missing_option() -> None:
     assert "--max-width" in table["sql"]
     assert "--max-width" in options_of(cli.commands["sql"])
     assert "--no-such-option" not in options_of(cli.commands["sql"])
+
+
+def test_a_groups_subcommands_are_rows_of_their_own() -> None:
+    """`kokuho catalog new` is its own row, checked against the subcommand's options."""
+    table = options_table()
+    assert "--from" in table["catalog new"] and "--from" in options_of(COMMANDS["catalog new"])
+    assert "catalog" not in COMMANDS  # the group itself takes no option but --help
