@@ -3,11 +3,17 @@ message naming the file and the line (the line of the mapping that holds the mis
 
 from __future__ import annotations
 
+import re
+import textwrap
 from pathlib import Path
+from typing import get_args
 
 import pytest
+from pydantic import BaseModel
 
-from kokuho.catalog import CatalogError, load_catalog
+from kokuho.catalog import ITEM_TYPES, CatalogError, load_catalog
+from kokuho.catalog_file import CatalogFile
+from kokuho.config import project_root
 
 BASE = """\
 prefecture_code: '33'
@@ -298,3 +304,81 @@ def test_a_target_id_distinct_from_the_items_loads(tmp_path: Path) -> None:
     path = tmp_path / "33_2024.yaml"
     path.write_text(BASE + "numeric_targets:\n- id: N1_target\n  label: 目標\n  unit: 件\n", encoding="utf-8")
     assert [t.id for t in load_catalog(path).numeric_targets] == ["N1_target"]
+
+
+# ---- the reference page: docs/catalog.md -------------------------------------------------------
+
+DOC = (project_root() / "docs" / "catalog.md").read_text(encoding="utf-8")
+YAML_BLOCKS = re.findall(r"^```yaml\n(.*?)^```$", DOC, re.M | re.S)
+HEADER = "prefecture_code: '33'\nfiscal_year: 2024\ntitle: 例\ncatalog_version: '1'\n"
+ONE_SECTION = "sections:\n- 'no': 1\n  title: 例\n  subsections:\n  - 'no': 1\n    title: 例\n    measures:\n"
+DIRECT_CLINIC = "groups:\n  direct_clinic:\n    label: 直診\n    municipalities: ['332038']\n"
+
+
+def as_catalog(block: str) -> str:
+    """A whole catalog from a YAML example: as it is, or a snippet (items, sections, top-level
+    keys) wrapped into the smallest catalog around it."""
+    if block.startswith("prefecture_code:"):
+        return block
+    if block.startswith("- id:"):
+        return HEADER + DIRECT_CLINIC + ONE_SECTION + textwrap.indent(block, "    ")
+    if block.startswith("- 'no':"):
+        return HEADER + "sections:\n" + block
+    return HEADER + ONE_SECTION + "    - id: A1\n      label: 例\n" + block
+
+
+def test_the_reference_page_has_the_examples() -> None:
+    assert len(YAML_BLOCKS) >= 14
+    kinds = {"check" if "type:" not in b else "" for b in YAML_BLOCKS if b.startswith("- id:")}
+    assert "check" in kinds
+    for kind in ITEM_TYPES[1:]:
+        assert any(f"type: {kind}" in b for b in YAML_BLOCKS), kind
+    assert any("multiple: true" in b for b in YAML_BLOCKS)
+    for key in ("years:", "year_label:", "applies_to: direct_clinic", "applies_to: {item:", "children:"):
+        assert any(key in b for b in YAML_BLOCKS), key
+    for key in (
+        "published:",
+        "numeric_targets:",
+        "groups:",
+        "indicators:",
+        "rules:",
+        "previous_year_ids:",
+        "lead:",
+    ):
+        assert any(key in b for b in YAML_BLOCKS), key
+
+
+@pytest.mark.parametrize("number", range(len(YAML_BLOCKS)))
+def test_every_yaml_example_of_the_reference_page_loads(tmp_path: Path, number: int) -> None:
+    path = tmp_path / "example.yaml"
+    path.write_text(as_catalog(YAML_BLOCKS[number]), encoding="utf-8")
+    catalog = load_catalog(path)
+    assert catalog.items
+
+
+def _keys(model: type[BaseModel]) -> set[str]:
+    return {f.alias or name for name, f in model.model_fields.items()}
+
+
+def test_the_reference_page_names_every_key() -> None:
+    keys = set().union(*(_keys(m) for m in _models(CatalogFile)))
+    prose = re.sub(r"^```.*?^```$", "", DOC, flags=re.M | re.S)
+    spans = " ".join(re.findall(r"`([^`]+)`", prose))
+    missing = {k for k in keys if not re.search(rf"(?<![\w]){re.escape(k)}(?![\w])", spans)}
+    assert not missing, sorted(missing)
+    assert "subgroups" in keys and "from" in keys  # the walk reaches nested models and aliases
+
+
+def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """A schema model and every model nested in its fields."""
+    found = [model]
+    for f in model.model_fields.values():
+        for arg in _flatten(f.annotation):
+            if isinstance(arg, type) and issubclass(arg, BaseModel) and arg is not model:
+                found += [m for m in _models(arg) if m not in found]
+    return found
+
+
+def _flatten(annotation: object) -> list[object]:
+    args = get_args(annotation)
+    return [annotation] if not args else [a for arg in args for a in _flatten(arg)]
