@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 MAX_ROWS = 10_000  # rows read from one sheet of an analyst's workbook
+MAX_COLUMNS = 100  # columns read (ours use at most 24; the analyst may add notes beside them)
 DEFAULT_UNITS = {"amount": "千円", "percent": "%"}
 
 
@@ -625,7 +626,10 @@ def _read_sheet(
     if name not in wb.sheetnames:
         return None
     ws = wb[name]
-    rows = ws.iter_rows(values_only=True)
+    # Read to the last row actually there (a workbook saved by another tool may state a wrong
+    # size), and no further right than any sheet of ours reaches.
+    ws.reset_dimensions()
+    rows = ws.iter_rows(max_col=MAX_COLUMNS, values_only=True)
     header = next(rows, None) or ()
     by_header = {_text(h): i for i, h in enumerate(header) if _text(h)}
     index: dict[str, int] = {}
@@ -782,6 +786,8 @@ def _sections_from_rows(rows: list[tuple[int, dict[str, Any]]], origin: _Origin)
         _same(
             titles, ("ss", s_no, ss_no), ss_title, f"小項目 {s_no}-{ss_no} の名称", ITEM_SHEET, number, origin
         )
+        origin.where.setdefault(("section", str(s_no)), (ITEM_SHEET, number))
+        origin.where.setdefault(("subsection", f"{s_no}-{ss_no}"), (ITEM_SHEET, number))
         section = sections.setdefault(s_no, {"no": s_no, "title": s_title, "subsections": {}})
         sub = section["subsections"].setdefault(ss_no, {"no": ss_no, "title": ss_title})
         code = _text(row.get("group_code"))
@@ -1013,22 +1019,31 @@ def _attach_leads(
 
 _ERROR_LINE = re.compile(r"^(?P<file>.*?):(?P<line>\d+|\?): (?P<message>.*)$")
 _ID_LINE = re.compile(r"^\s*(?:- )?id: ['\"]?(?P<id>[^'\"]+?)['\"]?\s*$")
+_NO_LINE = re.compile(r"^(?P<indent> *)- 'no': (?P<no>\d+)\s*$")
 _GROUP_LINE = re.compile(r"^  (?P<name>[^\s#][^:]*):\s*$")
 
 
 def _row_of_line(text: str, line: int, origin: _Origin) -> str | None:
     """The workbook's sheet and row of the YAML line an error names."""
-    section = None
+    top = None
+    section_no = ""
     last: tuple[str, str] | None = None
     for number, content in enumerate(text.splitlines(), start=1):
         if content and not content.startswith((" ", "-", "#")):
-            section = content.split(":", 1)[0]
-            last = ("info", section) if section in dict((k, k) for _h, k in INFO_ROWS) else None
-        elif section == "sections" and (m := _ID_LINE.match(content)):
+            top = content.split(":", 1)[0]
+            last = ("info", top) if top in {k for _h, k in INFO_ROWS} else None
+        elif top == "sections" and (m := _NO_LINE.match(content)):
+            # A section's or subsection's own line: errors about its numbering or its lists.
+            if not m.group("indent"):
+                section_no = m.group("no")
+                last = ("section", section_no)
+            elif len(m.group("indent")) == 2:
+                last = ("subsection", f"{section_no}-{m.group('no')}")
+        elif top == "sections" and (m := _ID_LINE.match(content)):
             last = ("item", m.group("id"))
-        elif section in ("numeric_targets", "indicators", "rules") and (m := _ID_LINE.match(content)):
-            last = (section, m.group("id"))
-        elif section == "groups" and (m := _GROUP_LINE.match(content)):
+        elif top in ("numeric_targets", "indicators", "rules") and (m := _ID_LINE.match(content)):
+            last = (top, m.group("id"))
+        elif top == "groups" and (m := _GROUP_LINE.match(content)):
             last = ("groups", m.group("name").strip("'\""))
         if number == line:
             break

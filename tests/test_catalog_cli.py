@@ -264,6 +264,8 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path: Path) -> None:
             "回答 'fax' は T_CHOICE の回答にありません",
         ),
         ({("T_TEXT", "年度から（調査年度との差）"): 3}, "'years' は from ≦ to"),
+        ({("T_TEXT", "小項目番号"): 5}, "'no' は連番で 3 のはずですが 5 です"),
+        ({("T_TEXT", "大項目番号"): 4}, "'no' は連番で 2 のはずですが 4 です"),
     ],
     ids=[
         "unknown type",
@@ -276,6 +278,8 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path: Path) -> None:
         "unknown group",
         "answer not an option",
         "impossible years",
+        "subsection number gap",
+        "section number gap",
     ],
 )
 def test_a_bad_row_is_named_by_sheet_and_row(
@@ -337,3 +341,16 @@ def test_sheets_missing_from_the_workbook_come_from_the_base(tmp_path: Path) -> 
     result = kokuho("catalog", "from-excel", book, "--out", out, "--base", source)
     assert result.exit_code == 0, result.output
     assert same_catalog(load_catalog(out), load_catalog(source))
+
+
+def test_a_bad_setting_is_named_by_its_row_of_the_settings_sheet(tmp_path: Path) -> None:
+    book = tmp_path / "book.xlsx"
+    kokuho("catalog", "to-excel", TEST_CATALOGS / "33_2030.yaml", "--out", book)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["基本情報"]
+    assert ws["A2"].value == "都道府県コード"
+    ws["B2"] = "99"
+    wb.save(book)
+    result = kokuho("catalog", "from-excel", book, "--out", tmp_path / "x.yaml")
+    assert result.exit_code == 1
+    assert "book.xlsx: シート「基本情報」2行目: 都道府県コード '99' は存在しません" in result.output
