@@ -123,17 +123,12 @@ def _item_data(item: Measure, children: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _items_data(items: Iterable[Measure]) -> list[dict[str, Any]]:
     """A table's items (children right after their parent) as nested nodes."""
-    nodes: dict[str, list[dict[str, Any]]] = {}
+    children: dict[str, list[dict[str, Any]]] = {}
     top: list[dict[str, Any]] = []
-    ordered = list(items)
-    # Children come after their parent: build from the end so each parent finds its children built.
-    built: dict[str, dict[str, Any]] = {}
-    for item in reversed(ordered):
-        built[item.id] = _item_data(item, list(reversed(nodes.pop(item.id, []))))
-        if item.parent_id is None:
-            top.append(built[item.id])
-        else:
-            nodes.setdefault(item.parent_id, []).append(built[item.id])
+    # Built from the last item back, so that each parent finds its children already built.
+    for item in reversed(list(items)):
+        node = _item_data(item, list(reversed(children.pop(item.id, []))))
+        (top if item.parent_id is None else children.setdefault(item.parent_id, [])).append(node)
     return list(reversed(top))
 
 
@@ -319,7 +314,8 @@ def new_catalog(
     expected = replace(base, fiscal_year=year, catalog_version=version, previous_year_ids={})
     text = src.read_text(encoding="utf-8")
     text, n_year = _top_level(text, "fiscal_year", str(year))
-    text, n_version = _top_level(text, "catalog_version", f"'{version}'")
+    quoted = "'" + version.replace("'", "''") + "'"  # a YAML single-quoted scalar
+    text, n_version = _top_level(text, "catalog_version", quoted)
     text = re.sub(r"^previous_year_ids:[^\n]*\n(?:(?:[ \t][^\n]*)?\n)*", "", text, count=1, flags=re.M)
     header = f"# {expected.era_label}: {src.name} から kokuho catalog new で作成（IDは前年度と同じ）\n"
     candidate = header + text

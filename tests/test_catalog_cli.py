@@ -3,6 +3,7 @@ Excel workbook, run in-process through click with real files (.yaml, .xlsx)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from kokuho import catalog_authoring
@@ -354,3 +356,19 @@ def test_a_bad_setting_is_named_by_its_row_of_the_settings_sheet(tmp_path: Path)
     result = kokuho("catalog", "from-excel", book, "--out", tmp_path / "x.yaml")
     assert result.exit_code == 1
     assert "book.xlsx: シート「基本情報」2行目: 都道府県コード '99' は存在しません" in result.output
+
+
+def test_new_from_a_catalog_in_another_layout_writes_it_out_in_full(tmp_path: Path) -> None:
+    """A catalog written as JSON (YAML accepts it) has no `fiscal_year:` line to change: the new
+    catalog is written from the loaded one instead, and is still equal but for year and version."""
+    src = tmp_path / "33_2030.yaml"
+    data = yaml.safe_load((TEST_CATALOGS / "33_2030.yaml").read_text(encoding="utf-8"))
+    src.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = kokuho("catalog", "new", "--from", src, "--year", "2031", "--version", "it's 2031")
+    assert result.exit_code == 0, result.output
+    made = load_catalog(tmp_path / "33_2031.yaml")
+    assert made.catalog_version == "it's 2031"
+    assert without_path(replace(made, fiscal_year=2030, catalog_version="2030.1")) == without_path(
+        load_catalog(src)
+    )
+    assert "fiscal_year: 2031\n" in (tmp_path / "33_2031.yaml").read_text(encoding="utf-8")
