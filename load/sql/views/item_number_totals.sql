@@ -1,7 +1,8 @@
 -- The numeric items (integer, amount, percent) summed up per survey, item and fiscal year asked: how
 -- many municipalities with a current accepted file gave a number (a qualifier such as 以上 keeps its
--- number; 該当なし and blanks do not count), their sum, minimum, maximum and mean, and the previous
--- fiscal year's survey's sum and count for the same item (matched by ID) and year.
+-- number; 該当なし and blanks do not count), their sum, minimum, maximum and mean, and the sum and count
+-- of the year before (from this survey when it asks that year too, else from the previous fiscal
+-- year's survey, item matched by ID).
 CREATE OR REPLACE VIEW item_number_totals AS
 WITH totals AS (
     SELECT
@@ -45,13 +46,14 @@ SELECT
     t.value_min,
     t.value_max,
     t.value_avg,
-    pt.value_sum AS previous_survey_sum,
-    pt.answered_count AS previous_survey_count,
+    CASE WHEN py.item_id IS NOT NULL THEN py.value_sum ELSE pp.value_sum END AS previous_year_sum,
+    CASE WHEN py.item_id IS NOT NULL THEN py.answered_count ELSE pp.answered_count END AS previous_year_count,
     t.position,
     t.survey_id
 FROM totals AS t
 LEFT JOIN previous AS pv ON pv.survey_id = t.survey_id
 LEFT JOIN items AS i ON i.survey_id = t.survey_id AND i.item_id = t.item_id
-LEFT JOIN totals AS pt
-    ON pt.survey_id = pv.previous_survey_id AND pt.item_id = i.previous_item_id AND pt.value_year = t.value_year
+LEFT JOIN totals AS py ON py.survey_id = t.survey_id AND py.item_id = t.item_id AND py.value_year = t.value_year - 1
+LEFT JOIN totals AS pp
+    ON pp.survey_id = pv.previous_survey_id AND pp.item_id = i.previous_item_id AND pp.value_year = t.value_year - 1
 ORDER BY t.fiscal_year, t.prefecture_code, t.survey_id, t.position, t.value_year;
