@@ -157,7 +157,13 @@ def _target_frame(catalog: Catalog) -> pd.DataFrame:
             "year_label",
         ],
     ).astype(
-        {"survey_id": "string", "target_id": "string", "label": "string", "unit": "string", "year_label": "string"}
+        {
+            "survey_id": "string",
+            "target_id": "string",
+            "label": "string",
+            "unit": "string",
+            "year_label": "string",
+        }
     )
     frame["year_offsets"] = frame["year_offsets"].astype("string")
     return frame
@@ -242,7 +248,12 @@ def _group_frame(catalog: Catalog) -> pd.DataFrame:
     """The catalog's named groups of municipalities, one row per member."""
     frame = pd.DataFrame(
         [
-            {"survey_id": catalog.survey_id, "group_name": g.name, "label": g.label, "municipality_code": code}
+            {
+                "survey_id": catalog.survey_id,
+                "group_name": g.name,
+                "label": g.label,
+                "municipality_code": code,
+            }
             for g in catalog.groups.values()
             for code in dict.fromkeys(g.municipalities)
         ],

@@ -396,7 +396,9 @@ def test_catalog_tables_hold_items_options_and_groups(db: Path) -> None:
     assert by_id["T_AMOUNT"][:3] == ("amount", "千円", [-1, 0])
     assert by_id["T_PERCENT"][3] == "era"
     assert query(
-        db, "SELECT code, label, position FROM item_options WHERE survey_id = ? AND item_id = 'T_STATUS'", [SURVEY]
+        db,
+        "SELECT code, label, position FROM item_options WHERE survey_id = ? AND item_id = 'T_STATUS'",
+        [SURVEY],
     ) == [("new", "新規", 1), ("continued", "継続", 2)]
     assert query(
         db,
@@ -404,9 +406,9 @@ def test_catalog_tables_hold_items_options_and_groups(db: Path) -> None:
         "WHERE survey_id = ? GROUP BY ALL",
         [SURVEY],
     ) == [("direct_clinic", "国保直診施設のある市町村", [G1, G2, G3])]
-    assert query(
-        db, "SELECT year_label FROM numeric_target_items WHERE survey_id = ?", [SURVEY]
-    ) == [("short",)]
+    assert query(db, "SELECT year_label FROM numeric_target_items WHERE survey_id = ?", [SURVEY]) == [
+        ("short",)
+    ]
 
 
 def test_not_applicable_is_loaded_into_responses(db: Path) -> None:
@@ -416,7 +418,13 @@ def test_not_applicable_is_loaded_into_responses(db: Path) -> None:
         "WHERE survey_id = ? AND measure_id = 'T_CLINIC' ORDER BY municipality_code",
         [SURVEY],
     )
-    assert rows == [(O1, False, False), (O2, False, False), (G1, True, False), (G2, True, False), (G3, False, True)]
+    assert rows == [
+        (O1, False, False),
+        (O2, False, False),
+        (G1, True, False),
+        (G2, True, False),
+        (G3, False, True),
+    ]
 
 
 # --- item_summary -------------------------------------------------------------------------------
@@ -591,7 +599,8 @@ def test_numeric_targets_long_has_year_labels_and_pivots(db: Path) -> None:
     """The README's cookbook pivot: one column per year label, the text as written."""
     with duckdb.connect(str(db), read_only=True) as con:
         labels = con.execute(
-            "SELECT DISTINCT target_year, year_label FROM numeric_targets WHERE survey_id = ? ORDER BY 1", [SURVEY]
+            "SELECT DISTINCT target_year, year_label FROM numeric_targets WHERE survey_id = ? ORDER BY 1",
+            [SURVEY],
         ).fetchall()
         pivot = con.execute(
             "PIVOT (SELECT municipality_code, year_label, raw_text FROM numeric_targets WHERE survey_id = ?) "
@@ -613,7 +622,13 @@ def test_numeric_targets_long_has_year_labels_and_pivots(db: Path) -> None:
         (G3, None, None, None, None, "-"),
     ]
     # the wide view keeps its four years and says how many it leaves out
-    assert wide == [(O1, "93.90%", 3), (O2, "95％以上", 0), (G1, "前年度収納率を上回る", 0), (G2, "【未設定】", 0), (G3, None, 1)]
+    assert wide == [
+        (O1, "93.90%", 3),
+        (O2, "95％以上", 0),
+        (G1, "前年度収納率を上回る", 0),
+        (G2, "【未設定】", 0),
+        (G3, None, 1),
+    ]
 
 
 def test_loading_again_changes_nothing(tmp_path: Path) -> None:
@@ -634,7 +649,9 @@ def test_a_warehouse_without_the_new_columns_gets_them(tmp_path: Path) -> None:
     con = duckdb.connect(str(path))
     for table, column in (("responses", "not_applicable"), ("numeric_target_items", "year_label")):
         lines = [line for line in sql(f"tables/{table}").splitlines() if not line.lstrip().startswith(column)]
-        ddl = "\n".join(lines).replace("row_no            INTEGER,\n    -- 該当なし", "row_no INTEGER\n    -- ")
+        ddl = "\n".join(lines).replace(
+            "row_no            INTEGER,\n    -- 該当なし", "row_no INTEGER\n    -- "
+        )
         con.execute(ddl)
         assert column not in [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
     con.close()
