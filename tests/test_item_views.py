@@ -659,3 +659,22 @@ def test_a_warehouse_without_the_new_columns_gets_them(tmp_path: Path) -> None:
     files2023, files2024 = fixture_files(cat2023, cat2024)
     load_batch(path, item_batch([*files2023, *files2024]), catalogs=[cat2023, cat2024], run_id="run-old")
     assert summary(path, "status_text")["T_CLINIC"] == ("2/3市町村（67%） 1市町村（増）",)
+
+
+def test_readme_typed_item_queries_answer_on_the_fixture(db: Path) -> None:
+    """Every query of the README cookbook's typed-items block runs and returns rows here (the
+    fixture's survey is FY2024)."""
+    from kokuho.config import project_root
+
+    readme = (project_root() / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Query cookbook", 1)[1].split("Typed items", 1)[1]
+    block = block.split("```sql", 1)[1].split("```", 1)[0]
+    statements = [
+        s.strip()
+        for s in block.split(";")
+        if any(line.strip() and not line.strip().startswith("--") for line in s.splitlines())
+    ]
+    assert len(statements) >= 6
+    with duckdb.connect(str(db), read_only=True) as con:
+        for statement in statements:
+            assert con.execute(statement).fetchall(), statement
