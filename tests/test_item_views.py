@@ -166,7 +166,9 @@ class ItemFile:
     targets: list[Target]
 
     def spec(self) -> FileSpec:
-        answers = {m: (Y if mark == Y else N, None) for m, mark in self.checks.items()}
+        answers: dict[str, tuple[str, str | None]] = {
+            m: (Y if mark == Y else N, None) for m, mark in self.checks.items()
+        }
         return FileSpec(self.name, self.code, self.catalog, self.received_at, answers)
 
 
@@ -231,7 +233,9 @@ def item_batch(files: list[ItemFile]) -> StagingBatch:
                 }
             )
     batch.numeric_targets = conform(pd.DataFrame(targets), "stg_numeric_targets")
-    batch.item_values = conform(pd.DataFrame(values), "stg_item_values")  # type: ignore[attr-defined]
+    # Through __dict__: the attribute is StagingBatch's own once staging reads typed items, and
+    # load_batch reads it whenever present.
+    batch.__dict__["item_values"] = conform(pd.DataFrame(values), "stg_item_values")
     return batch
 
 
