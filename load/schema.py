@@ -38,7 +38,7 @@ COLUMN_STEPS: tuple[str, ...] = (
     "steps/add_numeric_target_items_year_label",
 )
 # Macros the views use.
-MACROS: tuple[str, ...] = ("in_survey_area", "year_label", "status_text")
+MACROS: tuple[str, ...] = ("in_survey_area", "year_label", "status_text", "item_answer_rows")
 VIEWS: tuple[str, ...] = (
     "current_submissions",
     "budget_lines",

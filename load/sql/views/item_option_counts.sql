@@ -5,7 +5,7 @@
 CREATE OR REPLACE VIEW item_option_counts AS
 WITH chosen AS (
     SELECT a.survey_id, a.item_id, o.code, count(DISTINCT a.municipality_code) AS option_count
-    FROM item_answers AS a
+    FROM item_answer_rows() AS a
     JOIN item_options AS o ON o.survey_id = a.survey_id AND o.item_id = a.item_id
     WHERE a.value_year = a.fiscal_year AND a.applicable AND NOT a.not_applicable
       AND list_contains(string_split(a.value_text, ','), o.code)

@@ -35,7 +35,7 @@ counts AS (
             WHERE a.applicable AND NOT a.not_applicable
               AND (a.value_text = '○' OR (a.item_type <> 'check' AND a.value_text IS NOT NULL))
         ) AS answer_count
-    FROM item_answers AS a
+    FROM item_answer_rows() AS a
     WHERE a.value_year = a.fiscal_year
     GROUP BY a.survey_id, a.item_id
 ),
@@ -53,7 +53,7 @@ totals AS (
             )
             WHEN c.applies_item IS NOT NULL THEN (
                 SELECT count(DISTINCT a.municipality_code)
-                FROM item_answers AS a
+                FROM item_answer_rows() AS a
                 WHERE a.survey_id = c.survey_id AND a.item_id = c.applies_item AND a.value_year = a.fiscal_year
                   AND list_has_any(string_split(a.value_text, ','), c.applies_answers)
             )
