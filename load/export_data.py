@@ -84,6 +84,7 @@ OPTIONAL: dict[str, dict[str, tuple[str, ...]]] = {
 ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
     "item_summary": (
         "item_id",
+        "answer_count",
         "applicable_total",
         "status_text",
         "breakdown_text",
@@ -214,8 +215,9 @@ class TargetRow:
 
 @dataclass(frozen=True)
 class ItemStatus:
-    """item_summary's published strings of one item (status sheet)."""
+    """item_summary's counts and published strings of one item (status sheet)."""
 
+    answer_count: int
     applicable_total: int
     status_text: str
     breakdown_text: str | None
@@ -700,6 +702,7 @@ def _add_items(
     text = texts.text
     data.item_status = {
         str(r["item_id"]): ItemStatus(
+            answer_count=int(r["answer_count"] or 0),
             applicable_total=int(r["applicable_total"] or 0),
             status_text=str(r["status_text"]),
             breakdown_text=text(r["breakdown_text"]),

@@ -43,13 +43,13 @@ def status_text(m: MeasureRow) -> str:
     return ratio + change if m.change_marker == MARKER_NEW else f"{ratio} {change}"
 
 
-def published(m: MeasureRow, data: SummaryData) -> tuple[int, str]:
-    """(N, the status string with an inline breakdown after it) of a measure: item_summary's,
+def published(m: MeasureRow, data: SummaryData) -> tuple[int, int, str]:
+    """(N, n, the status string with an inline breakdown after it) of a measure: item_summary's,
     which follows who the item applies to and its published form, else measure_summary's."""
     item = data.item_status.get(m.measure_id)
     if item is None:
-        return m.municipality_total, status_text(m)
-    return item.applicable_total, item.status_text + (item.breakdown_text or "")
+        return m.municipality_total, m.implementing_count, status_text(m)
+    return item.applicable_total, item.answer_count, item.status_text + (item.breakdown_text or "")
 
 
 def write_status(ws: Worksheet, ctx: Context) -> None:
@@ -72,13 +72,13 @@ def write_status(ws: Worksheet, ctx: Context) -> None:
         if previous != m.section_no:
             sections.append(row)
         previous = m.section_no
-        total, text = published(m, data)
+        total, count, text = published(m, data)
         values: list[object] = [
             f"{m.section_no} {m.section}",
             m.place,
             m.label,
             total,
-            m.implementing_count,
+            count,
             text,
             m.prev_year_count,
         ]
