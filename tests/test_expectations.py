@@ -366,6 +366,7 @@ def test_passing_batch_has_no_issues(gx_ready: None, saitama_catalog: Catalog) -
         "stg_responses",
         "stg_own_initiatives",
         "stg_numeric_targets",
+        "stg_item_values",
     }
     for summary in outcome.results.values():
         assert summary.success and summary.unexpected_count == 0
@@ -519,7 +520,7 @@ def test_data_docs_are_built_offline_and_pruned(
         assert outcome.data_docs_index.is_file()
 
     assert len(stored_runs(_runner(docs).context)) == 2
-    assert len(list((docs / RESULTS_SUBDIR).rglob("*.json"))) == 2 * 4
+    assert len(list((docs / RESULTS_SUBDIR).rglob("*.json"))) == 2 * 5
     assert len(list((docs / "validations").rglob("*.html"))) == 2 * 4
     assert len(list((docs / "expectations").glob("*.html"))) == 4
     index = (docs / "index.html").read_text(encoding="utf-8")
