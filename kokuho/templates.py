@@ -606,7 +606,7 @@ def _prompt(title: str, text: str, **options: object) -> DataValidation:
         showInputMessage=True,
         promptTitle=title[:32],
         prompt=text[:255],
-        **options,  # type: ignore[arg-type]  # openpyxl's keyword typing is looser than its stubs
+        **options,
     )
 
 

@@ -456,3 +456,40 @@ def test_unknown_item_row_is_reported(catalog: Catalog, templates: dict[str, Pat
     wb.save(path)
     issues = _staged(catalog, path).issues
     assert issues[["code", "sheet", "cell"]].values.tolist() == [["UNKNOWN_ITEM", SHEET, f"A{row}"]]
+
+
+# --------------------------------------------------------------------------------------------
+# Through `kokuho check`: the annotated copy marks the offending cells of typed items
+# --------------------------------------------------------------------------------------------
+
+
+def test_kokuho_check_sends_back_typed_items_with_marked_cells(
+    templates: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+    import io
+
+    from kokuho.cli import main as kokuho_main
+
+    folder = tmp_path / "returned"
+    folder.mkdir()
+    bad = [(_item("T_AMOUNT"), "12a"), (_item("T_PERIOD"), "13月"), (layout.measure_key("T_CLINIC"), "○")]
+    path = _filled(templates, folder, bad)
+    monkeypatch.setenv("KOKUHO_HOME", str(tmp_path / "home"))
+    for name in ("KOKUHO_DB", "KOKUHO_INBOX", "KOKUHO_PREFECTURE", "KOKUHO_YEAR"):
+        monkeypatch.delenv(name, raising=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = kokuho_main(
+            ["check", str(path), "--prefecture", "33", "--year", "2030", "--quarantine", str(tmp_path / "q")]
+        )
+    assert code == 0
+    text = out.getvalue()
+    assert "[差戻し]" in text
+    for code_name in ("ITEM_UNPARSEABLE", "ANSWER_NOT_APPLICABLE"):
+        assert code_name in text
+    (copy,) = (tmp_path / "q").rglob(f"返却用_{path.stem}.xlsx")
+    ws = sheet_by_key(openpyxl.load_workbook(copy), SECTION)
+    for key, _ in bad:
+        cell = ws[_cell_of(templates, key)]
+        assert cell.comment is not None and cell.comment.text, key

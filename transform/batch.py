@@ -105,7 +105,7 @@ class StagingBatch:
     numeric_targets: pd.DataFrame  # stg_numeric_targets
     issues: pd.DataFrame  # file_issues
     # Typed items' values; optional so batches built without typed items stay valid.
-    item_values: pd.DataFrame = field(default=None)  # type: ignore[assignment]  # stg_item_values
+    item_values: pd.DataFrame = field(default=None)  # stg_item_values (None: empty, see __post_init__)
 
     # Staged files carry their tables in this order (the targets and then the issues last).
     TABLES = {
