@@ -493,3 +493,23 @@ def test_kokuho_check_sends_back_typed_items_with_marked_cells(
     for key, _ in bad:
         cell = ws[_cell_of(templates, key)]
         assert cell.comment is not None and cell.comment.text, key
+
+
+@pytest.mark.parametrize(("second", "issues"), [("継続", ["DUPLICATE_MEASURE"]), ("新規", [])])
+def test_an_item_year_written_twice(
+    catalog: Catalog, templates: dict[str, Path], tmp_path: Path, second: str, issues: list[str]
+) -> None:
+    wb = openpyxl.load_workbook(templates[OUTSIDE])
+    ws = sheet_by_key(wb, SECTION)
+    rows = row_index(ws)
+    ws[f"{ANSWER}{rows[_item('T_STATUS')]}"] = "新規"
+    copy = rows[_item("T_IF_CHOICE")]  # a later row keyed as the status item
+    ws[f"A{copy}"] = _item("T_STATUS")
+    ws[f"{ANSWER}{copy}"] = second
+    path = tmp_path / templates[OUTSIDE].name
+    wb.save(path)
+    batch = _staged(catalog, path)
+    assert batch.issues["code"].tolist() == issues
+    assert batch.issues["cell"].tolist() == [f"{ANSWER}{copy}"] * len(issues)
+    staged = batch.item_values[batch.item_values["item_id"] == "T_STATUS"]
+    assert staged["value_text"].tolist() == ["new"]  # the first row in sheet order is kept
