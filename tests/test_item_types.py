@@ -473,7 +473,11 @@ def test_kokuho_check_sends_back_typed_items_with_marked_cells(
 
     folder = tmp_path / "returned"
     folder.mkdir()
-    bad = [(_item("T_AMOUNT"), "12a"), (_item("T_PERIOD"), "13月"), (layout.measure_key("T_CLINIC"), "○")]
+    bad: Entries = [
+        (_item("T_AMOUNT"), "12a"),
+        (_item("T_PERIOD"), "13月"),
+        (layout.measure_key("T_CLINIC"), "○"),
+    ]
     path = _filled(templates, folder, bad)
     monkeypatch.setenv("KOKUHO_HOME", str(tmp_path / "home"))
     for name in ("KOKUHO_DB", "KOKUHO_INBOX", "KOKUHO_PREFECTURE", "KOKUHO_YEAR"):
