@@ -192,7 +192,8 @@ def test_typed_items_from_filled_templates_to_views_and_export(
     ) == [("郵送", 1), ("訪問", 1), ("電話", 0)]
     assert query(
         db,
-        "SELECT value_year, raw_text, value, previous_year_value FROM item_numbers WHERE item_id = 'T_AMOUNT' ORDER BY 1",
+        "SELECT value_year, raw_text, value, previous_year_value FROM item_numbers"
+        f" WHERE item_id = 'T_AMOUNT' AND municipality_code = '{G1}' ORDER BY 1",
     ) == [(2029, "△148,507", -148507.0, None), (2030, "1,234", 1234.0, -148507.0)]
     workbook = next(Path(p) for p in summary["exports"] if Path(p).suffix == ".xlsx")
     table = rows(workbook, "数値目標")
