@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kokuho import layout
+from kokuho.catalog import year_label
 from kokuho.csvsafe import csv_safe
 from kokuho.files import NAME_MAX_BYTES, display_name, fit_name, sha256_of
 
@@ -462,6 +463,16 @@ def _row_context(ws: Any, row: int, catalog: Catalog | None) -> str | None:
                     f"目標：{item.label}（{parsed_target[1]}年度）。{item.minimum:g}～{item.maximum:g}の"
                     "百分率、「95％以上」「前年度以上」「【未設定】」のいずれかで記入してください。"
                 )
+    parsed_item = layout.parse_item_key(key)
+    if parsed_item:
+        item_id, year = parsed_item
+        try:
+            item = catalog.measure(item_id)
+        except KeyError:
+            return f"項目ID {item_id} は今年度の調査項目にありません。"
+        when = "" if item.year_offsets == (0,) else f"（{year_label(year, item.year_label)}）"
+        unit = f"、単位：{item.unit}" if item.unit else ""
+        return f"項目：{item.label}{when}（{item.id}{unit}）"
     parsed_own = layout.parse_own_key(key)
     if parsed_own:
         return f"その他（独自の取組）表 {parsed_own[0]}：取組内容と予算事業名を記入してください。"

@@ -497,6 +497,9 @@ def test_kokuho_check_sends_back_typed_items_with_marked_cells(
     for key, _ in bad:
         cell = ws[_cell_of(templates, key)]
         assert cell.comment is not None and cell.comment.text, key
+    # The comment names the item, as it names a measure.
+    assert "項目：事業費" in ws[_cell_of(templates, _item("T_AMOUNT"))].comment.text
+    assert "項目：実施時期（T_PERIOD）" in ws[_cell_of(templates, _item("T_PERIOD"))].comment.text
 
 
 @pytest.mark.parametrize(("second", "issues"), [("継続", ["DUPLICATE_MEASURE"]), ("新規", [])])

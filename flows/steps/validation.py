@@ -107,7 +107,8 @@ def validate_staged(
         file_issues = issues_by_file.get(file.sha256, issues.iloc[0:0])
         outcome = _outcome_of(file, file_issues, failed, cover)
         if file.sha256 not in dropped and outcome.status == "quarantined" and write_quarantine:
-            _quarantine(file, file_issues, outcome, target, dropped)
+            catalog = catalogs.get(catalog_of.get(file.sha256, ""))
+            _quarantine(file, file_issues, outcome, target, dropped, catalog)
         if file.sha256 in dropped:
             outcome.status = "skipped"
             outcome.reason_code, outcome.reason = dropped[file.sha256]
@@ -252,12 +253,14 @@ def _quarantine(
     outcome: FileOutcome,
     target: Path,
     dropped: dict[str, tuple[str, str]],
+    catalog: Catalog | None = None,
 ) -> None:
-    """Set the file aside with its issues; when that fails, it joins `dropped` with why."""
+    """Set the file aside with its issues; when that fails, it joins `dropped` with why. With
+    the file's catalog, the annotated copy names the measure or item of each marked row."""
     from load.quarantine import write_quarantine as write_quarantine_dir
 
     try:
-        record = write_quarantine_dir(file.path, file_issues, target)
+        record = write_quarantine_dir(file.path, file_issues, target, catalog=catalog)
         outcome.quarantine_dir = Path(getattr(record, "directory", target))
     except Exception as exc:  # a full disk, a vanished file: this file's reason, retried next run
         detail = f"{type(exc).__name__}: {safe_text(str(exc))}"
