@@ -559,8 +559,10 @@ def _section_sheet(
         previous = table
 
         s.next_row(layout.COLUMN_HEADER_KEY)
+        typed = any(i.type != "check" for i in table.items)
         for name, column in _SEC.items():
-            s.put(column, layout.SECTION_HEADERS[name], "header", measure=name != "budget_line")
+            header = TYPED_ANSWER_HEADER if typed and name == "answer" else layout.SECTION_HEADERS[name]
+            s.put(column, header, "header", measure=name != "budget_line")
 
         first: int | None = None  # first row of the current run of ○ answer cells
         for item in table.items:
@@ -591,8 +593,14 @@ def _section_sheet(
             s.put(_SEC["budget_line"], None, "input")
             s.put(_SEC["note"], None, "input")
 
-    s.fit_columns(_SECTION_WIDTHS)
+    typed = any(i.type != "check" for t in catalog.tables_of(section_no) for i in t.items)
+    s.fit_columns({**_SECTION_WIDTHS, _SEC["answer"]: (14, 16)} if typed else _SECTION_WIDTHS)
     s.finish(landscape=True, title_rows="1:2", freeze="A3")
+
+
+# A table with typed items answers more than 実施 in that column; its header still begins with
+# 実施, which is how staging finds the column when it has moved.
+TYPED_ANSWER_HEADER = "実施・回答"
 
 
 def _label(item: Measure) -> str:
@@ -653,6 +661,7 @@ class _ItemRows:
         for n, year in enumerate(years):
             s.next_row(layout.item_key(item.id, year))
             label = f"{_label(item)}（{year_label(year, item.year_label)}）" if labelled else _label(item)
+            label += f"［{item.unit}］" if item.unit else ""
             s.put(_SEC["no"], item.item_no if n == 0 else None, "number")
             s.put(_SEC["label"], label, "label")
             s.put(_SEC["answer"], None, style if applies else "not_applicable")

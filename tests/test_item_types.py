@@ -142,12 +142,19 @@ def test_template_has_one_row_per_item_and_year_in_table_order(
     ]
     assert keyed == expected
     assert [ws[f"C{rows[_item('T_PERCENT', y)]}"].value for y in (2027, 2035)] == [
-        "特定健診受診率（R9）",
-        "特定健診受診率（R17）",
+        "特定健診受診率（R9）［%］",
+        "特定健診受診率（R17）［%］",
     ]
+    assert ws[f"C{rows[_item('T_INTEGER')]}"].value == "訪問指導の件数［件］"  # the unit on paper
+    headers = [
+        ws[f"{layout.SECTION_COLUMNS['answer']}{r}"].value
+        for r in range(1, ws.max_row + 1)
+        if ws[f"{layout.KEY_COLUMN}{r}"].value == layout.COLUMN_HEADER_KEY
+    ]
+    assert headers == ["実施", "実施・回答"]  # only the table with typed items says 回答
     assert ws[f"C{rows[_item('T_CHOICE')]}"].value == "口座振替の勧奨方法"  # the survey year only
     assert ws[f"C{rows[layout.measure_key('T_CHECK_A')]}"].value == "　└ 国保連へのレセプト点検"
-    assert ws[f"C{rows[_item('T_VISITS_HOME')]}"].value == "　└ 訪問による指導"
+    assert ws[f"C{rows[_item('T_VISITS_HOME')]}"].value == "　└ 訪問による指導［人］"
 
 
 @pytest.mark.parametrize(
