@@ -467,12 +467,12 @@ def _row_context(ws: Any, row: int, catalog: Catalog | None) -> str | None:
     if parsed_item:
         item_id, year = parsed_item
         try:
-            item = catalog.measure(item_id)
+            asked = catalog.measure(item_id)
         except KeyError:
             return f"項目ID {item_id} は今年度の調査項目にありません。"
-        when = "" if item.year_offsets == (0,) else f"（{year_label(year, item.year_label)}）"
-        unit = f"、単位：{item.unit}" if item.unit else ""
-        return f"項目：{item.label}{when}（{item.id}{unit}）"
+        when = "" if asked.year_offsets == (0,) else f"（{year_label(year, asked.year_label)}）"
+        unit = f"、単位：{asked.unit}" if asked.unit else ""
+        return f"項目：{asked.label}{when}（{asked.id}{unit}）"
     parsed_own = layout.parse_own_key(key)
     if parsed_own:
         return f"その他（独自の取組）表 {parsed_own[0]}：取組内容と予算事業名を記入してください。"
