@@ -718,15 +718,17 @@ def _quarantine_codes(quarantine_dir: Path) -> dict[str, int]:
     return codes
 
 
-def _stage_spans(flow_run_id: str) -> dict[str, tuple[float, float]]:
-    """Task name -> (first start, last end) as epoch seconds over one flow run's task runs, from the
-    Prefect API: where the run's time goes, stage by stage."""
+def _stage_spans(flow_run_id: str) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, int]]]:
+    """Task name -> (first start, last end) as epoch seconds over one flow run's task runs, and task
+    name -> (summed wall time, task runs), from the Prefect API: where the run's time goes, stage
+    by stage (a run of several chunks interleaves its tasks: the sums say it then)."""
     from uuid import UUID
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     spans: dict[str, tuple[float, float]] = {}
+    totals: dict[str, tuple[float, int]] = {}
     with get_client(sync_client=True) as client:
         task_runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)]))
@@ -738,7 +740,10 @@ def _stage_spans(flow_run_id: str) -> dict[str, tuple[float, float]]:
         start, end = task_run.start_time.timestamp(), task_run.end_time.timestamp()
         first, last = spans.get(name, (start, end))
         spans[name] = (min(first, start), max(last, end))
-    return dict(sorted(spans.items(), key=lambda kv: kv[1][0]))
+        total, count = totals.get(name, (0.0, 0))
+        totals[name] = (total + end - start, count + 1)
+    ordered = dict(sorted(spans.items(), key=lambda kv: kv[1][0]))
+    return ordered, {name: totals[name] for name in ordered}
 
 
 def _timed_run(run_ingest: Callable[..., Any], settings: Any, run: dict[str, Any], key: str) -> float:
@@ -747,9 +752,10 @@ def _timed_run(run_ingest: Callable[..., Any], settings: Any, run: dict[str, Any
     elapsed = time.perf_counter() - started
     run[f"{key}_counts"] = _summary_counts(result)
     with contextlib.suppress(Exception):  # a breakdown is a bonus; the timing stands without it
-        spans = _stage_spans(str(result["flow_run_id"]))
+        spans, totals = _stage_spans(str(result["flow_run_id"]))
         run[f"{key}_spans"] = spans
-        run[f"{key}_stages"] = {name: round(end - start, 3) for name, (start, end) in spans.items()}
+        run[f"{key}_stages"] = {name: round(total, 3) for name, (total, _) in totals.items()}
+        run[f"{key}_task_runs"] = {name: count for name, (_, count) in totals.items()}
     return elapsed
 
 
@@ -1496,8 +1502,8 @@ def _print_report(
                 if stages:
                     listed = ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
                     print(
-                        f"  where ({key}) went, rep {median_rep.get('rep')} (wall time per task, s; "
-                        f"the rest is the flow's own overhead): {listed}"
+                        f"  where ({key}) went, rep {median_rep.get('rep')} (wall time per task, summed"
+                        f" over its runs, s; the rest is the flow's own overhead): {listed}"
                     )
         if len(growth) > 1:
             _print_growth(growth)
@@ -1551,6 +1557,7 @@ def _growth(
                 "e": _median([r["e"] for r in reps if "e" in r]),
                 "peak": max(r["peak"] for r in reps) or None,
                 "stages": median_rep.get("c_stages"),
+                "task_runs": median_rep.get("c_task_runs"),
                 "stage_peak_rss": median_rep.get("c_stage_peak_rss"),
                 "counts": median_rep.get("c_counts"),
             }
@@ -1576,8 +1583,12 @@ def _print_growth(growth: list[dict[str, Any]]) -> None:
         )
     for row in growth[1:]:
         if row.get("stages"):
-            listed = ", ".join(f"{name} {seconds:.2f}" for name, seconds in row["stages"].items())
-            print(f"    where (c) went at N={row['n']:,} (wall time per task, s): {listed}")
+            runs = row.get("task_runs") or {}
+            listed = ", ".join(
+                f"{name} {seconds:.2f}" + (f" ({runs[name]} runs)" if runs.get(name, 1) > 1 else "")
+                for name, seconds in row["stages"].items()
+            )
+            print(f"    where (c) went at N={row['n']:,} (wall time per task summed, s): {listed}")
         if row.get("stage_peak_rss"):
             listed = ", ".join(f"{name} {rss / MIB:.0f}" for name, rss in row["stage_peak_rss"].items())
             print(f"    sampled peak RSS of (c) per task at N={row['n']:,} (MiB): {listed}")

@@ -325,8 +325,8 @@ def without_rows(result: StageResult) -> StageResult:
     """The result without its staged rows (once loaded): what the run summary needs of a chunk."""
     from transform.batch import StagingBatch
 
-    empty = StagingBatch(**{attr: frame.iloc[0:0] for attr, frame in vars(result.batch).items()})
-    return replace(result, batch=empty)
+    # A new empty batch: an empty slice of the chunk's frames would keep their data alive.
+    return replace(result, batch=StagingBatch.empty())
 
 
 def merge_results(results: list[StageResult]) -> StageResult:
