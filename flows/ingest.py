@@ -185,7 +185,7 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
         len(new_files),
         len(skipped),
     )
-    chunks = steps.chunked(new_files, steps.chunk_size(distributed=distributed, files=len(new_files)))
+    chunks = steps.chunked(new_files, steps.chunk_size(distributed=distributed))
     task_runs = 2
     result = loaded = docs = None
     if new_files:
