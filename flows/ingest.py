@@ -195,7 +195,7 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
         # In-process the Data Docs render in the pool's second thread while the load is recorded
         # and published; on Dask they render where each validation ran (its GX context).
         results: list[steps.StageResult] = []
-        with steps.chunked_load(settings, run_id, started, _large(files)) as run_load:
+        with steps.chunked_load(settings, run_id, started, files) as run_load:
             for chunk, staged in _staged_chunks(chunks, settings, len(new_files), distributed):
                 part = validate_task(_large(chunk), _large([staged]), settings, build_docs=distributed)
                 del staged  # the validated chunk holds the rows now
