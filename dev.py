@@ -3,6 +3,7 @@
 
     python3.11 dev.py demo   # set up .venv, then run the demo (the main job on bundled data)
     python3.11 dev.py test   # set up .venv, then lint (ruff), type-check (mypy), run the tests (pytest), check the wheel
+    python3.11 dev.py bench-extra  # set up .venv, then add the benchmark's optional extra (polars, fastexcel)
 
 Set-up is idempotent: .venv is (re)installed from requirements.lock only when the lock or
 pyproject.toml changed. Any further arguments go to the command (`dev.py test -k catalog`); a test run
@@ -128,14 +129,25 @@ def wheel_check() -> int:
     return 0
 
 
+def bench_extra() -> int:
+    """The optional extra 'bench' (kokuho bench's (b2)), exactly as locked, checked against the
+    runtime set. Set-up reinstalls only the runtime lock, which leaves these in place."""
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    lock = str(ROOT / "requirements-bench.lock")
+    code = subprocess.run([*pip, "install", "--require-hashes", "--no-deps", "-r", lock]).returncode
+    return code or subprocess.run([*pip, "check"]).returncode
+
+
 def main() -> int:
     command, rest = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
-    if command not in {"demo", "test", "setup"}:
+    if command not in {"demo", "test", "setup", "bench-extra"}:
         print(__doc__)
         return 2
     setup()
     if command == "setup":
         return 0
+    if command == "bench-extra":
+        return bench_extra()
     if command == "demo":
         return run([str(BIN / "kokuho"), "demo", *rest])
     for lint in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):

@@ -96,22 +96,14 @@ def docs_task(settings: Settings, run_times: list[Any]) -> Path | None:
     return steps.build_data_docs(settings, run_times)
 
 
-@task(
-    name="load-and-publish",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_condition_fn=_only_io_errors,
-    retry_delay_seconds=5,
-)
-def load_task(
-    result: steps.StageResult,
-    skipped: int,
-    settings: Settings,
-    run_id: str,
-    started: float,
-    scan: list[steps.InboxFile] | None = None,
-) -> Any:
-    return steps.load_and_publish(result, skipped, settings, run_id, started, scan)
+@task(name="load-chunk", cache_policy=NO_CACHE)
+def load_chunk_task(run_load: Any, result: steps.StageResult) -> object:
+    return steps.load_chunk(run_load, result)
+
+
+@task(name="record-load", cache_policy=NO_CACHE)
+def finish_load_task(run_load: Any, result: steps.StageResult, skipped: int, scan: Any = None) -> Any:
+    return steps.finish_chunked_load(run_load, result, skipped, scan)
 
 
 @task(
@@ -194,32 +186,29 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
         len(skipped),
     )
     chunks = steps.chunked(new_files, steps.chunk_size(distributed=distributed))
-    # In-process runs report each file; on Dask (another process) each finished chunk.
-    progress = StepProgress(
-        "抽出 extract", len(new_files), logger=logger, artifact_key="kokuho-extract-progress"
-    )
-    staged = []
-    if distributed:
-        futures = [chunk_task.submit([f.path for f in chunk], settings) for chunk in chunks]
-        for chunk, future in zip(chunks, futures, strict=True):
-            staged.append(future.result())
-            progress.advance(len(chunk))
-        del futures  # they hold the chunks' results too
-    else:
-        staged = [chunk_task([f.path for f in chunk], settings, progress) for chunk in chunks]
-    task_runs = 2 + len(chunks)
+    task_runs = 2
     result = loaded = docs = None
     if new_files:
+        # Chunk by chunk: extract and stage, validate and quarantine, load into the run's working
+        # copy; one chunk's rows in memory at a time. Published once, after the last chunk.
         # _large(): Prefect must not walk these looking for futures.
-        # In-process the Data Docs render in the pool's second thread during the load; on Dask
-        # they render where the validation ran (its GX context holds the results).
-        result = validate_task(_large(new_files), _large(staged), settings, build_docs=distributed)
-        staged.clear()  # the validated batch holds the rows now; keep one copy in memory, not two
-        if result.docs_run_times:
-            docs = docs_task.submit(settings, result.docs_run_times)
+        # In-process the Data Docs render in the pool's second thread while the load is recorded
+        # and published; on Dask they render where each validation ran (its GX context).
+        results: list[steps.StageResult] = []
+        with steps.chunked_load(settings, run_id, started, files) as run_load:
+            for chunk, staged in _staged_chunks(chunks, settings, len(new_files), distributed):
+                part = validate_task(_large(chunk), _large([staged]), settings, build_docs=distributed)
+                del staged  # the validated chunk holds the rows now
+                load_chunk_task(_large(run_load), _large(part))
+                results.append(steps.without_rows(part))
+                del part
+                task_runs += 3
+            result = steps.merge_results(results)
+            if result.docs_run_times:
+                docs = docs_task.submit(settings, result.docs_run_times)
+                task_runs += 1
+            loaded = finish_load_task(_large(run_load), _large(result), len(skipped), _large(files))
             task_runs += 1
-        loaded = load_task(_large(result), len(skipped), settings, run_id, started, _large(files))
-        task_runs += 2
     else:
         record_task(settings, run_id, len(skipped), started, _large(files))
         task_runs += 1
@@ -255,6 +244,28 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
         len(summary.missing),
     )
     return {"flow_run_id": str(flow_run.id), "task_runs": task_runs, **out}
+
+
+def _staged_chunks(
+    chunks: list[list[steps.InboxFile]], settings: Settings, files: int, distributed: bool
+) -> Iterator[tuple[list[steps.InboxFile], Any]]:
+    """Each chunk with its staged rows, in order, as soon as it is staged. In-process, one after
+    another (each chunk already uses every core through its workers); on Dask, all submitted at
+    once and taken in order."""
+    # In-process runs report each file; on Dask (another process) each finished chunk.
+    progress = StepProgress(
+        "抽出 extract", files, logger=get_run_logger(), artifact_key="kokuho-extract-progress"
+    )
+    if not distributed:
+        for chunk in chunks:
+            yield chunk, chunk_task([f.path for f in chunk], settings, progress)
+        return
+    futures = [chunk_task.submit([f.path for f in chunk], settings) for chunk in chunks]
+    for index, chunk in enumerate(chunks):
+        staged = futures[index].result()
+        futures[index] = None  # type: ignore[call-overload]  # the future holds the rows too
+        progress.advance(len(chunk))
+        yield chunk, staged
 
 
 def _add_notices(out: dict[str, Any], settings: Settings, run_id: str) -> None:

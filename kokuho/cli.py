@@ -414,6 +414,14 @@ def serve(cron: str | None, timezone: str | None, settings: Settings) -> int:
 @click.option("--n", "n", type=int, default=1741, show_default=True, help="調査票の数 / workbooks")
 @click.option("--repeat", type=int, default=3, show_default=True, help="各測定の回数（中央値） / repetitions")
 @click.option(
+    "--years",
+    type=int,
+    default=1,
+    show_default=True,
+    help="(c)(d)(e) を 1 年・半分・全年度分の調査票で測る（10 なら N の 1・5・10 倍） / "
+    "time (c)(d)(e) on 1, years/2 and `years` fiscal years of workbooks",
+)
+@click.option(
     "--seed", type=int, default=2024, show_default=True, help="回答の乱数シード / answers' random seed"
 )
 @click.option(
@@ -430,6 +438,7 @@ def serve(cron: str | None, timezone: str | None, settings: Settings) -> int:
     metavar="K",
     help="(b) を K 件で測り N 件に外挿 / time (b) on K files and extrapolate to N",
 )
+@click.option("--skip-b2", is_flag=True, help="(b2) polars + fastexcel のスクリプトを省く / skip (b2)")
 @click.option("--skip-full", is_flag=True, help="(c)(d)(e) を省く / skip (c), (d), (e)")
 @click.option(
     "--ephemeral",
@@ -451,10 +460,12 @@ def serve(cron: str | None, timezone: str | None, settings: Settings) -> int:
 def bench(
     n: int,
     repeat: int,
+    years: int,
     seed: int,
     workdir: Path,
     skip_naive: bool,
     naive_sample: int | None,
+    skip_b2: bool,
     skip_full: bool,
     ephemeral: bool,
     profile: bool,
@@ -471,7 +482,9 @@ def bench(
         workdir=workdir,
         skip_naive=skip_naive,
         naive_sample=naive_sample,
+        skip_b2=skip_b2,
         skip_full=skip_full,
+        years=years,
         ephemeral=ephemeral,
         profile=profile,
         json=json_path,

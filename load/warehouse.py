@@ -206,6 +206,7 @@ def load_batch(
     run_id: str,
     entries: pd.DataFrame | None = None,
     survey: tuple[str, int] | None = None,
+    record: bool = True,
 ) -> LoadResult:
     """Load one staging batch in one transaction.
 
@@ -225,6 +226,9 @@ def load_batch(
 
     `target` is a connection from load.publish.open_for_write, or the published database path (or
     Settings), in which case the load runs on a working copy that is published atomically.
+
+    With `record=False` the run's counts and its inbox entries are left to the caller: one chunk of
+    a run loaded chunk by chunk (load.chunked), which records them once, for the whole run.
     """
     if not isinstance(target, duckdb.DuckDBPyConnection):
         with open_for_write(target, run_id=run_id) as con:
@@ -236,6 +240,7 @@ def load_batch(
                 run_id=run_id,
                 entries=entries,
                 survey=survey,
+                record=record,
             )
         result.db_path = resolve_db_path(target)
         return result
@@ -261,7 +266,7 @@ def load_batch(
         superseded_before = _with_status(con, STATUS_SUPERSEDED)
         _insert_batch(con, batch, issues, load_files, entries, run_id=run_id, now=now, survey=survey)
         con.execute(sql("steps/resolve_resubmissions"))
-        if entries is not None:
+        if entries is not None and record:
             record_entries(con, entries, run_id)
         unreadable = sorted(set(issues.loc[issues["sha256"].isna(), "file_name"].dropna()))
         result = LoadResult(
@@ -273,7 +278,8 @@ def load_batch(
             skipped=sorted(known),
             unreadable=unreadable,
         )
-        _execute(con, sql("steps/record_run_load"), {"run_id": run_id, "now": now, **result.summary()})
+        if record:
+            _execute(con, sql("steps/record_run_load"), {"run_id": run_id, "now": now, **result.summary()})
         con.commit()
     except BaseException:
         with contextlib.suppress(duckdb.Error):  # keep the original error

@@ -142,3 +142,102 @@ def test_the_nationwide_workbooks_pass_the_checks(
     printed = capsys.readouterr().out
     assert code == 0
     assert f"{len(workbooks.paths)} 件: 問題なし {len(workbooks.paths)}、" in printed, printed
+
+
+def test_each_fiscal_year_has_its_catalog_and_workbooks(tmp_path: Path) -> None:
+    from benchmarks.bench import bench_years, history_scales
+
+    assert bench_years(3) == [2022, 2023, 2024]
+    assert history_scales(10) == [1, 5, 10]
+    assert history_scales(3) == [1, 3]
+    earlier = generate_workbooks(2, seed=7, workdir=tmp_path, year=2022)
+    latest = generate_workbooks(2, seed=7, workdir=tmp_path)
+    assert (earlier.catalog_dir / "00_2022.yaml").is_file()
+    assert [p.name for p in earlier.paths] == [
+        layout.template_file_name(m.code, m.name, 2022) for m in municipalities_of("00")[:2]
+    ]
+    assert _cover(earlier.paths[0])[layout.META_MUNICIPALITY_CODE] == municipalities_of("00")[0].code
+    assert any("2022" in str(v) for v in _cover(earlier.paths[0]).values())
+    assert _answers(earlier.paths[0]) != _answers(latest.paths[0])  # each year answered anew
+    assert earlier.files_dir != latest.files_dir
+
+
+def test_bench_years_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--years` on tiny N: every year generated, the figures printed (no full run here)."""
+    out = tmp_path / "figures.json"
+    code = kokuho_main(
+        ["bench", "--years", "3", "--n", "3", "--repeat", "1", "--skip-naive", "--skip-full"]
+        + ["--workdir", str(tmp_path), "--json", str(out)]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "years=3 (N up to 9)" in printed
+    assert "earlier years: 2 x 3 files" in printed
+    assert "(b2)" in printed and "targets:" in printed
+    assert {p.name for p in tmp_path.glob("workbooks_*")} == {
+        "workbooks_2022_n3_seed2024",
+        "workbooks_2023_n3_seed2024",
+        "workbooks_n3_seed2024",
+    }
+    assert '"years": 3' in out.read_text(encoding="utf-8")
+
+
+def test_bench_rejects_impossible_years(tmp_path: Path) -> None:
+    assert kokuho_main(["bench", "--years", "0", "--skip-full", "--workdir", str(tmp_path)]) == 2
+    assert kokuho_main(["bench", "--years", "99", "--skip-full", "--workdir", str(tmp_path)]) == 2
+
+
+def test_b2_without_its_extra_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "polars", None)  # as if not installed
+    code = kokuho_main(
+        ["bench", "--n", "2", "--repeat", "1", "--skip-naive", "--skip-full", "--workdir", str(tmp_path)]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0  # the other parts ran
+    assert "(b2) analyst script: skipped" in printed
+    assert "requirements-bench.lock" in printed and "dev.py bench-extra" in printed
+
+
+def test_b2_analyst_script_reads_every_sheet(workbooks, tmp_path: Path) -> None:
+    pytest.importorskip("polars")
+    pytest.importorskip("fastexcel")
+    import duckdb
+
+    from benchmarks.bench import analyst_script
+
+    db = tmp_path / "analyst.duckdb"
+    rows = analyst_script(workbooks.paths, db)
+    assert rows == naive_script(workbooks.paths, tmp_path / "naive.duckdb")  # one row per sheet row
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        files = con.execute("SELECT count(DISTINCT file), count(DISTINCT sheet) FROM cells").fetchone()
+    finally:
+        con.close()
+    assert files == (5, len(CalamineWorkbook.from_path(str(workbooks.paths[0])).sheet_names))
+
+
+@pytest.mark.slow
+def test_bench_years_times_the_full_run_on_each_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--years 2` on two workbooks a year: (c), (d), (e) on one year's files, then on both years'
+    in one inbox, with the growth printed (figures not asserted: no timed assertions)."""
+    import json
+
+    out = tmp_path / "figures.json"
+    code = kokuho_main(
+        ["bench", "--years", "2", "--n", "2", "--repeat", "1", "--skip-naive", "--skip-b2"]
+        + ["--workdir", str(tmp_path), "--json", str(out)]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    growth = figures["growth"]
+    assert [(row["years"], row["n"]) for row in growth] == [(1, 2), (2, 4)]
+    assert all(row["c"] and row["d"] is not None and row["e"] and row["peak"] for row in growth)
+    assert growth[1]["counts"]["accepted"] == 4  # both years' files, each of its own survey
+    assert "growth with N" in printed and "N=     4 ( 2 y" in printed

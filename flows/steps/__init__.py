@@ -10,9 +10,12 @@ from flows.steps.chunks import CHUNK_SIZE, DISTRIBUTED_CHUNK_SIZE, chunk_size, c
 from flows.steps.export import export_all, export_path, write_returned_list_of
 from flows.steps.inbox import WORKBOOK_SUFFIXES, scan_inbox
 from flows.steps.load import (
+    chunked_load,
     entries_frame,
+    finish_chunked_load,
     known_files,
     load_and_publish,
+    load_chunk,
     name_municipality_code,
     record_empty_run,
 )
@@ -21,9 +24,11 @@ from flows.steps.summary import RunSummary, summarise_run
 from flows.steps.validation import (
     build_data_docs,
     mark_superseded_within,
+    merge_results,
     stage_chunk,
     stage_files,
     validate_staged,
+    without_rows,
 )
 
 __all__ = [
@@ -42,7 +47,11 @@ __all__ = [
     "check_paths",
     "chunk_size",
     "chunked",
+    "chunked_load",
     "entries_frame",
+    "finish_chunked_load",
+    "load_chunk",
+    "merge_results",
     "export_all",
     "export_path",
     "format_outcomes",
@@ -57,5 +66,6 @@ __all__ = [
     "stage_files",
     "summarise_run",
     "validate_staged",
+    "without_rows",
     "write_returned_list_of",
 ]

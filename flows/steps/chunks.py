@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from flows.steps.model import InboxFile
 
 # --- chunking and counting for the flow ----------------------------------------------------------
 
-# Files per extract-and-stage task. In-process, one task takes a national inbox at once: its
-# worker processes start once (each loads the catalog) and nothing waits at chunk boundaries; the
-# staged rows of 2,000 files take ~30 MB. On Dask, smaller chunks spread over the cluster.
+# Files per chunk: each chunk is extracted and staged, validated, quarantined and loaded into the
+# run's working copy before the next (published once, after the last), so a run holds one
+# chunk's rows whatever the inbox holds. In-process, one chunk takes one year's national inbox
+# (its worker processes start once per chunk); the staged rows of 2,000 files take ~30 MB.
+# On Dask, smaller chunks spread over the cluster. KOKUHO_CHUNK_FILES overrides both.
 CHUNK_SIZE = 2000
 DISTRIBUTED_CHUNK_SIZE = 250
+CHUNK_FILES_ENV = "KOKUHO_CHUNK_FILES"
 
 
 def chunk_size(*, distributed: bool) -> int:
+    """Files per chunk: KOKUHO_CHUNK_FILES when set to a positive number (read when called)."""
+    value = os.environ.get(CHUNK_FILES_ENV, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
     return DISTRIBUTED_CHUNK_SIZE if distributed else CHUNK_SIZE
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from flows.steps.model import InboxFile, StageResult
 from kokuho.config import Settings
 from kokuho.files import display_path
+
+if TYPE_CHECKING:
+    from load.chunked import ChunkedLoad
 
 
 def known_files(settings: Settings) -> set[str]:
@@ -50,6 +55,46 @@ def load_and_publish(
             survey=(settings.prefecture_code, settings.fiscal_year),
         )
         finish_run(con, run_id, skipped=skipped + _skipped_before_load(scan, result))
+    return loaded
+
+
+@contextmanager
+def chunked_load(
+    settings: Settings, run_id: str, started_at: float, scan: Iterable[InboxFile] | None = None
+) -> Iterator[ChunkedLoad]:
+    """The run's load, chunk by chunk (load.chunked), into a working copy published atomically
+    when the block ends without an exception (load.publish): a run killed between chunks
+    leaves the last published state. Finish it with `finish_chunked_load` inside the block."""
+    from datetime import UTC
+
+    from load.chunked import ChunkedLoad
+    from load.publish import open_for_write
+    from load.warehouse import start_run
+
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    with open_for_write(settings.db_path, run_id=run_id) as con:
+        start_run(con, run_id, started_at=datetime.fromtimestamp(started_at, UTC))
+        yield ChunkedLoad(
+            con,
+            run_id,
+            entries=entries_frame(scan, None),
+            survey=(settings.prefecture_code, settings.fiscal_year),
+        )
+
+
+def load_chunk(run_load: ChunkedLoad, result: StageResult) -> object:
+    """Load one validated chunk into the run's working copy."""
+    return run_load.add(result.batch, failed_sha256=result.failed, catalogs=result.catalogs)
+
+
+def finish_chunked_load(
+    run_load: ChunkedLoad, result: StageResult, skipped: int, scan: Iterable[InboxFile] | None = None
+) -> object:
+    """Record the run's counts and inbox entries (`result`: every chunk's, merged) once loaded."""
+    from load.warehouse import finish_run
+
+    loaded = run_load.finish(entries_frame(scan, result))
+    finish_run(run_load.con, run_load.run_id, skipped=skipped + _skipped_before_load(scan, result))
     return loaded
 
 

@@ -4,6 +4,7 @@ with issues, and saying what became of each."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -320,6 +321,34 @@ def stage_files(
         validate=validate,
         quarantine_dir=quarantine_dir,
         data_docs=data_docs,
+    )
+
+
+def without_rows(result: StageResult) -> StageResult:
+    """The result without its staged rows (once loaded): what the run summary needs of a chunk."""
+    from transform.batch import StagingBatch
+
+    # A new empty batch: an empty slice of the chunk's frames would keep their data alive.
+    return replace(result, batch=StagingBatch.empty())
+
+
+def merge_results(results: list[StageResult]) -> StageResult:
+    """The chunks' results as one (in chunk order, as one batch of all the files gives them)."""
+    from transform.batch import StagingBatch
+
+    catalogs: dict[str, Catalog] = {}
+    for result in results:
+        for catalog in result.catalogs:
+            catalogs.setdefault(catalog.survey_id, catalog)
+    docs = [r.data_docs_index for r in results if r.data_docs_index is not None]
+    return StageResult(
+        batch=StagingBatch.concat([r.batch for r in results]),
+        failed=set().union(*(r.failed for r in results)),
+        outcomes=[o for r in results for o in r.outcomes],
+        catalogs=list(catalogs.values()),
+        data_docs_index=docs[-1] if docs else None,
+        dropped={sha: why for r in results for sha, why in r.dropped.items()},
+        docs_run_times=[t for r in results for t in r.docs_run_times],
     )
 
 

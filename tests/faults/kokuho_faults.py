@@ -8,7 +8,8 @@ variable and patches the real function in that process:
 - PAUSE_ENV=<stage> (with PAUSE_MARKER_ENV=<file>, optional PAUSE_UNTIL_ENV=<file>): the writer
   touches the marker and sleeps at that stage, so that a test can kill it exactly there:
   "in_transaction" (the load's last statement ran, before COMMIT), "before_publish" (the working
-  copy is written and synced, before the rename), "after_publish" (renamed, before the export).
+  copy is written and synced, before the rename), "after_publish" (renamed, before the export),
+  "between_chunks" (the run's first chunk is loaded into the working copy, the next not yet).
 - CRASH_ENV / HANG_ENV=<file name>: the extraction worker SIGKILLs itself / sleeps on that file.
 - STEP_RAISE_ENV / STEP_HANG_ENV=<file name>: the worker's step raises / sleeps on that file.
 
@@ -33,6 +34,7 @@ PAUSE_UNTIL_ENV = "KOKUHO_FAULT_PAUSE_UNTIL"
 PAUSE_SECONDS_ENV = "KOKUHO_FAULT_PAUSE_SECONDS"
 PAUSE_STAGES = ("in_transaction", "before_publish")
 PAUSE_AFTER_PUBLISH = "after_publish"
+PAUSE_BETWEEN_CHUNKS = "between_chunks"
 
 CRASH_ENV = "KOKUHO_FAULT_EXTRACT_CRASH"
 HANG_ENV = "KOKUHO_FAULT_EXTRACT_HANG"
@@ -99,6 +101,18 @@ def _install_pause(stage: str) -> None:
                 pause(stage)
 
         load.publish._fsync_file = fsync_then_pause
+    elif stage == PAUSE_BETWEEN_CHUNKS:
+        import load.chunked
+
+        add = load.chunked.ChunkedLoad.add
+
+        def add_then_pause(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = add(self, *args, **kwargs)
+            if self.chunks == 1:
+                pause(stage)
+            return result
+
+        load.chunked.ChunkedLoad.add = add_then_pause  # type: ignore[method-assign]
     elif stage == PAUSE_AFTER_PUBLISH:
         fsync_dir = load.publish._fsync_dir
 
