@@ -293,12 +293,21 @@ def test_status_texts_as_seed_004_prints_them(
         pytest.skip("the item_summary view (status texts) is not on this branch")
     rows = _query(
         db,
-        "SELECT status_text, breakdown_text FROM item_summary WHERE survey_id = ? AND item_id = ?",
+        """SELECT status_text, breakdown, breakdown_text FROM item_summary
+           WHERE survey_id = ? AND item_id = ?""",
         [SURVEY_2024, item_id],
     )
     assert len(rows) == 1, rows
-    status_text, breakdown_text = rows[0]
+    status_text, form, breakdown_text = rows[0]
     assert _canon(status_text) == _canon(status)
+    if form != "inline":
+        # Children shown as lines under the item: each child's own line (・label（増）), in order.
+        lines = _query(
+            db,
+            "SELECT line_text FROM item_summary WHERE survey_id = ? AND parent_id = ? ORDER BY position",
+            [SURVEY_2024, item_id],
+        )
+        breakdown_text = "\n".join(line for (line,) in lines) or None
     assert _canon_breakdown(breakdown_text) == _canon_breakdown(breakdown)
 
 
