@@ -433,3 +433,38 @@ def test_typed_item_values(okayama_run: dict) -> None:
            WHERE r.item_id = 'OK058' GROUP BY ALL ORDER BY 1""",
     )
     assert rows == [("33-2023-2023.1", 4, 27), ("33-2024-2024.1", 2, 27)]
+
+
+def _export_targets_table(path: Path) -> tuple[list[str], list[list[object]]] | None:
+    """The export's targets table with a column per year R3…R11 (header, rows below it), or None
+    when the export has no such table."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        for ws in wb.worksheets:
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            for n, row in enumerate(rows):
+                if "R3年度" in row and "R11年度" in row and "市町村名" in row:
+                    return [str(c) if c is not None else "" for c in row], rows[n + 1 :]
+        return None
+    finally:
+        wb.close()
+
+
+def test_export_prints_the_r3_to_r11_table_as_written(okayama_run: dict) -> None:
+    """The publication workbook's 収納率目標 table: a column per year R3…R11, every cell as the
+    municipality wrote it, and the 備考."""
+    exports = [Path(p) for p in okayama_run["summary"]["exports"]]
+    assert [p.name for p in exports] == ["集計表_33_2024.xlsx"]
+    table = _export_targets_table(exports[0])
+    if table is None:
+        pytest.skip("the export on this branch has no targets table reaching back before the survey year")
+    header, rows = table
+    year_columns = [header.index(f"{year_label(y, 'short')}年度") for y in range(2021, 2030)]
+    name_column, note_column = header.index("市町村名"), header.index("備考")
+    got = {
+        row[name_column]: ([str(row[c] or "") for c in year_columns], row[note_column] or "")
+        for row in rows
+        if row[name_column]
+    }
+    expected = {name: (cells, re.sub(r"\s+", " ", note)) for name, cells, note in SEED_TARGETS}
+    assert got == expected
