@@ -3,7 +3,7 @@ follow the contracts in transform/contracts/. Shared by transform, expectations 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from transform.contracts import contract
@@ -104,14 +104,22 @@ class StagingBatch:
     own_initiatives: pd.DataFrame  # stg_own_initiatives
     numeric_targets: pd.DataFrame  # stg_numeric_targets
     issues: pd.DataFrame  # file_issues
+    # Typed items' values; optional so batches built without typed items stay valid.
+    item_values: pd.DataFrame = field(default=None)  # stg_item_values (None: empty, see __post_init__)
 
+    # Staged files carry their tables in this order (the targets and then the issues last).
     TABLES = {
         "submissions": "stg_submissions",
         "responses": "stg_responses",
         "own_initiatives": "stg_own_initiatives",
+        "item_values": "stg_item_values",
         "numeric_targets": "stg_numeric_targets",
         "issues": "file_issues",
     }
+
+    def __post_init__(self) -> None:
+        if self.item_values is None:
+            self.item_values = empty_frame("stg_item_values")
 
     @classmethod
     def empty(cls) -> StagingBatch:
@@ -127,15 +135,15 @@ class StagingBatch:
             return batches[0]  # already conformed; a copy would double a national batch's memory
         return cls(
             **{
-                f.name: conform(pd.concat([getattr(b, f.name) for b in batches], ignore_index=True), table)
-                for f, table in zip(fields(cls), cls.TABLES.values(), strict=True)
+                attr: conform(pd.concat([getattr(b, attr) for b in batches], ignore_index=True), table)
+                for attr, table in cls.TABLES.items()
             }
         )
 
     def without_files(self, sha256s: set[str]) -> StagingBatch:
         """The batch minus every row of the given files (issues are kept)."""
         keep = {}
-        for attr in ("submissions", "responses", "own_initiatives", "numeric_targets"):
+        for attr in ("submissions", "responses", "own_initiatives", "numeric_targets", "item_values"):
             frame = getattr(self, attr)
             keep[attr] = frame[~frame["sha256"].isin(sha256s)].reset_index(drop=True)
         return StagingBatch(issues=self.issues, **keep)

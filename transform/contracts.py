@@ -10,7 +10,13 @@ import yaml
 from kokuho.resources import package_dir
 
 CONTRACT_DIR = package_dir("transform") / "contracts"
-STAGING_TABLES = ("stg_submissions", "stg_responses", "stg_own_initiatives", "stg_numeric_targets")
+STAGING_TABLES = (
+    "stg_submissions",
+    "stg_responses",
+    "stg_own_initiatives",
+    "stg_numeric_targets",
+    "stg_item_values",
+)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""One file: the cover first, then the section sheets, the targets sheet and the cell checks."""
+"""One file: the cover first, then the section sheets (check and typed items), the targets sheet,
+the cell checks and the checks across items (who an item applies to, breakdowns)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ class _FileTransform(_CoverReader, _SectionReader, _TargetReader, _WorkbookCheck
         for sheet in targets:
             self._read_targets(sheet)
         self._check_cells()
+        self._check_items()
         if not self.issues.capped:
             self.rows.responses.extend(self.responses.values())
             self.rows.own_initiatives.extend(self.own)
             self.rows.numeric_targets.extend(self.targets.values())
+            self.rows.item_values.extend(self.item_values.values())
