@@ -26,9 +26,19 @@ TABLES: tuple[str, ...] = (
     "file_issues",
     "runs",
     "inbox_entries",
+    "items",
+    "item_options",
+    "municipality_groups",
+    "item_responses",
+)
+# Columns added to tables after their first release: a warehouse created before gets them
+# (ADD COLUMN IF NOT EXISTS) right after the tables are created.
+COLUMN_STEPS: tuple[str, ...] = (
+    "steps/add_responses_not_applicable",
+    "steps/add_numeric_target_items_year_label",
 )
 # Macros the views use.
-MACROS: tuple[str, ...] = ("in_survey_area",)
+MACROS: tuple[str, ...] = ("in_survey_area", "year_label", "status_text", "item_answer_rows")
 VIEWS: tuple[str, ...] = (
     "current_submissions",
     "budget_lines",
@@ -39,6 +49,11 @@ VIEWS: tuple[str, ...] = (
     "numeric_targets_wide",
     "municipality_matrix",
     "resubmission_changes",
+    "item_answers",
+    "item_summary",
+    "item_option_counts",
+    "item_numbers",
+    "item_number_totals",
 )
 
 
@@ -55,6 +70,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, *, remember: bool = False) -> 
     for kind, group in (("tables", TABLES), ("macros", MACROS), ("views", VIEWS)):
         for name in group:
             con.execute(sql(f"{kind}/{name}"))
+        if kind == "tables":
+            for step in COLUMN_STEPS:
+                con.execute(sql(step))
     if remember:
         _SCHEMA_READY.add(con)
 
