@@ -389,10 +389,11 @@ def test_okayama_catalog() -> None:
     catalog = load_catalog_for("33", 2024)
     assert catalog.prefecture_code == "33"
     assert len(municipalities_of(catalog.prefecture_code)) == 27
-    assert len(catalog.sections) == 2
-    assert all(m.id.startswith("OK") for m in catalog.measures)
-    assert len({m.id for m in catalog.measures}) == len(catalog.measures) >= 10
-    assert {t.id for t in catalog.numeric_targets} == {"collection_rate_current", "collection_rate_arrears"}
+    assert len(catalog.sections) == 5  # 第4章～第8章 of seed 004
+    assert all(m.id.startswith("OK") for m in catalog.items)
+    assert len({m.id for m in catalog.items}) == len(catalog.items) >= 10
+    assert {t.id for t in catalog.numeric_targets} == {"collection_rate_current"}
+    assert catalog.numeric_targets[0].years(2024) == list(range(2021, 2030))  # R3..R11
     labels = {m.label for m in catalog.measures}
     assert "コンビニ収納、スマートフォン決済（PayPay等）" in labels  # seed 004 wording
 
