@@ -19,6 +19,8 @@ TABLES: tuple[str, ...] = (
     "measures",
     "survey_tables",
     "numeric_target_items",
+    "indicators",
+    "sum_rules",
     "submissions",
     "responses",
     "own_initiative_responses",
