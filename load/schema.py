@@ -30,7 +30,7 @@ TABLES: tuple[str, ...] = (
     "inbox_entries",
 )
 # Macros the views use.
-MACROS: tuple[str, ...] = ("in_survey_area",)
+MACROS: tuple[str, ...] = ("in_survey_area", "amount_digits", "amount_text")
 VIEWS: tuple[str, ...] = (
     "current_submissions",
     "budget_lines",
