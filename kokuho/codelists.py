@@ -202,6 +202,11 @@ ISSUES: dict[str, tuple[str, str]] = {
         "再提出の新旧は、取込の開始時刻に受け取ったものとして判定しました。",
         "この指摘だけでは差戻しになりません。送信元のパソコンやファイルサーバーの時計（日付）を確認してください。",
     ),
+    # Added by validation of the catalog's sum rules (stg_rule_checks).
+    "SUM_RULE_VIOLATED": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}（{value}）：{detail}。",
+        "合計と内訳の金額（千円）を確かめ、合計が内訳の和と一致するように記入し直してください（マイナスは△）。",
+    ),
 }
 
 # Issue codes recorded on a file without setting it aside.

@@ -28,6 +28,8 @@ TABLES: tuple[str, ...] = (
     "file_issues",
     "runs",
     "inbox_entries",
+    "items",
+    "item_responses",
 )
 # Macros the views use.
 MACROS: tuple[str, ...] = ("in_survey_area", "amount_digits", "amount_text")
@@ -41,6 +43,10 @@ VIEWS: tuple[str, ...] = (
     "numeric_targets_wide",
     "municipality_matrix",
     "resubmission_changes",
+    "indicator_results",
+    "indicator_rollup",
+    "item_pairs",
+    "item_amounts",
 )
 
 

@@ -20,28 +20,6 @@ NAGANO = "202011"  # 長野市
 MATSUMOTO = "202029"  # 松本市
 UEDA = "202037"  # 上田市
 
-# The warehouse tables of typed items (items-out's contract: stg_item_values minus fiscal_year),
-# created here only while the branch that loads them is not merged.
-_CONTRACT_TABLES = {
-    "item_responses": """
-        CREATE TABLE item_responses (
-            sha256 VARCHAR NOT NULL, municipality_code VARCHAR NOT NULL, survey_id VARCHAR NOT NULL,
-            item_id VARCHAR NOT NULL, item_type VARCHAR, value_year INTEGER NOT NULL, raw_text VARCHAR,
-            value DOUBLE, qualifier VARCHAR, value_text VARCHAR, period_start INTEGER, period_end INTEGER,
-            not_applicable BOOLEAN, note VARCHAR, file_name VARCHAR, sheet VARCHAR, cell VARCHAR,
-            row_no INTEGER)""",
-    "items": """
-        CREATE TABLE items (
-            survey_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, position INTEGER, label VARCHAR,
-            type VARCHAR, unit VARCHAR, table_id VARCHAR)""",
-}
-_OWN_OBJECTS = (
-    "views/indicator_results",
-    "views/indicator_rollup",
-    "views/item_pairs",
-    "views/item_amounts",
-)
-
 
 def catalog() -> Catalog:
     return load_catalog(CATALOG_DIR / "20_2024.yaml")
@@ -49,32 +27,32 @@ def catalog() -> Catalog:
 
 def new_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """The schema, the municipality master and the test survey's catalog."""
-    from load.schema import VIEWS
-    from load.sql_files import sql
-
     con = duckdb.connect(str(path) if path else ":memory:")
-    existing = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     ensure_schema(con)
-    for name, ddl in _CONTRACT_TABLES.items():
-        if (
-            name not in existing
-            and not con.execute(
-                "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]
-            ).fetchall()
-        ):
-            con.execute(ddl)
-    for name in _OWN_OBJECTS:
-        if name.split("/")[1] not in VIEWS:
-            con.execute(sql(name))
     sync_municipalities(con)
     cat = catalog()
     sync_catalog(con, cat)
     if not con.execute("SELECT 1 FROM items WHERE survey_id = ?", [SURVEY]).fetchall():
+        # the items table is synced by the load of typed items; here only what the views read
         for item in cat.items:
             con.execute(
-                "INSERT INTO items (survey_id, item_id, position, label, type, unit, table_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [SURVEY, item.id, item.position, item.label, item.type, item.unit, item.table_id],
+                "INSERT INTO items (survey_id, item_id, position, table_id, section_no, subsection_no, item_no, "
+                "label, item_type, unit, multiple, year_offsets, year_label, published_form, breakdown, "
+                "previous_item_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, 'short', 'ratio', 'lines', ?)",
+                [
+                    SURVEY,
+                    item.id,
+                    item.position,
+                    item.table_id,
+                    item.section_no,
+                    item.subsection_no,
+                    item.item_no,
+                    item.label,
+                    item.type,
+                    item.unit,
+                    list(item.year_offsets),
+                    item.id,
+                ],
             )
     return con
 
@@ -131,3 +109,57 @@ def add_values(
                 row_no,
             ],
         )
+
+
+def fill_seed_003(con: duckdb.DuckDBPyConnection) -> None:
+    """Seed 003's two indicator rows and its R4–R6 cost table, as 長野市's answers, and other
+    results for 松本市 (so that every indicator view has rows)."""
+    sha = add_file(con, NAGANO)
+    add_values(
+        con,
+        sha,
+        NAGANO,
+        "N_SCORE_PREF",
+        [(2022, 61.7, None, "61.7"), (2023, 66.6, None, "66.6"), (2024, 47.0, None, "47.0")],
+    )
+    add_values(con, sha, NAGANO, "N_SCORE_PREF_TARGET", [(2024, 61.7, "以上", "61.7以上")])
+    add_values(
+        con,
+        sha,
+        NAGANO,
+        "N_SCORE_MUNI",
+        [(2022, 64.8, None, "64.8"), (2023, 67.4, None, "67.4"), (2024, 62.9, None, "62.9")],
+    )
+    add_values(con, sha, NAGANO, "N_SCORE_MUNI_TARGET", [(2024, 64.8, "以上", "64.8以上")])
+    for item_id, amounts in SEED_003_COSTS.items():
+        add_values(
+            con,
+            sha,
+            NAGANO,
+            item_id,
+            [
+                (year, value, None, text)
+                for year, (value, text) in zip((2022, 2023, 2024), amounts, strict=True)
+            ],
+            item_type="amount",
+        )
+    other = add_file(con, MATSUMOTO)
+    add_values(
+        con, other, MATSUMOTO, "N_SCORE_PREF", [(2023, 60.0, None, "60.0"), (2024, 63.0, None, "63.0")]
+    )
+    add_values(con, other, MATSUMOTO, "N_SCORE_PREF_TARGET", [(2024, None, "前年度以上", "前年度以上")])
+
+
+def _amounts(*values: int) -> list[tuple[float, str]]:
+    return [(float(v), ("△" if v < 0 else "") + f"{abs(v):,}") for v in values]
+
+
+# Seed 003's 事業コスト (千円), R4, R5, R6.
+SEED_003_COSTS: dict[str, list[tuple[float, str]]] = {
+    "N_BUDGET_CARRIED": _amounts(0, 0, 0),
+    "N_BUDGET_INITIAL": _amounts(17834771, 17639962, 17054564),
+    "N_BUDGET_SUPPLEMENTARY": _amounts(-487120, -324668, -148507),
+    "N_BUDGET_TOTAL": _amounts(17347651, 17315294, 16906057),
+    "N_BUDGET_GENERAL": _amounts(17247832, 17203585, 16817085),
+    "N_SETTLEMENT": _amounts(17296689, 17144356, 16644888),
+}

@@ -23,6 +23,7 @@ from kokuho.catalog import Catalog
 from kokuho.config import project_root
 from kokuho.municipalities import by_code, check_digit
 from transform.batch import StagingBatch, conform
+from transform.contracts import STAGING_TABLES
 
 COVER = layout.COVER_TITLE
 SECTION = "1 保険税関係"
@@ -366,6 +367,7 @@ def test_passing_batch_has_no_issues(gx_ready: None, saitama_catalog: Catalog) -
         "stg_responses",
         "stg_own_initiatives",
         "stg_numeric_targets",
+        "stg_rule_checks",
     }
     for summary in outcome.results.values():
         assert summary.success and summary.unexpected_count == 0
@@ -519,9 +521,9 @@ def test_data_docs_are_built_offline_and_pruned(
         assert outcome.data_docs_index.is_file()
 
     assert len(stored_runs(_runner(docs).context)) == 2
-    assert len(list((docs / RESULTS_SUBDIR).rglob("*.json"))) == 2 * 4
-    assert len(list((docs / "validations").rglob("*.html"))) == 2 * 4
-    assert len(list((docs / "expectations").glob("*.html"))) == 4
+    assert len(list((docs / RESULTS_SUBDIR).rglob("*.json"))) == 2 * len(STAGING_TABLES)
+    assert len(list((docs / "validations").rglob("*.html"))) == 2 * len(STAGING_TABLES)
+    assert len(list((docs / "expectations").glob("*.html"))) == len(STAGING_TABLES)
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert "stg_responses" in index and saitama_catalog.survey_id in index
     assert {p: p.stat().st_mtime_ns for p in gx_root.rglob("*")} == before, "the checkout must stay clean"

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import duckdb
 import pytest
-
-from tests.indicator_fixtures import MATSUMOTO, NAGANO, SURVEY, UEDA, add_file, add_values, new_warehouse
+from indicator_fixtures import MATSUMOTO, NAGANO, SURVEY, UEDA, add_file, add_values, new_warehouse
 
 PREF, MUNI, COST = "N_SCORE_PREF", "N_SCORE_MUNI", "N_COST_PER_HEAD"
 
@@ -242,3 +241,25 @@ def test_pair_table_for_check_items(con: duckdb.DuckDBPyConnection) -> None:
     assert rows[0] == ("measure", "重症化予防（二次予防）の推進", 1, 2, "1市町村 → 2市町村", "増", 1)
     # indicators follow the check items, here with nothing achieved either year
     assert [r[0] for r in rows] == ["measure", "indicator", "indicator", "indicator"]
+
+
+@pytest.mark.parametrize("view", ["indicator_results", "indicator_rollup", "item_pairs", "item_amounts"])
+def test_views_match_their_contracts(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    from load.view_contracts import load_contract
+
+    sha = add_file(con, NAGANO)
+    add_values(con, sha, NAGANO, PREF, results((61.7, 66.6, 47.0)))
+    add_values(
+        con, sha, NAGANO, "N_BUDGET_INITIAL", [(2024, 17054564, None, "17,054,564")], item_type="amount"
+    )
+    contract = load_contract(view)
+    actual = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [view],
+    ).fetchall()
+    assert actual == [(c.name, c.type) for c in contract.columns]
+    grain = ", ".join(contract.grain)
+    rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()
+    keys = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {grain} FROM {view})").fetchone()
+    assert rows is not None and rows[0] > 0
+    assert keys == rows

@@ -26,6 +26,10 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("contracts")
     path = directory / "kokuho.duckdb"
     load_fixture(path, make_fixture(directory / "catalogs"))
+    from indicator_fixtures import fill_seed_003, new_warehouse
+
+    with new_warehouse(path) as con:  # seed 003's indicators and costs (Nagano), for the indicator views
+        fill_seed_003(con)
     return path
 
 

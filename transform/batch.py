@@ -3,7 +3,7 @@ follow the contracts in transform/contracts/. Shared by transform, expectations 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from transform.contracts import contract
@@ -104,6 +104,8 @@ class StagingBatch:
     own_initiatives: pd.DataFrame  # stg_own_initiatives
     numeric_targets: pd.DataFrame  # stg_numeric_targets
     issues: pd.DataFrame  # file_issues
+    # stg_rule_checks: derived from typed values in staging; empty when the catalog has no sum rules
+    rule_checks: pd.DataFrame = field(default_factory=lambda: empty_frame("stg_rule_checks"))
 
     TABLES = {
         "submissions": "stg_submissions",
@@ -111,6 +113,7 @@ class StagingBatch:
         "own_initiatives": "stg_own_initiatives",
         "numeric_targets": "stg_numeric_targets",
         "issues": "file_issues",
+        "rule_checks": "stg_rule_checks",
     }
 
     @classmethod
@@ -135,7 +138,7 @@ class StagingBatch:
     def without_files(self, sha256s: set[str]) -> StagingBatch:
         """The batch minus every row of the given files (issues are kept)."""
         keep = {}
-        for attr in ("submissions", "responses", "own_initiatives", "numeric_targets"):
+        for attr in ("submissions", "responses", "own_initiatives", "numeric_targets", "rule_checks"):
             frame = getattr(self, attr)
             keep[attr] = frame[~frame["sha256"].isin(sha256s)].reset_index(drop=True)
         return StagingBatch(issues=self.issues, **keep)

@@ -121,6 +121,7 @@ class _IssueBuilder:
         value_column = meta.get("value_column") or column
         cell_column = meta.get("cell_column")
         code = meta.get("issue_code") or "VALIDATION_FAILED"
+        detail_column = meta.get("detail_column")  # a reason the staging row carries, per row
         once = bool(meta.get("once_per_file"))
         no_cell = bool(meta.get("no_cell"))
         rule = f"{suite}.{config.type}({kwargs.get('column') or ','.join(kwargs.get('column_list', []))})"
@@ -132,6 +133,7 @@ class _IssueBuilder:
             "sheet",
             "cell",
             *(["row_no"] if cell_column else []),
+            *([detail_column] if detail_column else []),
         }
         values = {c: frame[c].to_numpy(dtype=object, na_value=None) for c in needed}
         counts: dict[str, int] = {}
@@ -153,6 +155,8 @@ class _IssueBuilder:
                 cell = f"{cell_column}{int(values['row_no'][row])}"
             fields = _Fields(self.fields, value=checked or "", length=len(checked or ""))
             detail = detail_extra or (meta.get("detail") or "").format_map(fields)
+            if detail_column and _text(values[detail_column][row]):
+                detail = _text(values[detail_column][row])
             self._add(
                 code=row_code,
                 file_name=_text(values["file_name"][row]),
