@@ -32,6 +32,8 @@ def suite_parameters(catalog: Catalog) -> dict[str, Any]:
     """Values of the suites' $PARAMETERs for a run against this catalog."""
     from kokuho.municipalities import municipalities_of
 
+    # Targets may be asked for past years too (R3…R11 in FY2024): the range covers every year asked.
+    asked = [y for t in catalog.numeric_targets for y in t.years(catalog.fiscal_year)]
     return {
         "municipality_codes": [m.code for m in municipalities_of(catalog.prefecture_code)],
         "prefecture_codes": [catalog.prefecture_code],
@@ -40,8 +42,8 @@ def suite_parameters(catalog: Catalog) -> dict[str, Any]:
         "measure_ids": [m.id for m in catalog.measures],
         "table_ids": [t.table_id for t in catalog.tables],
         "target_ids": [t.id for t in catalog.numeric_targets],
-        "target_year_min": catalog.fiscal_year,
-        "target_year_max": catalog.fiscal_year + 10,
+        "target_year_min": min([catalog.fiscal_year, *asked]),
+        "target_year_max": max([catalog.fiscal_year + 10, *asked]),
     }
 
 
