@@ -4,11 +4,13 @@ pair table (item_pairs): each rule at its edges, and seed 003's two indicator ro
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
 from indicator_fixtures import MATSUMOTO, NAGANO, SURVEY, UEDA, add_file, add_values, new_warehouse
 
+CATALOGS = Path(__file__).parent / "catalogs"
 PREF, MUNI, COST = "N_SCORE_PREF", "N_SCORE_MUNI", "N_COST_PER_HEAD"
 
 
@@ -263,3 +265,49 @@ def test_views_match_their_contracts(con: duckdb.DuckDBPyConnection, view: str) 
     keys = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {grain} FROM {view})").fetchone()
     assert rows is not None and rows[0] > 0
     assert keys == rows
+
+
+def _catalog_text(indicators: str, rules: str = "") -> str:
+    base = (CATALOGS / "20_2024.yaml").read_text(encoding="utf-8")
+    head = base.split("indicators:\n", 1)[0]
+    return head + indicators + rules
+
+
+def test_an_indicator_unit_defaults_to_its_result_item() -> None:
+    from indicator_fixtures import catalog
+
+    units = {i.id: i.unit for i in catalog().indicators}
+    assert units == {"score_pref": "%", "score_muni": "%", "cost_per_head": "千円"}
+
+
+@pytest.mark.parametrize(
+    ("indicators", "rules", "message"),
+    [
+        (
+            "indicators:\n- {id: a, label: A, result: N_SCORE_PREF, target: N_SCORE_PREF}\n",
+            "",
+            "'result' と 'target' が同じ項目",
+        ),
+        ("indicators:\n- {id: a, label: A, result: N_CHECK}\n", "", "数値の項目・数値目標にありません"),
+        (
+            "indicators: []\n",
+            "rules:\n- {id: r, label: R, total: N_BUDGET_TOTAL, parts: [N_BUDGET_INITIAL, N_BUDGET_TOTAL]}\n",
+            "同じ項目が重複",
+        ),
+        (
+            "indicators: []\n",
+            "rules:\n- {id: r, label: R, total: N_BUDGET_TOTAL, parts: [N_BUDGET_INITIAL, N_SCORE_PREF_TARGET]}\n",
+            "同じ年度を尋ねるもの",
+        ),
+    ],
+)
+def test_catalog_refuses_bad_indicators_and_rules(
+    tmp_path: Path, indicators: str, rules: str, message: str
+) -> None:
+    from kokuho.catalog import CatalogError, load_catalog
+
+    path = tmp_path / "20_2024.yaml"
+    path.write_text(_catalog_text(indicators, rules), encoding="utf-8")
+    with pytest.raises(CatalogError, match=message) as raised:
+        load_catalog(path)
+    assert f"{path}:" in str(raised.value)
