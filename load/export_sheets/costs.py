@@ -4,7 +4,7 @@ the latest year first. Cells stay numbers; the number format prints negatives wi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -14,27 +14,25 @@ from load.export_sheets.pages import setup_print
 from load.export_sheets.style import BOLD, BOX, CENTER, NUMBER_ALIGN, TABLE_FONT
 from load.export_sheets.tables import Context, finish_table, header_row, title_block
 
-if TYPE_CHECKING:
-    from load.export_sheets.indicators import IndicatorData
-
 COST_HEADER_ROW = 4
 # Thousands separators, △ for a negative (budget tables' way of writing a decrease).
 AMOUNT_FORMAT = '#,##0;"△"#,##0;0'
 
 
-def write_costs(ws: Worksheet, ctx: Context, data: IndicatorData) -> None:
-    items: dict[str, dict[str, object]] = {}
-    for r in data.amounts:
+def write_costs(ws: Worksheet, ctx: Context, amounts: list[dict[str, Any]]) -> None:
+    """`amounts`: the item_amounts rows of one survey."""
+    items: dict[str, dict[str, Any]] = {}
+    for r in amounts:
         items.setdefault(r["item_id"], r)
     order = sorted(items.values(), key=lambda r: (r["position"] is None, r["position"] or 0))
-    years = sorted({r["value_year"] for r in data.amounts}, reverse=True)
+    years = sorted({r["value_year"] for r in amounts}, reverse=True)
     units = sorted({str(r["unit"]) for r in order if r["unit"]})
     unit = "、".join(units) or "千円"
     title_block(ws, ctx, f"事業コスト　{ctx.year_label}　{ctx.data.prefecture_name}", None, f"単位：{unit}")
     widths = (10.0, *([14.0] * len(order)), 10.0)
     set_widths(ws, widths)
     header_row(ws, COST_HEADER_ROW, ["区分", *[str(r["label"]) for r in order], "回答市町村数"], height=32)
-    amount = {(r["item_id"], r["value_year"]): r for r in data.amounts}
+    amount = {(r["item_id"], r["value_year"]): r for r in amounts}
     row = COST_HEADER_ROW + 1
     for year in years:
         put(ws, row, 1, f"{short_year_label(year)}年度", font=BOLD, align=CENTER, border=BOX)

@@ -33,6 +33,7 @@ from load.export_sheets.charts import (
     _chart_print,
     _font,
 )
+from load.export_sheets.costs import write_costs
 from load.export_sheets.pages import setup_print
 from load.export_sheets.style import BOLD, BOX, CENTER, NUMBER_ALIGN, TABLE_FONT, TOTAL_FILL, WRAP
 from load.export_sheets.tables import Context, finish_table, header_row, title_block
@@ -114,8 +115,6 @@ def _assign(found: IndicatorData, view: str, rows: list[dict[str, Any]]) -> None
 
 def write_indicator_sheets(workbook: Workbook, ctx: Context, data: IndicatorData) -> list[tuple[str, str]]:
     """The indicator sheets that have rows; (sheet title, what it holds) for the cover's listing."""
-    from load.export_sheets.costs import write_costs
-
     listing: list[tuple[str, str]] = []
     if data.results:
         ws = workbook.create_sheet("成果指標")
@@ -129,7 +128,7 @@ def write_indicator_sheets(workbook: Workbook, ctx: Context, data: IndicatorData
         listing.append((ws.title, "指標ごとの実績と目標値のグラフ"))
     if data.amounts:
         ws = workbook.create_sheet("事業コスト")
-        write_costs(ws, ctx, data)
+        write_costs(ws, ctx, data.amounts)
         listing.append((ws.title, "事業コスト（千円、△は減額）：年度別の合計"))
     return listing
 
