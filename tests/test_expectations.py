@@ -322,12 +322,12 @@ CASES = [
         "2040",
     ),
     (
-        "target-year-past",
-        _set("numeric_targets", "target_year", 2023),
+        "target-year-past",  # before the first year asked (the results of R4)
+        _set("numeric_targets", "target_year", 2021),
         "VALIDATION_FAILED",
         TARGETS,
         "C5",
-        "2023",
+        "2021",
     ),
     (
         "target-qualifier",

@@ -3,7 +3,7 @@ follow the contracts in transform/contracts/. Shared by transform, expectations 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from transform.contracts import contract
@@ -111,9 +111,9 @@ class StagingBatch:
         "submissions": "stg_submissions",
         "responses": "stg_responses",
         "own_initiatives": "stg_own_initiatives",
+        "rule_checks": "stg_rule_checks",
         "numeric_targets": "stg_numeric_targets",
         "issues": "file_issues",
-        "rule_checks": "stg_rule_checks",
     }
 
     @classmethod
@@ -130,8 +130,8 @@ class StagingBatch:
             return batches[0]  # already conformed; a copy would double a national batch's memory
         return cls(
             **{
-                f.name: conform(pd.concat([getattr(b, f.name) for b in batches], ignore_index=True), table)
-                for f, table in zip(fields(cls), cls.TABLES.values(), strict=True)
+                attr: conform(pd.concat([getattr(b, attr) for b in batches], ignore_index=True), table)
+                for attr, table in cls.TABLES.items()
             }
         )
 
