@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho.catalog import short_year_label
 from load.export_data import SummaryData, _view_columns, _where
-from load.export_sheets.cells import _cells, put, set_widths
+from load.export_sheets.cells import _cells, put, row_height, set_widths, wrapped_lines
 from load.export_sheets.charts import (
     CHART_COL_WIDTH,
     CHART_COLS,
@@ -35,7 +35,7 @@ from load.export_sheets.charts import (
 )
 from load.export_sheets.costs import write_costs
 from load.export_sheets.pages import setup_print
-from load.export_sheets.style import BOLD, BOX, CENTER, NUMBER_ALIGN, TABLE_FONT, TOTAL_FILL, WRAP
+from load.export_sheets.style import BOLD, BOX, CENTER, NUMBER_ALIGN, TABLE_FONT, TABLE_LINE, TOTAL_FILL, WRAP
 from load.export_sheets.tables import Context, finish_table, header_row, title_block
 from load.sql_files import fill
 from load.sql_files import quote_identifier as _quote
@@ -160,9 +160,8 @@ def write_results(ws: Worksheet, ctx: Context, data: IndicatorData) -> None:
         ws,
         ctx,
         f"成果指標の達成状況　{ctx.year_label}　{ctx.data.prefecture_name}",
-        f"推移の凡例　{TREND_LEGEND}",
+        f"（推移の凡例　{TREND_LEGEND}）",
     )
-    put(ws, 4, 1, f"（推移の凡例　{TREND_LEGEND}）", font=TABLE_FONT)
     years = sorted({y for ind in _indicators(data) for y in _three_years(data, ind["indicator_id"])})[-3:]
     labels = ["No.", "指標名", "単位", "市町村コード", "市町村名"]
     for index, year in enumerate(years):
@@ -198,6 +197,8 @@ def write_results(ws: Worksheet, ctx: Context, data: IndicatorData) -> None:
             border=BOX,
             fill=TOTAL_FILL,
         )
+        label_height = wrapped_lines(str(ind["label"]), widths[1]) * TABLE_LINE + 3
+        row_height(ws, row, max(label_height, 18.0))
         row += 1
         for code in sorted(by_code):
             cells: list[object] = [ind["position"], ind["label"], ind["unit"] or "", code]
@@ -223,6 +224,7 @@ def write_results(ws: Worksheet, ctx: Context, data: IndicatorData) -> None:
                     border=BOX,
                     number_format="#,##0.0##" if number else None,
                 )
+            row_height(ws, row, label_height)
             row += 1
     finish_table(ws, RESULT_HEADER_ROW, row - 1, len(labels), f"F{RESULT_HEADER_ROW + 1}")
     setup_print(ws, f"1:{RESULT_HEADER_ROW}", widths=widths, header=ctx.provisional_note)
