@@ -14,6 +14,7 @@ Each expectation's `meta` tells validate.py how to turn a failing row into a fil
                 already has an issue with that code (file-level facts repeated on every row,
                 like the municipality code)
   no_cell       the issue concerns the whole sheet (e.g. a survey of another year): no cell
+  detail_columns columns of the failing row whose values fill detail fields of the same name
 Values that depend on the run (this prefecture's municipalities, this catalog's IDs) are suite
 parameters ({"$PARAMETER": name}); validate.suite_parameters() supplies them.
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kokuho import codelists, layout
+from kokuho.catalog import ITEM_TYPES
 from transform.contracts import STAGING_TABLES, contract
 
 # Stable IDs, so rewriting unchanged suites leaves the committed JSON unchanged.
@@ -44,6 +46,10 @@ PARAMETERS: tuple[str, ...] = (
     "target_ids",
     "target_year_min",
     "target_year_max",
+    "item_ids",
+    "item_year_min",
+    "item_year_max",
+    "option_pattern",
 )
 
 
@@ -195,6 +201,7 @@ def rules() -> dict[str, list[Rule]]:
             ),
             _max_length("budget_line", codelists.BUDGET_LINE_MAX_CHARS, "予算事業名", section["budget_line"]),
             _max_length("note", codelists.NOTE_MAX_CHARS, "備考", section["note"]),
+            *_response_breakdowns(),
         ],
         "stg_own_initiatives": [
             *_in_prefecture(),
@@ -270,6 +277,7 @@ def rules() -> dict[str, list[Rule]]:
             ),
             _max_length("note", codelists.NOTE_MAX_CHARS, "備考", targets["note"]),
         ],
+        "stg_item_values": _item_value_rules(),
         **_rule_suites(),
     }
 
@@ -283,13 +291,121 @@ def _rule_suites() -> dict[str, list[Rule]]:
                 "ExpectColumnValuesToBeBetween",
                 {"column": "difference", "min_value": 0, "max_value": 0},
                 "SUM_RULE_VIOLATED",
-                "合計が内訳の和と一致しません",
+                "{detail}",
                 value_column="total_raw",
                 requirement="合計は内訳の和と一致する（差 0）",
-                extra_meta={"detail_column": "detail"},
+                extra_meta={"detail_columns": ["detail"]},
             ),
         ],
     }
+
+
+# ---- typed items and breakdowns ----------------------------------------------------------------
+
+
+def _response_breakdowns() -> list[Rule]:
+    """A breakdown (child) ○ needs its parent ○ (parent_implemented is derived in staging)."""
+    return [
+        Rule(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {
+                "column_A": "parent_implemented",
+                "column_B": "implemented",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            "BREAKDOWN_INCONSISTENT",
+            "内訳の項目が「○」ですが、親の項目が「○」ではありません",
+            value_column="answer_raw",
+            requirement="内訳の項目が○なら親の項目も○",
+        ),
+    ]
+
+
+def _item_value_rules() -> list[Rule]:
+    section = layout.SECTION_COLUMNS
+    types = [t for t in ITEM_TYPES if t != "check"]
+    months = [
+        Rule(
+            "ExpectColumnValuesToBeBetween",
+            {"column": column, "min_value": 1, "max_value": 12},
+            "ITEM_UNPARSEABLE",
+            "{value}月はありません（月は1～12）",
+            value_column="raw_text",
+            requirement="実施時期の月は1～12",
+        )
+        for column in ("period_start", "period_end")
+    ]
+    return [
+        *_in_prefecture(),
+        Rule(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "item_id", "value_set": param("item_ids")},
+            "UNKNOWN_ITEM",
+            "項目ID「{value}」は調査項目にありません",
+            requirement="項目IDは本調査のカタログにあるもの",
+            cell_column=layout.KEY_COLUMN,
+        ),
+        Rule(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "item_type", "value_set": types},
+            "VALIDATION_FAILED",
+            "項目の型「{value}」は" + "・".join(types) + "のいずれかです",
+            requirement="項目の型はカタログの型（○以外）",
+        ),
+        Rule(
+            "ExpectColumnValuesToBeBetween",
+            {
+                "column": "value_year",
+                "min_value": param("item_year_min"),
+                "max_value": param("item_year_max"),
+            },
+            "UNKNOWN_ITEM",
+            "{value}年度は{item_year_min}～{item_year_max}年度の範囲外です",
+            requirement="回答の年度はカタログの項目が尋ねる年度",
+            cell_column=layout.KEY_COLUMN,
+        ),
+        *months,
+        Rule(
+            "ExpectColumnValuesToMatchRegex",
+            {"column": "item_answer", "regex": param("option_pattern")},
+            "OPTION_NOT_IN_LIST",
+            "回答はその項目の選択肢のいずれかです",
+            value_column="raw_text",
+            requirement="選択肢・新規継続の項目の回答はその項目の選択肢",
+        ),
+        Rule(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "qualifier", "value_set": list(codelists.ITEM_QUALIFIERS)},
+            "VALIDATION_FAILED",
+            "数値の区分は" + "・".join(f"「{q}」" for q in codelists.ITEM_QUALIFIERS) + "のいずれかです",
+            value_column="raw_text",
+        ),
+        Rule(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {
+                "column_A": "parent_value",
+                "column_B": "breakdown_total",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            "BREAKDOWN_INCONSISTENT",
+            "内訳の合計{breakdown_total}が親の項目の値{parent_value}を超えています",
+            value_column="raw_text",
+            requirement="内訳の数値の合計は親の項目の値以下（同じ年度）",
+            extra_meta={"detail_columns": ["breakdown_total", "parent_value"]},
+        ),
+        Rule(
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["sha256", "item_id", "value_year"]},
+            "DUPLICATE_MEASURE",
+            "項目「{value}」の同じ年度の行が複数あります",
+            requirement="1ファイルにつき項目・年度ごとに回答は1つ",
+            value_column="item_id",
+        ),
+        _max_length("value_text", codelists.NOTE_MAX_CHARS, "回答", None),
+        _max_length("note", codelists.NOTE_MAX_CHARS, "備考", section["note"]),
+    ]
 
 
 def build_suites() -> dict[str, Any]:
@@ -302,7 +418,10 @@ def build_suites() -> dict[str, Any]:
         columns = set(contract(name).column_names)
         expectations = []
         for index, rule in enumerate(suite_rules, start=1):
-            used = rule.kwargs.get("column_list") or [rule.kwargs["column"]]
+            used = rule.kwargs.get("column_list") or [
+                rule.kwargs[k] for k in ("column", "column_A", "column_B") if k in rule.kwargs
+            ]
+            used += rule.extra_meta.get("detail_columns", [])
             used += [c for c in (rule.value_column,) if c]
             missing = [c for c in used if c not in columns]
             if missing:

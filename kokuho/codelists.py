@@ -202,12 +202,48 @@ ISSUES: dict[str, tuple[str, str]] = {
         "再提出の新旧は、取込の開始時刻に受け取ったものとして判定しました。",
         "この指摘だけでは差戻しになりません。送信元のパソコンやファイルサーバーの時計（日付）を確認してください。",
     ),
+    # Added by transform (typed items: choice, integer, amount, percent, text, period, status).
+    "ITEM_UNPARSEABLE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の回答「{value}」を読み取れません（{detail}）。",
+        "セルを選ぶと表示される入力例の形で記入してください（該当しない場合は「該当なし」）。",
+    ),
+    "OPTION_NOT_IN_LIST": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の回答「{value}」は選択肢にありません（{detail}）。",
+        "一覧にある選択肢から選んでください（複数選ぶ項目は「、」で区切ってください）。",
+    ),
+    "ITEM_OUT_OF_RANGE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の値「{value}」が範囲外です（{detail}）。",
+        "値と単位を確認して記入し直してください。",
+    ),
+    "ANSWER_NOT_APPLICABLE": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}：この項目は貴市町村には該当しません（{detail}）が、"
+        "回答「{value}」が記入されています。",
+        "該当しない項目は空欄にするか「該当なし」と記入してください。",
+    ),
+    "BREAKDOWN_INCONSISTENT": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の内訳の回答「{value}」が親の項目と合いません（{detail}）。",
+        "内訳を実施する場合は親の項目も「○」に、内訳の数値の合計は親の項目の値以下にしてください。",
+    ),
+    "UNKNOWN_ITEM": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}の項目「{value}」は調査項目にありません。",
+        "調査票の行を追加・変更せずに記入してください。",
+    ),
     # Added by validation of the catalog's sum rules (stg_rule_checks).
     "SUM_RULE_VIOLATED": (
         "ファイル「{file}」のシート「{sheet}」セル{cell}（{value}）：{detail}。",
         "合計と内訳の金額（千円）を確かめ、合計が内訳の和と一致するように記入し直してください（マイナスは△）。",
     ),
 }
+
+# The answer meaning "this item does not concern us" (distinct from a blank or no), after NFKC and
+# whitespace removal; and the numeric qualifier 以下 (95％以下) beside the target qualifiers.
+NOT_APPLICABLE_TEXTS: frozenset[str] = frozenset({"該当なし", "該当無し", "対象外"})
+QUALIFIER_AT_MOST = "以下"
+ITEM_QUALIFIERS: tuple[str, ...] = (*TARGET_QUALIFIERS, QUALIFIER_AT_MOST)
+# A period item's normal form (stg_item_values.value_text): parts joined by ",", each 通年, 随時 or
+# a month range "5-3" (May to March; a single month is "9-9").
+PERIOD_ALL_YEAR = "通年"
+PERIOD_AS_NEEDED = "随時"
 
 # Issue codes recorded on a file without setting it aside.
 RECORDED_ONLY_ISSUES: frozenset[str] = frozenset({"RECEIVED_IN_FUTURE"})

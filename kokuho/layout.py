@@ -173,6 +173,26 @@ def parse_own_key(key: str) -> tuple[str, int] | None:
     return (table_id, number) if table_id and number is not None else None
 
 
+ITEM_PREFIX = "item:"  # + item id + ":" + fiscal year: a typed item's row, one per year asked
+
+
+def item_key(item_id: str, fiscal_year: int) -> str:
+    """The row key of a typed (non-check) item for one fiscal year: "item:T_AMOUNT:2030"."""
+    return f"{ITEM_PREFIX}{item_id}:{fiscal_year}"
+
+
+@lru_cache(maxsize=4096)
+def parse_item_key(key: str) -> tuple[str, int] | None:
+    """("T_AMOUNT", 2030) for "item:T_AMOUNT:2030" (a plausible fiscal year); None for anything
+    else. Never raises."""
+    if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or not key.startswith(ITEM_PREFIX):
+        return None
+    item_id, _, year_text = key[len(ITEM_PREFIX) :].rpartition(":")
+    year = parse_fiscal_year(year_text) if year_text == year_text.strip() else None
+    item_id = item_id.strip()
+    return (item_id, year) if item_id and year is not None else None
+
+
 # Targets sheet: A key, B 項目, C 年度, D 目標値 (answer), E 備考 (answer).
 TARGET_COLUMNS: dict[str, str] = {"label": "B", "year": "C", "value": "D", "note": "E"}
 TARGET_HEADERS: dict[str, str] = {"label": "項目", "year": "年度", "value": "目標値（％）", "note": "備考"}

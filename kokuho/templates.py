@@ -27,13 +27,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho import layout
 from kokuho.catalog import (
+    CHECK_YES,
     SUBGROUP_MARKS,
     Catalog,
     CatalogError,
+    Measure,
     SurveyTable,
     fiscal_year_label,
     load_catalog,
     load_catalog_for,
+    year_label,
 )
 from kokuho.codelists import ANSWER_YES
 from kokuho.config import Settings
@@ -141,6 +144,32 @@ def _styles() -> dict[str, NamedStyle]:
             _style("not_applicable", fill=_NA_FILL, border=_BOX),
         )
     }
+
+
+# Number formats of typed items' answer cells (amount: negatives with △, as prefectures print them).
+NUMBER_FORMATS = {"integer": "#,##0", "amount": '#,##0;"△"#,##0', "percent": "0.0"}
+CHILD_MARK = "　└ "  # a breakdown item's label, indented under its parent
+
+
+def _item_styles() -> dict[str, NamedStyle]:
+    """Styles only a survey with typed items needs (not registered otherwise, so a check-only
+    survey's workbook stays as it was)."""
+    return {
+        f"answer_{kind}": _style(
+            f"answer_{kind}",
+            font=_font(12),
+            fill=_ANSWER_FILL,
+            border=_BOX,
+            alignment=Alignment(horizontal="right", vertical="top"),
+            protection=_UNLOCKED,
+            number_format=number_format,
+        )
+        for kind, number_format in NUMBER_FORMATS.items()
+    }
+
+
+def _has_typed_items(catalog: Catalog) -> bool:
+    return any(i.type != "check" for i in catalog.items)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,6 +404,7 @@ def _instructions(catalog: Catalog, submission: Submission | None = None) -> lis
                 f"各表に{catalog.own_initiative_rows}行あります。足りない場合は県の担当者にご相談ください。",
             )
         )
+    lines += _item_instructions(catalog)
     lines.append(("plain", ""))
     if catalog.numeric_targets:
         lines += [
@@ -409,6 +439,40 @@ def _instructions(catalog: Catalog, submission: Submission | None = None) -> lis
             "後から提出したものが、先に提出したものに置き換わります。",
         ),
     ]
+    return lines
+
+
+def _item_instructions(catalog: Catalog) -> list[tuple[str, str]]:
+    """記入要領 lines on the item types the survey has beyond ○ (none for a check-only survey)."""
+    kinds = {i.type for i in catalog.items}
+    lines: list[tuple[str, str]] = []
+    if kinds - {"check"}:
+        lines.append(
+            (
+                "wrap",
+                "・「実施」欄が○以外の項目は、項目ごとに記入する内容が異なります。"
+                "セルを選ぶと表示される説明に沿って記入してください。"
+                "年度ごとに行がある項目は、各年度の行に記入してください。",
+            )
+        )
+    texts = {
+        "choice": "・選択肢の項目は、一覧から選んでください。複数選ぶ項目は「、」で区切って記入してください（例：郵送、訪問）。",
+        "status": "・「新規・継続」の項目は、一覧から「新規」または「継続」を選んでください。",
+        "integer": "・件数・人数などの項目は、数値だけを半角で記入してください（例：12）。",
+        "amount": "・金額の項目は、千円単位の数値で記入してください（例：1,234）。マイナスは「△148,507」のように記入できます。",
+        "percent": "・率の項目は、百分率の数値で記入してください（例：34.0）。「95％以上」とも記入できます。",
+        "period": "・実施時期の項目は、「通年」「随時」「9月」「5～3月」のように記入してください。",
+        "text": "・文字の項目は、文字で記入してください。",
+    }
+    lines += [("wrap", text) for kind, text in texts.items() if kind in kinds]
+    if kinds - {"check"} or any(i.applies_to for i in catalog.items):
+        lines.append(
+            (
+                "wrap",
+                "・自団体に当てはまらない項目は「該当なし」と記入してください（「実施しない」とは区別して集計します）。"
+                "灰色のセルは記入不要です。",
+            )
+        )
     return lines
 
 
@@ -483,6 +547,7 @@ def _section_sheet(
 
     validation = _answer_validation()
     ws.add_data_validation(validation)
+    rows = _ItemRows(ws, s, catalog, muni)
 
     previous: SurveyTable | None = None
     for table in catalog.tables_of(section_no):
@@ -497,15 +562,23 @@ def _section_sheet(
         for name, column in _SEC.items():
             s.put(column, layout.SECTION_HEADERS[name], "header", measure=name != "budget_line")
 
-        first = s.row + 1
-        for measure in table.measures:
-            s.next_row(layout.measure_key(measure.id))
-            s.put(_SEC["no"], measure.item_no, "number")
-            s.put(_SEC["label"], measure.label, "label")
+        first: int | None = None  # first row of the current run of ○ answer cells
+        for item in table.items:
+            if item.type != "check" or not rows.applies(item):
+                if first is not None:
+                    validation.add(f"{_SEC['answer']}{first}:{_SEC['answer']}{s.row}")
+                    first = None
+                rows.write(item)
+                continue
+            s.next_row(layout.measure_key(item.id))
+            first = s.row if first is None else first
+            s.put(_SEC["no"], item.item_no, "number")
+            s.put(_SEC["label"], _label(item), "label")
             s.put(_SEC["answer"], None, "answer")
             s.put(_SEC["budget_line"], None, "input")
             s.put(_SEC["note"], None, "input")
-        validation.add(f"{_SEC['answer']}{first}:{_SEC['answer']}{s.row}")
+        if first is not None:
+            validation.add(f"{_SEC['answer']}{first}:{_SEC['answer']}{s.row}")
 
         if catalog.own_initiative_rows:
             s.next_row(head_key)
@@ -520,6 +593,136 @@ def _section_sheet(
 
     s.fit_columns(_SECTION_WIDTHS)
     s.finish(landscape=True, title_rows="1:2", freeze="A3")
+
+
+def _label(item: Measure) -> str:
+    return f"{CHILD_MARK}{item.label}" if item.parent_id else item.label
+
+
+def _prompt(title: str, text: str, **options: object) -> DataValidation:
+    """An input message (Excel: at most 32 characters of title, 255 of text)."""
+    return DataValidation(
+        allow_blank=True,
+        showInputMessage=True,
+        promptTitle=title[:32],
+        prompt=text[:255],
+        **options,
+    )
+
+
+class _ItemRows:
+    """Rows of the items that are not a plain ○ row: typed items (one row per fiscal year asked,
+    answer in 実施 with its type's input) and items that do not apply to this municipality
+    (answer cell greyed, input message 対象外, still keyed)."""
+
+    def __init__(self, ws: Worksheet, sheet: _Sheet, catalog: Catalog, muni: Municipality) -> None:
+        self.ws, self.s, self.catalog, self.muni = ws, sheet, catalog, muni
+        self._outside: DataValidation | None = None
+
+    def applies(self, item: Measure) -> bool:
+        """False when the item is for a named group this municipality is not in."""
+        group = item.applies_to.group if item.applies_to else None
+        return group is None or self.muni.code in self.catalog.groups[group].municipalities
+
+    def outside(self) -> DataValidation:
+        if self._outside is None:
+            group_labels = "、".join(g.label for g in self.catalog.groups.values())
+            self._outside = _prompt(
+                "対象外", f"貴市町村は対象外です（{group_labels}のみ回答）。記入不要です。"
+            )
+            self.ws.add_data_validation(self._outside)
+        return self._outside
+
+    def write(self, item: Measure) -> None:
+        s, applies = self.s, self.applies(item)
+        if item.type == "check":
+            s.next_row(layout.measure_key(item.id))
+            s.put(_SEC["no"], item.item_no, "number")
+            s.put(_SEC["label"], _label(item), "label")
+            s.put(_SEC["answer"], None, "not_applicable")
+            s.put(_SEC["budget_line"], None, "not_applicable")
+            s.put(_SEC["note"], None, "input")
+            self.outside().add(f"{_SEC['answer']}{s.row}")
+            return
+        validation = self._validation(item) if applies else self.outside()
+        if validation is not self._outside:
+            self.ws.add_data_validation(validation)
+        years = item.years(self.catalog.fiscal_year)
+        labelled = len(years) > 1 or years != [self.catalog.fiscal_year]
+        style = f"answer_{item.type}" if item.type in NUMBER_FORMATS else "input"
+        for n, year in enumerate(years):
+            s.next_row(layout.item_key(item.id, year))
+            label = f"{_label(item)}（{year_label(year, item.year_label)}）" if labelled else _label(item)
+            s.put(_SEC["no"], item.item_no if n == 0 else None, "number")
+            s.put(_SEC["label"], label, "label")
+            s.put(_SEC["answer"], None, style if applies else "not_applicable")
+            s.put(_SEC["budget_line"], None, "not_applicable")
+            s.put(_SEC["note"], None, "input")
+            validation.add(f"{_SEC['answer']}{s.row}")
+
+    def _validation(self, item: Measure) -> DataValidation:
+        """The answer cell's input: a drop-down for one option, an input message otherwise."""
+        labels = [label for _, label in item.options]
+        condition = self._condition(item)
+        not_applicable = "該当しない場合は「該当なし」。"
+        if item.type in ("choice", "status") and not item.multiple:
+            listed = ",".join(labels)
+            # Excel's list is comma-separated, at most 255 characters.
+            if len(listed) <= 250 and not any("," in label or '"' in label for label in labels):
+                return _prompt(
+                    item.label,
+                    f"一覧から選択。{not_applicable}{condition}",
+                    type="list",
+                    formula1=f'"{listed}"',
+                    showErrorMessage=True,
+                    errorStyle="warning",
+                    errorTitle="選択肢にない値です",
+                    error=f"選択肢（{'、'.join(labels)}）から選んでください。",
+                )
+            return _prompt(item.label, f"{'、'.join(labels)}のいずれかを記入。{not_applicable}{condition}")
+        if item.type == "choice":
+            return _prompt(
+                item.label,
+                f"選択肢：{'、'.join(labels)}。複数の場合は「、」で区切って記入（例：{'、'.join(labels[:2])}）。"
+                f"{not_applicable}{condition}",
+            )
+        if item.type in NUMBER_FORMATS:
+            return _prompt(item.label, self._number_prompt(item) + not_applicable + condition)
+        if item.type == "period":
+            return _prompt(
+                item.label, f"「通年」「随時」「５～３月」「９月」のように記入。{not_applicable}{condition}"
+            )
+        return _prompt(item.label, f"文字で記入。{not_applicable}{condition}")
+
+    @staticmethod
+    def _number_prompt(item: Measure) -> str:
+        unit = item.unit or ""
+        forms = {
+            "integer": f"{unit}単位の整数で記入（例：12）。",
+            "amount": f"{unit}単位の数値で記入（例：1,234）。マイナスは「△148,507」。",
+            "percent": "百分率の数値で記入（例：34.0）。「95％以上」も可。",
+        }[item.type]
+        low, high = item.minimum, item.maximum
+        if low is not None and high is not None:
+            bounds = f"範囲：{low:g}～{high:g}{unit}。"
+        elif low is not None:
+            bounds = f"範囲：{low:g}{unit}以上。"
+        elif high is not None:
+            bounds = f"範囲：{high:g}{unit}以下。"
+        else:
+            bounds = ""
+        return forms + bounds
+
+    def _condition(self, item: Measure) -> str:
+        applies = item.applies_to
+        if applies is None or applies.item is None:
+            return ""
+        other = self.catalog.measure(applies.item)
+        answers = "・".join(
+            f"「{CHECK_YES if other.type == 'check' else other.option_label(a) or a}」"
+            for a in applies.answers
+        )
+        return f"「{other.label}」が{answers}の場合に記入。"
 
 
 def _answer_validation() -> DataValidation:
@@ -595,6 +798,8 @@ def write_template(
     path = Path(path)
     wb = Workbook()
     styles = _styles()
+    if _has_typed_items(catalog):
+        styles |= _item_styles()
     for style in styles.values():
         wb.add_named_style(style)
     wb.properties.title = f"{catalog.era_label} {catalog.title}"

@@ -367,6 +367,7 @@ def test_passing_batch_has_no_issues(gx_ready: None, saitama_catalog: Catalog) -
         "stg_responses",
         "stg_own_initiatives",
         "stg_numeric_targets",
+        "stg_item_values",
         "stg_rule_checks",
     }
     for summary in outcome.results.values():
@@ -521,9 +522,10 @@ def test_data_docs_are_built_offline_and_pruned(
         assert outcome.data_docs_index.is_file()
 
     assert len(stored_runs(_runner(docs).context)) == 2
-    assert len(list((docs / RESULTS_SUBDIR).rglob("*.json"))) == 2 * len(STAGING_TABLES)
-    assert len(list((docs / "validations").rglob("*.html"))) == 2 * len(STAGING_TABLES)
-    assert len(list((docs / "expectations").glob("*.html"))) == len(STAGING_TABLES)
+    suites = len(STAGING_TABLES)
+    assert len(list((docs / RESULTS_SUBDIR).rglob("*.json"))) == 2 * suites
+    assert len(list((docs / "validations").rglob("*.html"))) == 2 * suites
+    assert len(list((docs / "expectations").glob("*.html"))) == suites
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert "stg_responses" in index and saitama_catalog.survey_id in index
     assert {p: p.stat().st_mtime_ns for p in gx_root.rglob("*")} == before, "the checkout must stay clean"

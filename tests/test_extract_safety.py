@@ -457,13 +457,18 @@ def test_malformed_staged_results_are_refused(value: object) -> None:
 
 @pytest.mark.parametrize("bad_row", [lambda w: (None,) * (w + 1), lambda w: [None] * w, lambda w: ()])
 def test_one_bad_row_among_good_ones_is_refused(bad_row: Callable[[int], object]) -> None:
+    from transform.batch import StagingBatch
     from transform.staging import check_staged
 
     width = len(contract("stg_responses").columns)
     good = [(None,) * width] * 3
-    assert check_staged(("sha", "survey", ([], good, [], [], []))) is not None
+
+    def tables(responses: list) -> tuple[list, ...]:
+        return tuple(responses if attr == "responses" else [] for attr in StagingBatch.TABLES)
+
+    assert check_staged(("sha", "survey", tables(good))) is not None
     with pytest.raises(ValueError, match="malformed"):
-        check_staged(("sha", "survey", ([], [*good, bad_row(width), *good], [], [], [])))
+        check_staged(("sha", "survey", tables([*good, bad_row(width), *good])))
 
 
 def test_no_files_no_workers() -> None:

@@ -104,17 +104,27 @@ class StagingBatch:
     own_initiatives: pd.DataFrame  # stg_own_initiatives
     numeric_targets: pd.DataFrame  # stg_numeric_targets
     issues: pd.DataFrame  # file_issues
+    # Typed items' values; optional so batches built without typed items stay valid.
+    item_values: pd.DataFrame = field(default=None)  # stg_item_values (None: empty, see __post_init__)
     # stg_rule_checks: derived from typed values in staging; empty when the catalog has no sum rules
-    rule_checks: pd.DataFrame = field(default_factory=lambda: empty_frame("stg_rule_checks"))
+    rule_checks: pd.DataFrame = field(default=None)  # (None: empty, see __post_init__)
 
+    # Staged files carry their tables in this order (the targets and then the issues last).
     TABLES = {
         "submissions": "stg_submissions",
         "responses": "stg_responses",
         "own_initiatives": "stg_own_initiatives",
+        "item_values": "stg_item_values",
         "rule_checks": "stg_rule_checks",
         "numeric_targets": "stg_numeric_targets",
         "issues": "file_issues",
     }
+
+    def __post_init__(self) -> None:
+        if self.item_values is None:
+            self.item_values = empty_frame("stg_item_values")
+        if self.rule_checks is None:
+            self.rule_checks = empty_frame("stg_rule_checks")
 
     @classmethod
     def empty(cls) -> StagingBatch:
@@ -138,7 +148,14 @@ class StagingBatch:
     def without_files(self, sha256s: set[str]) -> StagingBatch:
         """The batch minus every row of the given files (issues are kept)."""
         keep = {}
-        for attr in ("submissions", "responses", "own_initiatives", "numeric_targets", "rule_checks"):
+        for attr in (
+            "submissions",
+            "responses",
+            "own_initiatives",
+            "numeric_targets",
+            "item_values",
+            "rule_checks",
+        ):
             frame = getattr(self, attr)
             keep[attr] = frame[~frame["sha256"].isin(sha256s)].reset_index(drop=True)
         return StagingBatch(issues=self.issues, **keep)

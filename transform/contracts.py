@@ -16,6 +16,7 @@ STAGING_TABLES: tuple[str, ...] = (
     "stg_responses",
     "stg_own_initiatives",
     "stg_numeric_targets",
+    "stg_item_values",
     "stg_rule_checks",
 )
 

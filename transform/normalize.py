@@ -188,3 +188,203 @@ def parse_target(value: object, *, is_percent_format: bool = False) -> ParsedTar
             return ParsedTarget(raw, _percent(number), None, True)
         return ParsedTarget(raw, number, None, True)
     return ParsedTarget(raw, None, None, False)
+
+
+# --- Typed items (choice, integer, amount, percent, text, period, status) -----------------------
+
+
+class ParsedItem(NamedTuple):
+    """One typed item cell, parsed. `error` is None when the cell is fine, else (issue code,
+    Japanese detail): ITEM_UNPARSEABLE, OPTION_NOT_IN_LIST or ITEM_OUT_OF_RANGE."""
+
+    raw_text: str | None  # the cell as written; a number shown as Excel would (0.34 -> "34%")
+    value: float | None  # integer, amount (in the item's unit), percent
+    qualifier: str | None  # 以上, 以下, 前年度以上, 未設定 (codelists); None for a plain value
+    value_text: str | None  # option codes "a,b" / status code / text / period normal form
+    period_start: int | None
+    period_end: int | None
+    not_applicable: bool  # 該当なし
+    error: tuple[str, str] | None = None
+
+
+_EMPTY_ITEM = ParsedItem(None, None, None, None, None, None, False)
+_NO_VALUE_TEXTS: frozenset[str] = frozenset({"-", "‐", "–", "—", "―", "ー", "−"})
+_NEGATIVE_MARKS = ("△", "▲", "-", "−", "▵")
+_DIGITS_RE = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)$")
+_THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
+# Month ranges: anything not ending in a digit ("新年度当初"), then 5月~3月 / 5~3 / 9月.
+_RANGE_SEP_RE = re.compile(r"[~〜～ー－―‐-]|から|より")
+_MONTH_RANGE_RE = re.compile(r"^(?:.*\D)?(\d{1,3})月?~(\d{1,3})月?(?:まで|末|末日)?$")
+_MONTH_RE = re.compile(r"^(?:.*\D)?(\d{1,3})月(?:頃|中|上旬|中旬|下旬|末|初旬)?$|^(\d{1,3})$")
+_PERIOD_SPLIT_RE = re.compile(r"[・,、/／;；]|及び|および")
+_OPTION_SPLIT_RE = re.compile(r"[・,、/／;；\s]+")
+_STATUS_ALIASES = {"新": "new", "新規": "new", "継": "continued", "継続": "continued"}
+
+
+def parse_item(
+    item_type: str,
+    value: object,
+    *,
+    unit: str | None = None,
+    options: tuple[tuple[str, str], ...] = (),
+    multiple: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    is_percent_format: bool = False,
+) -> ParsedItem:
+    """Parse a typed item's answer cell. Blank is all None (ok); 該当なし (any type) is
+    not_applicable; a bare dash is no value; 【未設定】 is the qualifier 未設定 with no value."""
+    if value is None:
+        return _EMPTY_ITEM
+    raw = cell_text(value)
+    if raw is None:
+        return _EMPTY_ITEM
+    raw = raw.strip()
+    text = compact_text(value) if isinstance(value, str) else raw
+    if text in codelists.NOT_APPLICABLE_TEXTS:
+        return _EMPTY_ITEM._replace(raw_text=raw, not_applicable=True)
+    if text in _NO_VALUE_TEXTS:
+        return _EMPTY_ITEM._replace(raw_text=raw)
+    if text in _NOT_SET_TEXTS and item_type != "text":
+        return _EMPTY_ITEM._replace(raw_text=raw, qualifier=codelists.QUALIFIER_NOT_SET)
+    if item_type in ("integer", "amount", "percent"):
+        return _parse_number(item_type, value, raw, text, unit, minimum, maximum, is_percent_format)
+    if item_type == "period":
+        return _parse_period(value, raw, text)
+    if item_type in ("choice", "status"):
+        return _parse_options(item_type, raw, options, multiple)
+    if isinstance(value, bool | int | float) or not isinstance(value, str):
+        return _EMPTY_ITEM._replace(raw_text=raw, value_text=raw)
+    return _EMPTY_ITEM._replace(raw_text=raw, value_text=clean_text(value))
+
+
+def _item_error(raw: str, code: str, detail: str) -> ParsedItem:
+    return _EMPTY_ITEM._replace(raw_text=raw, error=(code, detail))
+
+
+def _parse_number(
+    item_type: str,
+    value: object,
+    raw: str,
+    text: str,
+    unit: str | None,
+    minimum: float | None,
+    maximum: float | None,
+    is_percent_format: bool,
+) -> ParsedItem:
+    qualifier: str | None = None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return _item_error(raw, "ITEM_UNPARSEABLE", "数値ではありません")
+    if isinstance(value, int | float):
+        number = float(value)
+        if not math.isfinite(number):
+            return _item_error(raw, "ITEM_UNPARSEABLE", "数値ではありません")
+        if item_type == "percent" and (is_percent_format or 0 < number <= 1):
+            number = _percent(number)
+            raw = f"{_number_text(number)}%"
+    else:
+        if _PREVIOUS_YEAR_RE.match(text):
+            return _EMPTY_ITEM._replace(raw_text=raw, qualifier=codelists.QUALIFIER_PREVIOUS_YEAR_OR_MORE)
+        body = text
+        for suffix, kind in (("以上", codelists.QUALIFIER_AT_LEAST), ("以下", codelists.QUALIFIER_AT_MOST)):
+            if body.endswith(suffix):
+                body, qualifier = body[: -len(suffix)], kind
+                break
+        units = {
+            unicodedata.normalize("NFKC", u) for u in (unit, "%" if item_type == "percent" else None) if u
+        }
+        for u in sorted(units, key=len, reverse=True):
+            if body.endswith(u):
+                body = body[: -len(u)]
+                break
+        negative = body.startswith(_NEGATIVE_MARKS)
+        if negative:
+            body = body[1:]
+        body = _THOUSANDS_RE.sub("", body)
+        if not _DIGITS_RE.match(body):
+            expected = f"数値{('（' + unit + '）') if unit else ''}で記入してください"
+            return _item_error(raw, "ITEM_UNPARSEABLE", expected)
+        number = -float(body) if negative else float(body)
+        if item_type == "percent" and not text.rstrip("以上下").endswith("%") and 0 < number <= 1:
+            number = _percent(number)  # "0.34" typed as text into a rate: a fraction, as for targets
+    if item_type == "integer" and not float(number).is_integer():
+        return _item_error(raw, "ITEM_UNPARSEABLE", "整数で記入してください")
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        low = "" if minimum is None else f"{minimum:g}"
+        high = "" if maximum is None else f"{maximum:g}"
+        parsed = _EMPTY_ITEM._replace(raw_text=raw, value=number, qualifier=qualifier)
+        return parsed._replace(error=("ITEM_OUT_OF_RANGE", f"{low}～{high}{unit or ''}で記入してください"))
+    return _EMPTY_ITEM._replace(raw_text=raw, value=number, qualifier=qualifier)
+
+
+def _parse_period(value: object, raw: str, text: str) -> ParsedItem:
+    """通年, 随時, 9月, 5～3月, 5月～3月 and combinations (新年度当初5月・随時) -> value_text parts
+    joined by ",": 通年, 随時 or "M-N"; period_start/period_end: the first month range."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return _item_error(
+            raw, "ITEM_UNPARSEABLE", "実施時期は「通年」「随時」「9月」「5～3月」の形で記入してください"
+        )
+    parts: list[str] = []
+    first: tuple[int, int] | None = None
+    for piece in _PERIOD_SPLIT_RE.split(text):
+        if not piece:
+            continue
+        if piece in (codelists.PERIOD_ALL_YEAR, codelists.PERIOD_AS_NEEDED):
+            parts.append(piece)
+            continue
+        piece = _RANGE_SEP_RE.sub("~", piece)
+        months: tuple[int, int] | None = None
+        if match := _MONTH_RANGE_RE.match(piece):
+            months = (int(match[1]), int(match[2]))
+        elif match := _MONTH_RE.match(piece):
+            month = int(match[1] or match[2])
+            months = (month, month)
+        if months is None:
+            return _item_error(
+                raw, "ITEM_UNPARSEABLE", "実施時期は「通年」「随時」「9月」「5～3月」の形で記入してください"
+            )
+        bad = [m for m in months if not 1 <= m <= 12]
+        if bad:
+            return _item_error(raw, "ITEM_UNPARSEABLE", f"{bad[0]}月はありません（月は1～12）")
+        parts.append(f"{months[0]}-{months[1]}")
+        first = first or months
+    if not parts:
+        return _item_error(raw, "ITEM_UNPARSEABLE", "実施時期を読み取れません")
+    return _EMPTY_ITEM._replace(
+        raw_text=raw,
+        value_text=",".join(dict.fromkeys(parts)),
+        period_start=first[0] if first else None,
+        period_end=first[1] if first else None,
+    )
+
+
+def _option_key(text: str) -> str:
+    return compact_text(text).casefold()
+
+
+def _parse_options(
+    item_type: str, raw: str, options: tuple[tuple[str, str], ...], multiple: bool
+) -> ParsedItem:
+    """Options by label or code (full-/half-width, case and spaces ignored); several (multiple)
+    separated by 、,・/ or line breaks. value_text: the codes in catalog order, joined by ","."""
+    lookup: dict[str, str] = {}
+    for code, label in options:
+        lookup.setdefault(_option_key(label), code)
+        lookup.setdefault(_option_key(code), code)
+    if item_type == "status":
+        for alias, code in _STATUS_ALIASES.items():
+            lookup.setdefault(alias, code)
+    whole = lookup.get(_option_key(raw))
+    if whole is not None:
+        chosen = {whole}
+    else:
+        pieces = [p for p in _OPTION_SPLIT_RE.split(normalize_text(raw) or "") if p]
+        unknown = [p for p in pieces if _option_key(p) not in lookup]
+        labels = "、".join(label for _, label in options)
+        if unknown or not pieces:
+            return _item_error(raw, "OPTION_NOT_IN_LIST", f"選択肢：{labels}")
+        chosen = {lookup[_option_key(p)] for p in pieces}
+        if len(chosen) > 1 and not multiple:
+            return _item_error(raw, "OPTION_NOT_IN_LIST", f"選択肢から1つだけ選んでください：{labels}")
+    codes = [code for code, _ in options if code in chosen]
+    return _EMPTY_ITEM._replace(raw_text=raw, value_text=",".join(codes))

@@ -32,8 +32,7 @@ def suite_parameters(catalog: Catalog) -> dict[str, Any]:
     """Values of the suites' $PARAMETERs for a run against this catalog."""
     from kokuho.municipalities import municipalities_of
 
-    # Targets may be asked for past years too (R3…R11 in FY2024): the range covers every year asked.
-    asked = [y for t in catalog.numeric_targets for y in t.years(catalog.fiscal_year)]
+    target_years = [y for t in catalog.numeric_targets for y in t.years(catalog.fiscal_year)]
     return {
         "municipality_codes": [m.code for m in municipalities_of(catalog.prefecture_code)],
         "prefecture_codes": [catalog.prefecture_code],
@@ -42,8 +41,31 @@ def suite_parameters(catalog: Catalog) -> dict[str, Any]:
         "measure_ids": [m.id for m in catalog.measures],
         "table_ids": [t.table_id for t in catalog.tables],
         "target_ids": [t.id for t in catalog.numeric_targets],
-        "target_year_min": min([catalog.fiscal_year, *asked]),
-        "target_year_max": max([catalog.fiscal_year + 10, *asked]),
+        # Targets may ask about past years too (R3..R11 in FY2024): the range covers the catalog's.
+        "target_year_min": min([catalog.fiscal_year, *target_years]),
+        "target_year_max": max([catalog.fiscal_year + 10, *target_years]),
+        **_item_parameters(catalog),
+    }
+
+
+def _item_parameters(catalog: Catalog) -> dict[str, Any]:
+    """The typed items' IDs, the fiscal years they ask about, and a regex of every valid
+    '<item_id>:<codes>' answer of the choice and status items (codes in catalog order)."""
+    import re
+
+    typed = [i for i in catalog.items if i.type != "check"]
+    years = [y for i in typed for y in i.years(catalog.fiscal_year)] or [catalog.fiscal_year]
+    patterns = []
+    for item in typed:
+        if item.options:
+            codes = "|".join(re.escape(c) for c, _ in item.options)
+            more = f"(?:,(?:{codes}))*" if item.multiple else ""
+            patterns.append(f"{re.escape(item.id)}:(?:{codes}){more}")
+    return {
+        "item_ids": [i.id for i in typed],
+        "item_year_min": min(years),
+        "item_year_max": max(years),
+        "option_pattern": f"^(?:{'|'.join(patterns)})$" if patterns else "^$",
     }
 
 

@@ -117,14 +117,15 @@ class _IssueBuilder:
     def _add_failures(self, suite: str, frame: pd.DataFrame, config: Any, failures: list[dict]) -> None:
         meta = config.meta or {}
         kwargs = config.kwargs
-        column = kwargs.get("column") or kwargs["column_list"][-1]
+        column = kwargs.get("column") or kwargs.get("column_B") or kwargs["column_list"][-1]
         value_column = meta.get("value_column") or column
         cell_column = meta.get("cell_column")
         code = meta.get("issue_code") or "VALIDATION_FAILED"
-        detail_column = meta.get("detail_column")  # a reason the staging row carries, per row
         once = bool(meta.get("once_per_file"))
         no_cell = bool(meta.get("no_cell"))
-        rule = f"{suite}.{config.type}({kwargs.get('column') or ','.join(kwargs.get('column_list', []))})"
+        columns = kwargs.get("column_list") or [kwargs[k] for k in ("column_A", "column_B") if k in kwargs]
+        rule = f"{suite}.{config.type}({kwargs.get('column') or ','.join(columns)})"
+        detail_columns = list(meta.get("detail_columns") or [])
         needed = {
             column,
             value_column,
@@ -133,7 +134,7 @@ class _IssueBuilder:
             "sheet",
             "cell",
             *(["row_no"] if cell_column else []),
-            *([detail_column] if detail_column else []),
+            *detail_columns,
         }
         values = {c: frame[c].to_numpy(dtype=object, na_value=None) for c in needed}
         counts: dict[str, int] = {}
@@ -154,9 +155,8 @@ class _IssueBuilder:
             if cell_column and values["row_no"][row] is not None:
                 cell = f"{cell_column}{int(values['row_no'][row])}"
             fields = _Fields(self.fields, value=checked or "", length=len(checked or ""))
+            fields.update({c: _text(values[c][row]) or "" for c in detail_columns})
             detail = detail_extra or (meta.get("detail") or "").format_map(fields)
-            if detail_column and _text(values[detail_column][row]):
-                detail = _text(values[detail_column][row])
             self._add(
                 code=row_code,
                 file_name=_text(values["file_name"][row]),

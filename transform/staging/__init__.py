@@ -18,7 +18,8 @@ Decisions:
 
 Modules: issues (capped issues per file), columns (answer columns from the header row), context
 (per-catalog lookups), rows (staged rows, StagedFile and the batch builder), file_state (what one
-file's staging holds), cover, answers (section sheets), targets, checks (sheet keys, hidden
+file's staging holds), cover, answers (section sheets), items (typed items on section sheets, who an
+answered item applies to, the breakdown columns GX checks), targets, checks (sheet keys, hidden
 sheets, cells in the answer area), file (one file's order of reading).
 """
 

@@ -13,12 +13,12 @@ from transform.normalize import (
     parse_budget_line,
 )
 from transform.staging.columns import _DEFAULT_SECTION_COLS, _ROW_NO, _column_mapping, _has_any, _SectionCols
-from transform.staging.file_state import _FileState
+from transform.staging.items import _ItemReader
 
 _OWN_KEY_RULE = f"独自の取組の行番号は半角数字（1～{layout.OWN_ROWS_MAX}）"
 
 
-class _SectionReader(_FileState):
+class _SectionReader(_ItemReader):
     def _read_section(self, sheet: RawSheet) -> None:
         cols = _DEFAULT_SECTION_COLS
         area = self.answer_area.setdefault(sheet.title, {})
@@ -36,6 +36,8 @@ class _SectionReader(_FileState):
             last_own = None
             if key.startswith(layout.MEASURE_PREFIX):
                 self._measure_row(sheet, row, key[len(layout.MEASURE_PREFIX) :].strip(), cols, area)
+            elif key.startswith(layout.ITEM_PREFIX):
+                self._item_row(sheet, row, key, cols, area)
             elif key == layout.COLUMN_HEADER_KEY:
                 cols = _SectionCols.of(_column_mapping(row, layout.SECTION_COLUMNS, layout.SECTION_HEADERS))
             elif key.startswith(layout.OWN_PREFIX):
@@ -71,7 +73,12 @@ class _SectionReader(_FileState):
             self._hidden_row(sheet, row, cols.measure_cols)
         cell = f"{cols.answer or layout.SECTION_COLUMNS['answer']}{r}"
         raw_answer = cells.get(cols.answer) if cols.answer else None
-        answer = parse_answer(raw_answer)
+        # 該当なし: the measure does not concern this municipality (not implemented, and distinct
+        # from a blank).
+        not_applicable = (
+            isinstance(raw_answer, str) and compact_text(raw_answer) in codelists.NOT_APPLICABLE_TEXTS
+        )
+        answer = codelists.ANSWER_NO if not_applicable else parse_answer(raw_answer)
         if answer is None:
             issues.add("UNKNOWN_ANSWER", sheet=sheet.title, cell=cell, value=raw_answer)
         raw_budget = cells.get(cols.budget_line) if cols.budget_line else None
@@ -94,6 +101,8 @@ class _SectionReader(_FileState):
             budget,
             cell_text(raw_budget),
             note,
+            not_applicable,
+            None,  # parent_implemented, once the whole file is read
         )
         first = self.responses.get(measure_id)
         if first is None:

@@ -71,7 +71,7 @@ class _WorkbookChecks(_FileState):
         cols: tuple[str, ...]
         for row in sheet.rows:
             key = row.key or ""
-            if key.startswith(layout.MEASURE_PREFIX):
+            if key.startswith((layout.MEASURE_PREFIX, layout.ITEM_PREFIX)):
                 cols = measure_cols
             elif key.startswith(layout.OWN_PREFIX):
                 cols = own_cols

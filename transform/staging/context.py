@@ -31,6 +31,8 @@ class _Context:
     municipalities: dict[str, Municipality]
     prefecture_names: dict[str, str]
     section_titles: dict[str, int]  # compact standard sheet title -> section no
+    items: dict[str, Measure]  # typed (non-check) items
+    item_years: dict[str, frozenset[int]]  # typed item -> fiscal years asked
 
     @classmethod
     def of(cls, catalog: Catalog) -> _Context:
@@ -44,6 +46,10 @@ class _Context:
             prefecture_names={p.code: p.name for p in all_prefectures()},
             section_titles={
                 compact_text(layout.section_sheet_title(s.no, s.title)): s.no for s in catalog.sections
+            },
+            items={i.id: i for i in catalog.items if i.type != "check"},
+            item_years={
+                i.id: frozenset(i.years(catalog.fiscal_year)) for i in catalog.items if i.type != "check"
             },
         )
 

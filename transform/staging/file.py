@@ -1,4 +1,5 @@
-"""One file: the cover first, then the section sheets, the targets sheet and the cell checks."""
+"""One file: the cover first, then the section sheets (check and typed items), the targets sheet,
+the cell checks and the checks across items (who an item applies to, breakdowns)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from kokuho import layout
 from transform.staging.answers import _SectionReader
 from transform.staging.checks import _WorkbookChecks
 from transform.staging.cover import _CoverReader
+from transform.staging.rules import rule_check_rows
 from transform.staging.targets import _TargetReader
 
 
@@ -53,7 +55,10 @@ class _FileTransform(_CoverReader, _SectionReader, _TargetReader, _WorkbookCheck
         for sheet in targets:
             self._read_targets(sheet)
         self._check_cells()
+        self._check_items()
         if not self.issues.capped:
             self.rows.responses.extend(self.responses.values())
             self.rows.own_initiatives.extend(self.own)
             self.rows.numeric_targets.extend(self.targets.values())
+            self.rows.item_values.extend(self.item_values.values())
+            self.rows.rule_checks.extend(rule_check_rows(list(self.item_values.values()), self.ctx.catalog))

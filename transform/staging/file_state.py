@@ -32,6 +32,7 @@ class _FileState:
         self.responses: dict[str, tuple] = {}
         self.own: list[tuple] = []
         self.targets: dict[tuple[str, int], tuple] = {}
+        self.item_values: dict[tuple[str, int], tuple] = {}  # (item id, fiscal year) -> row
         self.own_positions: dict[str, int] = {}
         # sheet title -> row_no -> answer column letters, for formula/error/merge checks.
         self.answer_area: dict[str, dict[int, tuple[str, ...]]] = {}

@@ -34,6 +34,12 @@ _RULES: dict[str, str] = {
     "OWN_TEXT_MISSING": "own_initiative_has_text",
     "TOO_MANY_PROBLEMS": "issues_per_file_cap",
     "TEMPLATE_KEY_INVALID": "template_key_valid",
+    "ITEM_UNPARSEABLE": "item_value_parseable",
+    "OPTION_NOT_IN_LIST": "option_in_list",
+    "ITEM_OUT_OF_RANGE": "item_value_in_range",
+    "ANSWER_NOT_APPLICABLE": "answer_only_where_item_applies",
+    "BREAKDOWN_INCONSISTENT": "breakdown_consistent_with_parent",
+    "UNKNOWN_ITEM": "item_in_catalog",
 }
 
 

@@ -25,6 +25,7 @@ class _Rows:
     submissions: list[tuple] = field(default_factory=list)
     responses: list[tuple] = field(default_factory=list)
     own_initiatives: list[tuple] = field(default_factory=list)
+    item_values: list[tuple] = field(default_factory=list)
     numeric_targets: list[tuple] = field(default_factory=list)
     issues: list[tuple] = field(default_factory=list)
     rule_checks: list[tuple] = field(default_factory=list)
