@@ -48,6 +48,9 @@ def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataF
         "catalog_measures": _measure_frame(catalog),
         "catalog_tables": _table_frame(catalog),
         "catalog_targets": _target_frame(catalog),
+        "catalog_items": _item_frame(catalog),
+        "catalog_item_options": _item_option_frame(catalog),
+        "catalog_groups": _group_frame(catalog),
         **_indicator_frames(catalog),
     }
 
@@ -139,13 +142,125 @@ def _target_frame(catalog: Catalog) -> pd.DataFrame:
                 "year_offsets": ",".join(str(o) for o in t.year_offsets),
                 "minimum": t.minimum,
                 "maximum": t.maximum,
+                "year_label": t.year_label,
             }
             for no, t in enumerate(catalog.numeric_targets, start=1)
         ],
-        columns=["survey_id", "target_id", "position", "label", "unit", "year_offsets", "minimum", "maximum"],
-    ).astype({"survey_id": "string", "target_id": "string", "label": "string", "unit": "string"})
+        columns=[
+            "survey_id",
+            "target_id",
+            "position",
+            "label",
+            "unit",
+            "year_offsets",
+            "minimum",
+            "maximum",
+            "year_label",
+        ],
+    ).astype(
+        {
+            "survey_id": "string",
+            "target_id": "string",
+            "label": "string",
+            "unit": "string",
+            "year_label": "string",
+        }
+    )
     frame["year_offsets"] = frame["year_offsets"].astype("string")
     return frame
+
+
+_ITEM_COLUMNS = {
+    "survey_id": "string",
+    "item_id": "string",
+    "position": "int64",
+    "table_id": "string",
+    "section_no": "int64",
+    "subsection_no": "int64",
+    "item_no": "int64",
+    "label": "string",
+    "item_type": "string",
+    "unit": "string",
+    "multiple": "bool",
+    "minimum": "float64",
+    "maximum": "float64",
+    "year_offsets": "string",  # joined by ',' (the sync step splits them)
+    "year_label": "string",
+    "applies_group": "string",
+    "applies_item": "string",
+    "applies_answers": "string",  # joined by ','
+    "parent_id": "string",
+    "published_form": "string",
+    "breakdown": "string",
+    "previous_item_id": "string",
+}
+
+
+def _item_frame(catalog: Catalog) -> pd.DataFrame:
+    """Every item of the catalog (all types), one row each."""
+    rows = []
+    for i in catalog.items:
+        applies = i.applies_to
+        rows.append(
+            {
+                "survey_id": catalog.survey_id,
+                "item_id": i.id,
+                "position": i.position,
+                "table_id": i.table_id,
+                "section_no": i.section_no,
+                "subsection_no": i.subsection_no,
+                "item_no": i.item_no,
+                "label": i.label,
+                "item_type": i.type,
+                "unit": i.unit,
+                "multiple": i.multiple,
+                "minimum": i.minimum,
+                "maximum": i.maximum,
+                "year_offsets": ",".join(str(o) for o in i.year_offsets),
+                "year_label": i.year_label,
+                "applies_group": applies.group if applies else None,
+                "applies_item": applies.item if applies else None,
+                "applies_answers": ",".join(applies.answers) if applies and applies.item else None,
+                "parent_id": i.parent_id,
+                "published_form": i.published_form,
+                "breakdown": i.breakdown,
+                "previous_item_id": catalog.previous_year_ids.get(i.id, i.id),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(_ITEM_COLUMNS)).astype(_ITEM_COLUMNS)
+
+
+def _item_option_frame(catalog: Catalog) -> pd.DataFrame:
+    """The options of the catalog's choice and status items, in catalog order."""
+    frame = pd.DataFrame(
+        [
+            {"survey_id": catalog.survey_id, "item_id": i.id, "code": code, "label": label, "position": no}
+            for i in catalog.items
+            for no, (code, label) in enumerate(i.options, start=1)
+        ],
+        columns=["survey_id", "item_id", "code", "label", "position"],
+    )
+    return frame.astype(
+        {"survey_id": "string", "item_id": "string", "code": "string", "label": "string", "position": "int64"}
+    )
+
+
+def _group_frame(catalog: Catalog) -> pd.DataFrame:
+    """The catalog's named groups of municipalities, one row per member."""
+    frame = pd.DataFrame(
+        [
+            {
+                "survey_id": catalog.survey_id,
+                "group_name": g.name,
+                "label": g.label,
+                "municipality_code": code,
+            }
+            for g in catalog.groups.values()
+            for code in dict.fromkeys(g.municipalities)
+        ],
+        columns=["survey_id", "group_name", "label", "municipality_code"],
+    )
+    return frame.astype("string")
 
 
 def _indicator_frames(catalog: Catalog) -> dict[str, pd.DataFrame]:
@@ -222,7 +337,8 @@ def _indicator_frames(catalog: Catalog) -> dict[str, pd.DataFrame]:
 
 
 def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
-    """Make the warehouse's survey, measures, tables, numeric target items, indicators and sum rules equal the catalog.
+    """Make the warehouse's survey, measures, tables, numeric target items, items (every type), their
+    options, the named municipality groups, indicators and sum rules equal the catalog.
 
     Idempotent: syncing the same catalog again changes nothing (loaded_at keeps the first load).
     """
@@ -244,6 +360,9 @@ def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
             "steps/sync_measures",
             "steps/sync_survey_tables",
             "steps/sync_numeric_target_items",
+            "steps/sync_items",
+            "steps/sync_item_options",
+            "steps/sync_municipality_groups",
             "steps/sync_indicators",
             "steps/sync_indicators_rules",
         ),

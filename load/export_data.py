@@ -80,6 +80,52 @@ OPTIONAL: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "municipality_matrix": {"municipality_name": ("municipality_name",)},
 }
+# The typed items' views, read when the database has them (one written before they existed has not).
+ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "item_summary": (
+        "item_id",
+        "answer_count",
+        "applicable_total",
+        "status_text",
+        "breakdown_text",
+        "line_text",
+    ),
+    "item_option_counts": (
+        "item_id",
+        "item_label",
+        "option_label",
+        "option_count",
+        "prev_year_count",
+        "change_count",
+        "change_marker",
+    ),
+    "item_number_totals": (
+        "item_id",
+        "label",
+        "unit",
+        "value_year",
+        "year_label",
+        "answered_count",
+        "value_sum",
+        "value_min",
+        "value_max",
+        "value_avg",
+        "previous_year_sum",
+    ),
+    "item_numbers": (
+        "municipality_code",
+        "municipality_name",
+        "item_id",
+        "label",
+        "unit",
+        "value_year",
+        "year_label",
+        "raw_text",
+        "value",
+        "previous_year_value",
+        "note",
+    ),
+}
 # Row order inside each view's rows (columns missing from a view are skipped).
 ORDER_BY: dict[str, tuple[str, ...]] = {
     "measure_summary": ("position", "section_no", "subsection_no", "group_code", "subgroup_no", "item_no"),
@@ -87,6 +133,10 @@ ORDER_BY: dict[str, tuple[str, ...]] = {
     "submission_status": ("municipality_code",),
     "numeric_targets": ("target_id", "municipality_code", "target_year"),
     "municipality_matrix": ("municipality_code", "measure_id"),
+    "item_summary": ("position",),
+    "item_option_counts": ("item_position", "option_position"),
+    "item_number_totals": ("position", "value_year"),
+    "item_numbers": ("position", "municipality_code", "value_year"),
 }
 
 
@@ -164,6 +214,58 @@ class TargetRow:
 
 
 @dataclass(frozen=True)
+class ItemStatus:
+    """item_summary's counts and published strings of one item (status sheet)."""
+
+    answer_count: int
+    applicable_total: int
+    status_text: str
+    breakdown_text: str | None
+    line_text: str | None
+
+
+@dataclass(frozen=True)
+class OptionCountRow:
+    item_id: str
+    item_label: str
+    option_label: str
+    option_count: int
+    prev_year_count: int | None
+    change_count: int | None
+    change_marker: str | None
+
+
+@dataclass(frozen=True)
+class NumberTotalRow:
+    item_id: str
+    label: str
+    unit: str | None
+    value_year: int
+    year_label: str
+    answered_count: int
+    value_sum: float | None
+    value_min: float | None
+    value_max: float | None
+    value_avg: float | None
+    previous_year_sum: float | None
+
+
+@dataclass(frozen=True)
+class NumberRow:
+    municipality_code: str
+    municipality_name: str
+    item_id: str
+    label: str
+    unit: str | None
+    value_year: int
+    year_label: str
+    raw_text: str | None
+    value: float | None
+    previous_year_value: float | None
+    note: str | None
+
+
+@dataclass(frozen=True)
 class ReturnedRow:
     """One problem of one quarantined file (load/sql/queries/returned_files.sql): the 差戻し list."""
 
@@ -228,6 +330,11 @@ class SummaryData:
     data_as_of: dt.datetime | None = None
     # quarantined files of this survey year, and those whose year could not be read
     returned: list[ReturnedRow] = field(default_factory=list)
+    # the typed items' views (empty for a database without them)
+    item_status: dict[str, ItemStatus] = field(default_factory=dict)  # item_id -> strings
+    option_counts: list[OptionCountRow] = field(default_factory=list)
+    number_totals: list[NumberTotalRow] = field(default_factory=list)
+    numbers: list[NumberRow] = field(default_factory=list)
 
     @property
     def has_previous_year(self) -> bool:
@@ -301,6 +408,7 @@ def read_summary(db_path: Path, fiscal_year: int, prefecture_code: str | None = 
                 )
                 texts = _Texts()
                 data = _assemble(fiscal_year, pref, ms, list(ms_columns), own, subs, targets, texts)
+                _add_items(con, data, columns, survey, texts)
                 if {"submissions", "file_issues", "municipalities"} <= columns.keys():
                     data.returned = [r for r in read_returned(con) if r.fiscal_year in (None, fiscal_year)]
                 _add_matrix(data, _of_survey(pending.result(), survey), texts)
@@ -351,8 +459,8 @@ def _read(
     if view == "measure_summary":
         selected = [_quote(c) for c in present]  # the machine-readable sheet shows every column
     else:
-        selected = [_quote(c) for c in REQUIRED[view]]
-        for logical, candidates in OPTIONAL[view].items():
+        selected = [_quote(c) for c in REQUIRED.get(view) or ITEM_COLUMNS[view]]
+        for logical, candidates in OPTIONAL.get(view, {}).items():
             found = next((c for c in candidates if c in present), None)
             selected.append(
                 f"{_quote(found)} AS {_quote(logical)}" if found else f"NULL AS {_quote(logical)}"
@@ -576,6 +684,82 @@ def _target_row(r: dict[str, Any], pref: str, fiscal_year: int, texts: _Texts) -
     )
 
 
+def _add_items(
+    con: duckdb.DuckDBPyConnection,
+    data: SummaryData,
+    columns: dict[str, list[str]],
+    survey: str | None,
+    texts: _Texts,
+) -> None:
+    """The typed items' views of the survey, when the database has them with their columns."""
+
+    def rows(view: str) -> list[dict[str, Any]]:
+        present = columns.get(view, [])
+        if not set(ITEM_COLUMNS[view]) <= set(present):
+            return []
+        return _of_survey(_read(con, view, present, data.fiscal_year, data.prefecture_code), survey)
+
+    text = texts.text
+    data.item_status = {
+        str(r["item_id"]): ItemStatus(
+            answer_count=int(r["answer_count"] or 0),
+            applicable_total=int(r["applicable_total"] or 0),
+            status_text=str(r["status_text"]),
+            breakdown_text=text(r["breakdown_text"]),
+            line_text=text(r["line_text"]),
+        )
+        for r in rows("item_summary")
+    }
+    data.option_counts = [
+        OptionCountRow(
+            item_id=str(r["item_id"]),
+            item_label=str(r["item_label"]),
+            option_label=str(r["option_label"]),
+            option_count=int(r["option_count"] or 0),
+            prev_year_count=_int(r["prev_year_count"]),
+            change_count=_int(r["change_count"]),
+            change_marker=text(r["change_marker"]),
+        )
+        for r in rows("item_option_counts")
+    ]
+    data.number_totals = [
+        NumberTotalRow(
+            item_id=str(r["item_id"]),
+            label=str(r["label"]),
+            unit=text(r["unit"]),
+            value_year=int(r["value_year"]),
+            year_label=str(r["year_label"]),
+            answered_count=int(r["answered_count"] or 0),
+            value_sum=_float(r["value_sum"]),
+            value_min=_float(r["value_min"]),
+            value_max=_float(r["value_max"]),
+            value_avg=_float(r["value_avg"]),
+            previous_year_sum=_float(r["previous_year_sum"]),
+        )
+        for r in rows("item_number_totals")
+    ]
+    data.numbers = [
+        NumberRow(
+            municipality_code=str(r["municipality_code"]),
+            municipality_name=texts.name_of(str(r["municipality_code"]), r["municipality_name"]),
+            item_id=str(r["item_id"]),
+            label=str(r["label"]),
+            unit=text(r["unit"]),
+            value_year=int(r["value_year"]),
+            year_label=str(r["year_label"]),
+            raw_text=text(r["raw_text"]),
+            value=_float(r["value"]),
+            previous_year_value=_float(r["previous_year_value"]),
+            note=text(r["note"]),
+        )
+        for r in rows("item_numbers")
+    ]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _add_matrix(data: SummaryData, matrix: list[dict[str, Any]], texts: _Texts) -> None:
     """The matrix fields from _read_matrix's rows (one per municipality and answer value)."""
     names: dict[str, str] = {}
@@ -621,6 +805,22 @@ def _prefecture_name(pref: str, lookup: Any) -> str:
 def _target_label(pref: str, fiscal_year: int, target_id: str) -> str:
     """The catalog's label of a numeric target item, when the view does not carry it."""
     return catalog_target_labels(pref, fiscal_year).get(target_id, target_id)
+
+
+@lru_cache(maxsize=8)
+def catalog_target_years(pref: str, fiscal_year: int) -> dict[str, list[tuple[int, str]]]:
+    """Each numeric target's fiscal years in the survey's catalog with their labels as the catalog
+    writes them (R3, 令和3年度), in catalog order ({} when there is no catalog)."""
+    from kokuho.catalog import CatalogError, load_catalog_for, year_label
+
+    try:
+        catalog = load_catalog_for(pref, fiscal_year)
+    except (CatalogError, OSError):
+        return {}
+    return {
+        item.id: [(year, year_label(year, item.year_label)) for year in item.years(fiscal_year)]
+        for item in catalog.numeric_targets
+    }
 
 
 @lru_cache(maxsize=8)

@@ -97,6 +97,20 @@ def build_workbook(ctx: sheets.Context, indicators: IndicatorData | None = None)
     ws = workbook.create_sheet("数値目標")
     sheets.write_targets(ws, ctx)
     listing.append((ws.title, "市町村別・年度別の数値目標（収納率等）と備考"))
+    # Sheets of typed items, only for a survey that has them (Saitama's workbook stays as it is).
+    if data.option_counts:
+        ws = workbook.create_sheet("選択肢の集計")
+        sheets.write_option_counts(ws, ctx)
+        listing.append((ws.title, "選択肢・新規継続の項目：選択肢ごとの市町村数と前年度比（増・減・新）"))
+    if data.number_totals:
+        ws = workbook.create_sheet("数値項目")
+        sheets.write_number_totals(ws, ctx)
+        listing.append(
+            (ws.title, "数値の項目：項目・年度ごとの回答市町村数・合計・最小・最大・平均と前年度の合計")
+        )
+        ws = workbook.create_sheet("数値項目（市町村別）")
+        sheets.write_numbers(ws, ctx)
+        listing.append((ws.title, "数値の項目：市町村・年度ごとの記入のとおりの値と数値、前年度の数値"))
     ws = workbook.create_sheet("提出状況")
     sheets.write_submissions(ws, ctx)
     listing.append((ws.title, "未提出・差戻し（理由）・再提出・受理の市町村"))

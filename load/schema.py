@@ -29,10 +29,25 @@ TABLES: tuple[str, ...] = (
     "runs",
     "inbox_entries",
     "items",
+    "item_options",
+    "municipality_groups",
     "item_responses",
 )
+# Columns added to tables after their first release: a warehouse created before gets them
+# (ADD COLUMN IF NOT EXISTS) right after the tables are created.
+COLUMN_STEPS: tuple[str, ...] = (
+    "steps/add_responses_not_applicable",
+    "steps/add_numeric_target_items_year_label",
+)
 # Macros the views use.
-MACROS: tuple[str, ...] = ("in_survey_area", "amount_digits", "amount_text")
+MACROS: tuple[str, ...] = (
+    "in_survey_area",
+    "year_label",
+    "status_text",
+    "item_answer_rows",
+    "amount_digits",
+    "amount_text",
+)
 VIEWS: tuple[str, ...] = (
     "current_submissions",
     "budget_lines",
@@ -43,6 +58,11 @@ VIEWS: tuple[str, ...] = (
     "numeric_targets_wide",
     "municipality_matrix",
     "resubmission_changes",
+    "item_answers",
+    "item_summary",
+    "item_option_counts",
+    "item_numbers",
+    "item_number_totals",
     "indicator_results",
     "indicator_rollup",
     "item_pairs",
@@ -63,6 +83,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, *, remember: bool = False) -> 
     for kind, group in (("tables", TABLES), ("macros", MACROS), ("views", VIEWS)):
         for name in group:
             con.execute(sql(f"{kind}/{name}"))
+        if kind == "tables":
+            for step in COLUMN_STEPS:
+                con.execute(sql(step))
     if remember:
         _SCHEMA_READY.add(con)
 

@@ -315,15 +315,17 @@ def _insert_batch(
             "steps/insert_responses",
             "steps/insert_own_initiatives",
             "steps/insert_numeric_targets",
+            "steps/insert_item_values",
         ),
         {
             "load_files": load_files,
             "stg_submissions": batch.submissions,
-            "stg_responses": _first_per_key(batch.responses, ["sha256", "measure_id"]),
+            "stg_responses": _first_per_key(_with_not_applicable(batch.responses), ["sha256", "measure_id"]),
             "stg_own_initiatives": _first_per_key(batch.own_initiatives, ["sha256", "table_id", "position"]),
             "stg_numeric_targets": _first_per_key(
                 batch.numeric_targets, ["sha256", "target_id", "target_year"]
             ),
+            "stg_item_values": _first_per_key(_item_values(batch), ["sha256", "item_id", "value_year"]),
             "stg_file_issues": issues,
             "stg_inbox_entries": _entry_frame(entries),
         },
@@ -334,6 +336,21 @@ def _insert_batch(
             "fiscal_year": survey[1] if survey else None,
         },
     )
+
+
+def _with_not_applicable(responses: pd.DataFrame) -> pd.DataFrame:
+    """stg_responses with its not_applicable (該当なし) column: false when staging does not read it."""
+    if "not_applicable" in responses.columns:
+        return responses
+    return responses.assign(not_applicable=pd.array([False] * len(responses), dtype="boolean"))
+
+
+def _item_values(batch: StagingBatch) -> pd.DataFrame:
+    """The batch's typed item cells (stg_item_values), empty for a batch that carries none."""
+    from transform.batch import empty_frame
+
+    values = getattr(batch, "item_values", None)
+    return empty_frame("stg_item_values") if values is None else values
 
 
 def _first_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:

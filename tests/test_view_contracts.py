@@ -22,10 +22,18 @@ CONTRACTS = contracts()
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The warehouse of test_views: seed-like files of Saitama, FY2023 and FY2024."""
+    """The warehouse of test_views: seed-like files of Saitama, FY2023 and FY2024, plus the typed
+    items of test_item_views (Okayama-like), so that every view has rows."""
+    from test_item_views import fixture_files, item_batch, write_catalogs
+
+    from load.warehouse import load_batch
+
     directory = tmp_path_factory.mktemp("contracts")
     path = directory / "kokuho.duckdb"
     load_fixture(path, make_fixture(directory / "catalogs"))
+    cat2023, cat2024 = write_catalogs(directory / "item_catalogs")
+    files2023, files2024 = fixture_files(cat2023, cat2024)
+    load_batch(path, item_batch([*files2023, *files2024]), catalogs=[cat2023, cat2024], run_id="run-items")
     from indicator_fixtures import fill_seed_003, new_warehouse
 
     with new_warehouse(path) as con:  # seed 003's indicators and costs (Nagano), for the indicator views

@@ -8,7 +8,8 @@ xlsx_cells.save_workbook.
 
 One module per idea: style, tables (Context, title block, header row), cells (the buffer, text
 widths and row heights), pages (print layout), texts, then one module per sheet family: sections,
-status, matrix, targets, submissions, returned, charts, notes (the cover), machine.
+status, matrix, targets, items (typed items), submissions, returned, charts, notes (the cover),
+machine.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ from load.export_sheets.charts import (
     chart_chunks,
     chart_label,
     write_chart_sheet,
+)
+from load.export_sheets.items import (
+    ITEMS_HEADER_ROW,
+    option_change_text,
+    write_number_totals,
+    write_numbers,
+    write_option_counts,
 )
 from load.export_sheets.machine import BUDGET_COLUMNS, write_machine_budget_lines, write_machine_measures
 from load.export_sheets.matrix import (
@@ -173,6 +181,7 @@ __all__ = [
     "HEADING_ALIGNS",
     "HEADING_FILL",
     "INNER_BLOCK_FILL",
+    "ITEMS_HEADER_ROW",
     "LINE_HEIGHT",
     "MARGINS",
     "MARK_FONT",
@@ -230,6 +239,7 @@ __all__ = [
     "header_text",
     "heading_texts",
     "matrix_column_breaks",
+    "option_change_text",
     "own_rows_by_table",
     "page_capacity",
     "percent",
@@ -261,6 +271,9 @@ __all__ = [
     "write_machine_measures",
     "write_matrix",
     "write_notes",
+    "write_number_totals",
+    "write_numbers",
+    "write_option_counts",
     "write_returned",
     "write_returned_table",
     "write_section",

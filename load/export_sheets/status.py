@@ -6,7 +6,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho.catalog import short_year_label
 from kokuho.codelists import MARKER_DOWN, MARKER_NEW, MARKER_UP
-from load.export_data import MeasureRow
+from load.export_data import MeasureRow, SummaryData
 from load.export_sheets.cells import put, row_height, set_widths, wrapped_height
 from load.export_sheets.pages import setup_print
 from load.export_sheets.sections import _nested_blocks
@@ -32,12 +32,24 @@ def status_headers(fiscal_year: int) -> tuple[str, ...]:
 
 
 def status_text(m: MeasureRow) -> str:
-    """Seed 004's one string: 25/27市町村（93%） 1市町村（増）, 4/4市町村（100%）（新）."""
+    """Seed 004's one string: 25/27市町村（93%） 1市町村（増）, 4/4市町村（100%）（新）.
+
+    For a database written before the view item_summary existed; otherwise the sheet shows that
+    view's status_text (the macro load/sql/macros/status_text.sql), which prints the same."""
     ratio = ratio_text(m.implementing_count, m.municipality_total)
     change = change_text(m)
     if not change:
         return ratio
     return ratio + change if m.change_marker == MARKER_NEW else f"{ratio} {change}"
+
+
+def published(m: MeasureRow, data: SummaryData) -> tuple[int, int, str]:
+    """(N, n, the status string with an inline breakdown after it) of a measure: item_summary's,
+    which follows who the item applies to and its published form, else measure_summary's."""
+    item = data.item_status.get(m.measure_id)
+    if item is None:
+        return m.municipality_total, m.implementing_count, status_text(m)
+    return item.applicable_total, item.answer_count, item.status_text + (item.breakdown_text or "")
 
 
 def write_status(ws: Worksheet, ctx: Context) -> None:
@@ -60,13 +72,14 @@ def write_status(ws: Worksheet, ctx: Context) -> None:
         if previous != m.section_no:
             sections.append(row)
         previous = m.section_no
+        total, count, text = published(m, data)
         values: list[object] = [
             f"{m.section_no} {m.section}",
             m.place,
             m.label,
-            m.municipality_total,
-            m.implementing_count,
-            status_text(m),
+            total,
+            count,
+            text,
             m.prev_year_count,
         ]
         for col, value in enumerate(values, start=1):

@@ -36,6 +36,21 @@ def target_years(ctx: Context) -> list[int]:
     return sorted({t.target_year for t in ctx.data.targets})
 
 
+def catalog_years(ctx: Context) -> dict[int, str]:
+    """The fiscal years the survey's catalog asks its numeric targets for, with their labels as the
+    catalog writes them (R3, 令和3年度); {} without a catalog."""
+    from load.export_data import catalog_target_years
+
+    found = catalog_target_years(ctx.data.prefecture_code, ctx.data.fiscal_year)
+    return dict(sorted({year: label for years in found.values() for year, label in years}.items()))
+
+
+def as_written(ctx: Context) -> bool:
+    """A targets table that reaches back before the survey year (seed 004's R3…R11 收納率 table) is
+    reproduced as the municipalities wrote it; a forward one keeps numbers as numbers."""
+    return any(year < ctx.data.fiscal_year for year in catalog_years(ctx))
+
+
 def target_order(ctx: Context) -> list[str]:
     from load.export_data import catalog_target_labels
 
@@ -53,27 +68,34 @@ def target_cell(value: float | None, qualifier: str | None, raw_text: str | None
 
 
 def write_targets(ws: Worksheet, ctx: Context) -> None:
-    """Seed 004's 収納率 table: per municipality and fiscal year, raw text where not a number."""
+    """Seed 004's 収納率 table: per municipality and fiscal year, raw text where not a number; a
+    table reaching back before the survey year (as_written) has a column for every year of the
+    catalog, labelled as the catalog labels it, and every cell as written (93.70%, 95％以上)."""
     data = ctx.data
-    years = target_years(ctx)
+    written = as_written(ctx)
+    if written:
+        labels_of = catalog_years(ctx)
+        years = sorted(set(labels_of) | set(target_years(ctx)))
+        year_labels = [_year_heading(labels_of.get(y) or short_year_label(y)) for y in years]
+        subtitle = "記入のとおり表示（「93.70%」「95％以上」「前年度収納率を上回る」「【未設定】」「-」等）。空欄は記入なし"
+    else:
+        years = target_years(ctx)
+        year_labels = [f"{short_year_label(y)}年度（%）" for y in years]
+        subtitle = (
+            "数値は%（百分率）。数値でない記入（「95％以上」「前年度以上」「【未設定】」等）は原文のまま表示"
+        )
     title_block(
         ws,
         ctx,
         f"市町村別の数値目標（収納率等）　{ctx.year_label}調査　{data.prefecture_name}",
-        "数値は%（百分率）。数値でない記入（「95％以上」「前年度以上」「【未設定】」等）は原文のまま表示",
+        subtitle,
         "単位：%",
     )
-    widths = (9.0, 12.0, 24.0, *([12.0] * len(years)), 40.0)
+    widths = (9.0, 12.0, 24.0, *([10.0 if written else 12.0] * len(years)), 40.0)
     set_widths(ws, widths)
-    labels = (
-        "市町村コード",
-        "市町村名",
-        "目標項目",
-        *[f"{short_year_label(y)}年度（%）" for y in years],
-        "備考",
-    )
+    labels = ("市町村コード", "市町村名", "目標項目", *year_labels, "備考")
     header_row(ws, TARGET_HEADER_ROW, labels, height=32)
-    grouped, notes, names, label_of = _grouped_targets(data)
+    grouped, notes, names, label_of = _grouped_targets(data, written)
     row, target_starts = _target_rows(ws, ctx, years, widths, grouped, notes, names, label_of)
     finish_table(ws, TARGET_HEADER_ROW, row - 1, len(widths), f"D{TARGET_HEADER_ROW + 1}")
     setup_print(
@@ -85,14 +107,19 @@ def write_targets(ws: Worksheet, ctx: Context) -> None:
     )
 
 
+def _year_heading(label: str) -> str:
+    """R3 -> R3年度; 令和3年度 stays."""
+    return label if label.endswith("年度") else f"{label}年度"
+
+
 _Grouped = dict[tuple[str, str], dict[int, object]]
 
 
 def _grouped_targets(
-    data: SummaryData,
+    data: SummaryData, written: bool = False
 ) -> tuple[_Grouped, dict[tuple[str, str], list[str]], dict[str, str], dict[str, str]]:
-    """(target, municipality) -> year -> cell, the notes of each (target, municipality) without
-    repeats, municipality names and target labels."""
+    """(target, municipality) -> year -> cell (the text as written when `written`), the notes of
+    each (target, municipality) without repeats, municipality names and target labels."""
     grouped: _Grouped = {}
     notes: dict[tuple[str, str], list[str]] = {}
     names: dict[str, str] = {}
@@ -101,7 +128,8 @@ def _grouped_targets(
         key = (t.target_id, t.municipality_code)
         names[t.municipality_code] = t.municipality_name
         label_of[t.target_id] = t.target_label
-        grouped.setdefault(key, {})[t.target_year] = target_cell(t.value, t.qualifier, t.raw_text)
+        cell = (t.raw_text or t.qualifier or "") if written else target_cell(t.value, t.qualifier, t.raw_text)
+        grouped.setdefault(key, {})[t.target_year] = cell
         if t.note and t.note not in notes.setdefault(key, []):
             notes[key].append(t.note)
     return grouped, notes, names, label_of

@@ -9,5 +9,6 @@ CREATE TABLE IF NOT EXISTS numeric_target_items (
     year_offsets INTEGER[] NOT NULL,
     minimum      DOUBLE,
     maximum      DOUBLE,
+    year_label   VARCHAR,  -- short (R3) or era (令和3年度); NULL in surveys synced before it was kept
     PRIMARY KEY (survey_id, target_id)
 );

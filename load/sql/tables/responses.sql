@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS responses (
     municipality_code VARCHAR NOT NULL,
     survey_id         VARCHAR NOT NULL,
     measure_id        VARCHAR NOT NULL,
-    implemented       BOOLEAN NOT NULL,
+    implemented       BOOLEAN NOT NULL,  -- false for 該当なし
     answer            VARCHAR,   -- ○ or empty string
     answer_raw        VARCHAR,   -- the cell as found
     budget_line       VARCHAR,   -- 予算事業名, normalised; one cell is one name
@@ -18,5 +18,7 @@ CREATE TABLE IF NOT EXISTS responses (
     file_name         VARCHAR NOT NULL,
     sheet             VARCHAR NOT NULL,
     cell              VARCHAR NOT NULL,
-    row_no            INTEGER
+    row_no            INTEGER,
+    -- 該当なし (distinct from no, implemented is false); NULL in files loaded before it was read
+    not_applicable    BOOLEAN
 );

@@ -1,6 +1,7 @@
 -- Numeric targets (収納率目標 …) of each municipality's current accepted file, one row per target
 -- and target year: the parsed value (percent), its qualifier (以上 / 前年度以上 / 未設定), the text as
--- written and the remark (備考). year_offset is target_year minus the survey's fiscal year.
+-- written and the remark (備考). year_offset is target_year minus the survey's fiscal year; year_label
+-- labels the year as the catalog does (R3 or 令和3年度), the column names of a pivot over the years.
 CREATE OR REPLACE VIEW numeric_targets AS
 SELECT
     s.fiscal_year,
@@ -12,6 +13,7 @@ SELECT
     i.unit,
     t.target_year,
     CAST(t.target_year - s.fiscal_year AS INTEGER) AS year_offset,
+    year_label(t.target_year, coalesce(i.year_label, 'short')) AS year_label,
     t.value,
     t.qualifier,
     t.raw_text,

@@ -1,7 +1,8 @@
 -- numeric_targets pivoted like seed 004's 収納率 table: one row per municipality with an accepted file
 -- and target of its survey, one column group per year from the survey's fiscal year (y0) to three
 -- years later (y3). For each year k: yk_label (R6 …), yk (the text as written) and yk_value (parsed
--- percent). note joins the distinct remarks in year order.
+-- percent). note joins the distinct remarks in year order. Only those four years: years_beyond counts
+-- the targets of other years (past years, or later than y3), which only numeric_targets (long) shows.
 CREATE OR REPLACE VIEW numeric_targets_wide AS
 WITH cells AS (
     SELECT t.survey_id, t.municipality_code, t.target_id, t.target_year - s.fiscal_year AS year_offset,
@@ -32,7 +33,8 @@ pivoted AS (
         max(raw_text) FILTER (WHERE year_offset = 2) AS y2,
         max(value) FILTER (WHERE year_offset = 2) AS y2_value,
         max(raw_text) FILTER (WHERE year_offset = 3) AS y3,
-        max(value) FILTER (WHERE year_offset = 3) AS y3_value
+        max(value) FILTER (WHERE year_offset = 3) AS y3_value,
+        count(*) FILTER (WHERE year_offset NOT BETWEEN 0 AND 3) AS years_beyond
     FROM cells
     GROUP BY survey_id, municipality_code, target_id
 )
@@ -61,6 +63,7 @@ SELECT
     p.y3,
     p.y3_value,
     n.note,
+    CAST(coalesce(p.years_beyond, 0) AS INTEGER) AS years_beyond,
     i.position AS target_position,
     s.survey_id
 FROM current_submissions AS c
