@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import openpyxl
@@ -73,7 +74,7 @@ def catalog_dir() -> Iterator[None]:
 
 def _fill(path: Path, values: list[tuple[str, int, object]]) -> None:
     wb = openpyxl.load_workbook(path)
-    where = {}
+    where: dict[str, tuple[Any, int]] = {}
     for ws in wb.worksheets:
         for key, row in row_index(ws).items():
             where.setdefault(key, (ws, row))
