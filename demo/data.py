@@ -479,6 +479,9 @@ def plan_targets(
     own_style = rng.choices(styles, weights=style_weights)[0]
     result: dict[tuple[str, int], TargetAnswer] = {}
     for item in catalog.numeric_targets:
+        if item.id in RESULT_ITEMS:
+            result.update(plan_results(catalog, item.id, municipality, seed))
+            continue
         low, high, step = TARGET_RANGES.get(item.id, (50.0, 90.0, 1.0))
         start = rng.uniform(low, high)
         for index, year in enumerate(item.years(catalog.fiscal_year)):
@@ -496,6 +499,33 @@ def plan_targets(
                 )
             result[(item.id, year)] = answer
     return result
+
+
+# Numeric items that hold results of past years (indicators compare them with the targets of
+# earlier surveys): written as plain numbers, sometimes as text with %, now and then left blank.
+RESULT_ITEMS: dict[str, tuple[float, float]] = {"collection_rate_result": (92.0, 98.3)}
+
+
+def plan_results(
+    catalog: Catalog, item_id: str, municipality: Municipality, seed: int
+) -> dict[tuple[str, int], TargetAnswer]:
+    """One municipality's results of past years: around a level of its own, moving by up to ±1.5
+    points a year (so that some rise, some fall and some meet their targets)."""
+    rng = _rng(seed, catalog.fiscal_year, "results", item_id, municipality.code)
+    low, high = RESULT_ITEMS[item_id]
+    item = next(t for t in catalog.numeric_targets if t.id == item_id)
+    level = rng.uniform(low, high)
+    answers: dict[tuple[str, int], TargetAnswer] = {}
+    for year in item.years(catalog.fiscal_year):
+        level = min(100.0, max(0.0, level + rng.uniform(-1.5, 1.5)))
+        roll = rng.random()
+        if roll < 0.05:
+            answers[(item_id, year)] = TargetAnswer(None, None, None, None)
+        elif roll < 0.2:
+            answers[(item_id, year)] = TargetAnswer(f"{level:.1f}%", None, round(level, 1), None)
+        else:
+            answers[(item_id, year)] = TargetAnswer(round(level, 1), None, round(level, 1), None)
+    return answers
 
 
 # --------------------------------------------------------------------------------------------

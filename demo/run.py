@@ -51,6 +51,8 @@ def run_demo(*, home: Path, runner: str = "default") -> int:
         f'  .venv/bin/kokuho sql --db {settings.db_path} "SELECT label, implementing_count, budget_lines '
         'FROM measure_summary WHERE fiscal_year = 2024 ORDER BY position LIMIT 5"\n'
         f"  .venv/bin/kokuho status --db {settings.db_path}\n"
+        f'  .venv/bin/kokuho sql --db {settings.db_path} "SELECT achievement, trend, count(*) FROM indicator_results '
+        'WHERE fiscal_year = 2024 AND value_year = 2023 GROUP BY ALL ORDER BY ALL"\n'
         f"  demo manifest (what each file is meant to test): {home / 'demo_manifest.json'}"
     )
     return 0

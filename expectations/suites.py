@@ -278,6 +278,25 @@ def rules() -> dict[str, list[Rule]]:
             _max_length("note", codelists.NOTE_MAX_CHARS, "備考", targets["note"]),
         ],
         "stg_item_values": _item_value_rules(),
+        **_rule_suites(),
+    }
+
+
+def _rule_suites() -> dict[str, list[Rule]]:
+    """The catalog's sum rules (total = sum of parts), one stg_rule_checks row per file, rule and
+    year: the total must equal the parts' sum to the unit (千円); the reason names both numbers."""
+    return {
+        "stg_rule_checks": [
+            Rule(
+                "ExpectColumnValuesToBeBetween",
+                {"column": "difference", "min_value": 0, "max_value": 0},
+                "SUM_RULE_VIOLATED",
+                "{detail}",
+                value_column="total_raw",
+                requirement="合計は内訳の和と一致する（差 0）",
+                extra_meta={"detail_columns": ["detail"]},
+            ),
+        ],
     }
 
 

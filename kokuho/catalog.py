@@ -461,13 +461,30 @@ def _build(path: Path, raw: CatalogFile, lines: dict[_Path, int]) -> Catalog:
             for name, g in (raw.groups or {}).items()
         },
         indicators=tuple(
-            Indicator(i.id, i.label, i.unit, i.direction, i.result, i.target, n)
+            Indicator(
+                i.id,
+                i.label,
+                i.unit or _unit_of(i.result, tables, targets),
+                i.direction,
+                i.result,
+                i.target,
+                n,
+            )
             for n, i in enumerate(raw.indicators or [], start=1)
         ),
         rules=tuple(SumRule(r.id, r.label, r.total, tuple(r.parts)) for r in raw.rules or []),
     )
     _check_references(check, raw, catalog)
     return catalog
+
+
+def _unit_of(ref: str, tables: list[SurveyTable], targets: list[NumericTargetItem]) -> str | None:
+    """An indicator's unit when the catalog gives none: that of its result item (or target)."""
+    for table in tables:
+        for item in table.items:
+            if item.id == ref:
+                return item.unit
+    return next((t.unit for t in targets if t.id == ref), None)
 
 
 def _leaves(
@@ -687,6 +704,8 @@ def _check_references(check: _Checker, raw: CatalogFile, catalog: Catalog) -> No
         for key, ref in (("result", ind.result), ("target", ind.target)):
             if ref is not None and ref not in numeric:
                 raise check.fail(where, f"指標 {ind.id} の '{key}' {ref} は数値の項目・数値目標にありません")
+        if ind.target is not None and ind.target == ind.result:
+            raise check.fail(where, f"指標 {ind.id} の 'result' と 'target' が同じ項目 {ind.result} です")
     seen = set()
     for r_index, rule in enumerate(raw.rules or []):
         where = ("rules", r_index)
@@ -694,6 +713,8 @@ def _check_references(check: _Checker, raw: CatalogFile, catalog: Catalog) -> No
             raise check.fail(where, f"ルールID {rule.id} が重複しています")
         seen.add(rule.id)
         refs = [rule.total, *rule.parts]
+        if len(set(refs)) != len(refs):
+            raise check.fail(where, f"ルール {rule.id} の合計と内訳に同じ項目が重複しています")
         for ref in refs:
             if ref not in by_id or not by_id[ref].is_numeric:
                 raise check.fail(where, f"ルール {rule.id} の項目 {ref} は数値の項目にありません")

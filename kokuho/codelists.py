@@ -228,6 +228,11 @@ ISSUES: dict[str, tuple[str, str]] = {
         "ファイル「{file}」のシート「{sheet}」セル{cell}の項目「{value}」は調査項目にありません。",
         "調査票の行を追加・変更せずに記入してください。",
     ),
+    # Added by validation of the catalog's sum rules (stg_rule_checks).
+    "SUM_RULE_VIOLATED": (
+        "ファイル「{file}」のシート「{sheet}」セル{cell}（{value}）：{detail}。",
+        "合計と内訳の金額（千円）を確かめ、合計が内訳の和と一致するように記入し直してください（マイナスは△）。",
+    ),
 }
 
 # The answer meaning "this item does not concern us" (distinct from a blank or no), after NFKC and

@@ -51,6 +51,7 @@ def _catalog_frames(catalog: Catalog, loaded_at: datetime) -> dict[str, pd.DataF
         "catalog_items": _item_frame(catalog),
         "catalog_item_options": _item_option_frame(catalog),
         "catalog_groups": _group_frame(catalog),
+        **_indicator_frames(catalog),
     }
 
 
@@ -262,9 +263,82 @@ def _group_frame(catalog: Catalog) -> pd.DataFrame:
     return frame.astype("string")
 
 
+def _indicator_frames(catalog: Catalog) -> dict[str, pd.DataFrame]:
+    """The catalog's indicators (with the fiscal years evaluated: the result item's) and sum rules
+    (one row per member item, the total first)."""
+
+    def years(ref: str) -> str:
+        try:
+            found = catalog.measure(ref).years(catalog.fiscal_year)
+        except KeyError:
+            found = next(t.years(catalog.fiscal_year) for t in catalog.numeric_targets if t.id == ref)
+        return ",".join(str(y) for y in found)
+
+    indicators = pd.DataFrame(
+        [
+            {
+                "survey_id": catalog.survey_id,
+                "indicator_id": i.id,
+                "position": i.position,
+                "label": i.label,
+                "unit": i.unit,
+                "direction": i.direction,
+                "result_id": i.result,
+                "target_id": i.target,
+                "years": years(i.result),
+            }
+            for i in catalog.indicators
+        ],
+        columns=[
+            "survey_id",
+            "indicator_id",
+            "position",
+            "label",
+            "unit",
+            "direction",
+            "result_id",
+            "target_id",
+            "years",
+        ],
+    ).astype(
+        {
+            c: "string"
+            for c in (
+                "survey_id",
+                "indicator_id",
+                "label",
+                "unit",
+                "direction",
+                "result_id",
+                "target_id",
+                "years",
+            )
+        }
+    )
+    rules = pd.DataFrame(
+        [
+            {
+                "survey_id": catalog.survey_id,
+                "rule_id": r.id,
+                "label": r.label,
+                "role": "total" if n == 0 else "part",
+                "position": n,
+                "item_id": item_id,
+            }
+            for r in catalog.rules
+            for n, item_id in enumerate((r.total, *r.parts))
+        ],
+        columns=["survey_id", "rule_id", "label", "role", "position", "item_id"],
+    ).astype({c: "string" for c in ("survey_id", "rule_id", "label", "role", "item_id")})
+    return {
+        "catalog_indicators": indicators.astype({"position": "int64"}),
+        "catalog_rules": rules.astype({"position": "int64"}),
+    }
+
+
 def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     """Make the warehouse's survey, measures, tables, numeric target items, items (every type), their
-    options and the named municipality groups equal the catalog.
+    options, the named municipality groups, indicators and sum rules equal the catalog.
 
     Idempotent: syncing the same catalog again changes nothing (loaded_at keeps the first load).
     """
@@ -289,6 +363,8 @@ def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
             "steps/sync_items",
             "steps/sync_item_options",
             "steps/sync_municipality_groups",
+            "steps/sync_indicators",
+            "steps/sync_indicators_rules",
         ),
         frames,
     )

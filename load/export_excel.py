@@ -15,7 +15,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 
@@ -25,6 +25,9 @@ from kokuho.errors import UsageError
 from load import export_sheets as sheets
 from load.export_data import LOCAL_TZ, ExportError, SummaryData, read_summary
 from load.xlsx_cells import save_workbook
+
+if TYPE_CHECKING:
+    from load.export_sheets.indicators import IndicatorData
 
 DEFAULT_SURVEY_TITLE = "国民健康保険運営方針で目標設定した事業の取組状況調査"
 NO_RUN = "（記録なし）"
@@ -47,7 +50,9 @@ def export_summary(
     """
     data = read_summary(Path(db_path), int(fiscal_year), prefecture_code)
     ctx = _context(data, run_info or {})
-    workbook = build_workbook(ctx)
+    from load.export_sheets.indicators import read_indicator_data
+
+    workbook = build_workbook(ctx, indicators=read_indicator_data(Path(db_path), data))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed: a reader never sees half a workbook.
@@ -69,7 +74,7 @@ def _umask() -> int:
     return mask
 
 
-def build_workbook(ctx: sheets.Context) -> Workbook:
+def build_workbook(ctx: sheets.Context, indicators: IndicatorData | None = None) -> Workbook:
     """The summary workbook; its cells are buffered (load.xlsx_cells): save it with
     xlsx_cells.save_workbook, not Workbook.save, which would write the sheets without cells."""
     data = ctx.data
@@ -112,6 +117,10 @@ def build_workbook(ctx: sheets.Context) -> Workbook:
     ws = workbook.create_sheet("差戻し一覧")
     sheets.write_returned(ws, ctx)
     listing.append((ws.title, "差戻したファイルごとの理由（シート・セル・内容・修正方法）と現在の状況"))
+    if indicators is not None:  # surveys with indicators or amounts (seed 003 / 004 tables)
+        from load.export_sheets.indicators import write_indicator_sheets
+
+        listing += write_indicator_sheets(workbook, ctx, indicators)
     for index, (no, title) in enumerate(data.sections(), start=1):
         ws = workbook.create_sheet(sheets.sheet_title(f"図{index} {title}"))
         sheets.write_chart_sheet(ws, ctx, no, title)

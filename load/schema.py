@@ -19,6 +19,8 @@ TABLES: tuple[str, ...] = (
     "measures",
     "survey_tables",
     "numeric_target_items",
+    "indicators",
+    "sum_rules",
     "submissions",
     "responses",
     "own_initiative_responses",
@@ -38,7 +40,14 @@ COLUMN_STEPS: tuple[str, ...] = (
     "steps/add_numeric_target_items_year_label",
 )
 # Macros the views use.
-MACROS: tuple[str, ...] = ("in_survey_area", "year_label", "status_text", "item_answer_rows")
+MACROS: tuple[str, ...] = (
+    "in_survey_area",
+    "year_label",
+    "status_text",
+    "item_answer_rows",
+    "amount_digits",
+    "amount_text",
+)
 VIEWS: tuple[str, ...] = (
     "current_submissions",
     "budget_lines",
@@ -54,6 +63,10 @@ VIEWS: tuple[str, ...] = (
     "item_option_counts",
     "item_numbers",
     "item_number_totals",
+    "indicator_results",
+    "indicator_rollup",
+    "item_pairs",
+    "item_amounts",
 )
 
 

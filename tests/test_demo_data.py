@@ -204,6 +204,7 @@ def test_targets_present_in_real_formats(accepted_2024) -> None:
         layout.target_key(t, 2024)
         for t in ("specific_health_checkup_rate", "specific_health_guidance_rate", "generic_drug_share")
     }
+    keys |= {layout.target_key("collection_rate_result", year) for year in (2022, 2023)}  # results
     raws = []
     for f in accepted_2024.values():
         assert set(f["targets"]) == keys

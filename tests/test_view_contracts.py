@@ -34,6 +34,10 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cat2023, cat2024 = write_catalogs(directory / "item_catalogs")
     files2023, files2024 = fixture_files(cat2023, cat2024)
     load_batch(path, item_batch([*files2023, *files2024]), catalogs=[cat2023, cat2024], run_id="run-items")
+    from indicator_fixtures import fill_seed_003, new_warehouse
+
+    with new_warehouse(path) as con:  # seed 003's indicators and costs (Nagano), for the indicator views
+        fill_seed_003(con)
     return path
 
 

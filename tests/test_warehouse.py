@@ -726,4 +726,6 @@ def test_views_are_created_after_the_views_they_read() -> None:
         "year_label",
         "status_text",
         "item_answer_rows",
+        "amount_digits",
+        "amount_text",
     )

@@ -106,6 +106,8 @@ class StagingBatch:
     issues: pd.DataFrame  # file_issues
     # Typed items' values; optional so batches built without typed items stay valid.
     item_values: pd.DataFrame = field(default=None)  # stg_item_values (None: empty, see __post_init__)
+    # stg_rule_checks: derived from typed values in staging; empty when the catalog has no sum rules
+    rule_checks: pd.DataFrame = field(default=None)  # (None: empty, see __post_init__)
 
     # Staged files carry their tables in this order (the targets and then the issues last).
     TABLES = {
@@ -113,6 +115,7 @@ class StagingBatch:
         "responses": "stg_responses",
         "own_initiatives": "stg_own_initiatives",
         "item_values": "stg_item_values",
+        "rule_checks": "stg_rule_checks",
         "numeric_targets": "stg_numeric_targets",
         "issues": "file_issues",
     }
@@ -120,6 +123,8 @@ class StagingBatch:
     def __post_init__(self) -> None:
         if self.item_values is None:
             self.item_values = empty_frame("stg_item_values")
+        if self.rule_checks is None:
+            self.rule_checks = empty_frame("stg_rule_checks")
 
     @classmethod
     def empty(cls) -> StagingBatch:
@@ -143,7 +148,14 @@ class StagingBatch:
     def without_files(self, sha256s: set[str]) -> StagingBatch:
         """The batch minus every row of the given files (issues are kept)."""
         keep = {}
-        for attr in ("submissions", "responses", "own_initiatives", "numeric_targets", "item_values"):
+        for attr in (
+            "submissions",
+            "responses",
+            "own_initiatives",
+            "numeric_targets",
+            "item_values",
+            "rule_checks",
+        ):
             frame = getattr(self, attr)
             keep[attr] = frame[~frame["sha256"].isin(sha256s)].reset_index(drop=True)
         return StagingBatch(issues=self.issues, **keep)

@@ -10,12 +10,14 @@ import yaml
 from kokuho.resources import package_dir
 
 CONTRACT_DIR = package_dir("transform") / "contracts"
-STAGING_TABLES = (
+# stg_rule_checks: the catalog's sum rules per file, derived in staging (transform.staging.rules).
+STAGING_TABLES: tuple[str, ...] = (
     "stg_submissions",
     "stg_responses",
     "stg_own_initiatives",
     "stg_numeric_targets",
     "stg_item_values",
+    "stg_rule_checks",
 )
 
 

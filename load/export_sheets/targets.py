@@ -42,7 +42,24 @@ def catalog_years(ctx: Context) -> dict[int, str]:
     from load.export_data import catalog_target_years
 
     found = catalog_target_years(ctx.data.prefecture_code, ctx.data.fiscal_year)
-    return dict(sorted({year: label for years in found.values() for year, label in years}.items()))
+    # Results of past years asked beside the targets (an indicator's result) are not targets.
+    results = _indicator_results(ctx)
+    return dict(
+        sorted(
+            {
+                year: label for tid, years in found.items() if tid not in results for year, label in years
+            }.items()
+        )
+    )
+
+
+def _indicator_results(ctx: Context) -> set[str]:
+    from kokuho.catalog import CatalogError, load_catalog_for
+
+    try:
+        return {i.result for i in load_catalog_for(ctx.data.prefecture_code, ctx.data.fiscal_year).indicators}
+    except (CatalogError, OSError):
+        return set()
 
 
 def as_written(ctx: Context) -> bool:

@@ -7,6 +7,7 @@ from kokuho import layout
 from transform.staging.answers import _SectionReader
 from transform.staging.checks import _WorkbookChecks
 from transform.staging.cover import _CoverReader
+from transform.staging.rules import rule_check_rows
 from transform.staging.targets import _TargetReader
 
 
@@ -60,3 +61,4 @@ class _FileTransform(_CoverReader, _SectionReader, _TargetReader, _WorkbookCheck
             self.rows.own_initiatives.extend(self.own)
             self.rows.numeric_targets.extend(self.targets.values())
             self.rows.item_values.extend(self.item_values.values())
+            self.rows.rule_checks.extend(rule_check_rows(list(self.item_values.values()), self.ctx.catalog))

@@ -28,6 +28,7 @@ class _Rows:
     item_values: list[tuple] = field(default_factory=list)
     numeric_targets: list[tuple] = field(default_factory=list)
     issues: list[tuple] = field(default_factory=list)
+    rule_checks: list[tuple] = field(default_factory=list)
 
     def extend(self, tables: tuple[list[tuple], ...]) -> None:
         for attr, rows in zip(StagingBatch.TABLES, tables, strict=True):
