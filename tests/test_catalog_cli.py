@@ -334,12 +334,13 @@ def test_sheets_missing_from_the_workbook_come_from_the_base(tmp_path: Path) -> 
     book, out = tmp_path / "book.xlsx", tmp_path / "11_2024.yaml"
     kokuho("catalog", "to-excel", source, "--out", book)
     wb = openpyxl.load_workbook(book)
-    for name in ("数値目標", "運営方針記載"):
+    for name in ("数値目標", "指標", "運営方針記載"):  # the indicators name the targets
         del wb[name]
     wb.save(book)
     without = kokuho("catalog", "from-excel", book, "--out", out)
     assert without.exit_code == 0, without.output
     assert load_catalog(out).numeric_targets == () and load_catalog(out).sections[0].lead is None
+    assert load_catalog(out).indicators == ()
     result = kokuho("catalog", "from-excel", book, "--out", out, "--base", source)
     assert result.exit_code == 0, result.output
     assert same_catalog(load_catalog(out), load_catalog(source))

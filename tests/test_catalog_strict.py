@@ -52,6 +52,9 @@ sections:
     - id: T1
       label: 担当係
       type: text
+    - id: N4
+      label: その他の件数
+      type: integer
 """
 
 
@@ -236,8 +239,8 @@ CASES: dict[str, tuple[str, str]] = {
     ),
     "duplicate rule id": (
         BASE
-        + "rules:\n- id: R1\n  label: 合計\n  total: N1\n  parts: [N2, N2]\n"
-        + "- id: R1  # <-\n  label: 合計2\n  total: N1\n  parts: [N2, N2]\n",
+        + "rules:\n- id: R1\n  label: 合計\n  total: N1\n  parts: [N2, N4]\n"
+        + "- id: R1  # <-\n  label: 合計2\n  total: N1\n  parts: [N2, N4]\n",
         "ルールID R1 が重複しています",
     ),
     "duplicate item id": (item("id: N1\nlabel: 重複"), "取組ID N1 が重複しています（24行目にもあります）"),
@@ -276,7 +279,7 @@ def test_the_base_catalog_loads(tmp_path: Path) -> None:
     path = tmp_path / "33_2024.yaml"
     path.write_text(BASE, encoding="utf-8")
     catalog = load_catalog(path)
-    assert [i.id for i in catalog.items] == ["C1", "CH", "N1", "N2", "N3", "T1"]
+    assert [i.id for i in catalog.items] == ["C1", "CH", "N1", "N2", "N3", "T1", "N4"]
     assert catalog.groups["clinic"].municipalities == ("332038", "332097")
 
 
