@@ -42,6 +42,7 @@ COLUMN_STEPS: tuple[str, ...] = (
 # Macros the views use.
 MACROS: tuple[str, ...] = (
     "in_survey_area",
+    "previous_surveys",
     "year_label",
     "status_text",
     "item_answer_rows",

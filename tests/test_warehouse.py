@@ -723,6 +723,7 @@ def test_views_are_created_after_the_views_they_read() -> None:
     reads_current = [v for v in VIEWS if re.search(r"\bcurrent_submissions\b", sql(f"views/{v}"))]
     assert len(reads_current) >= 6 and MACROS == (
         "in_survey_area",
+        "previous_surveys",
         "year_label",
         "status_text",
         "item_answer_rows",

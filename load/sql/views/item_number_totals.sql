@@ -26,11 +26,8 @@ WITH totals AS (
     GROUP BY fiscal_year, prefecture_code, survey_id, item_id, value_year
 ),
 previous AS (
-    SELECT s.survey_id, arg_max(p.survey_id, p.catalog_version) AS previous_survey_id
-    FROM surveys AS s
-    JOIN surveys AS p ON p.prefecture_code = s.prefecture_code AND p.fiscal_year = s.fiscal_year - 1
-    WHERE EXISTS (SELECT 1 FROM current_submissions AS x WHERE x.survey_id = p.survey_id)
-    GROUP BY s.survey_id
+    -- The previous fiscal year's survey of the prefecture, if it has accepted files.
+    SELECT * FROM previous_surveys()
 )
 SELECT
     t.fiscal_year,
