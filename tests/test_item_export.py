@@ -99,18 +99,9 @@ def test_typed_item_sheets_follow_the_targets_sheet(workbook: Path) -> None:
     assert "数値項目（市町村別）" in names
 
 
-# --- end to end, once the typed items' templates and staging are in (items-in) ----------------
+# --- end to end: template, filled workbook, run, views, export ---------------------------------
 
 
-def _has_item_reader() -> bool:
-    from kokuho import layout
-
-    return hasattr(layout, "item_key")
-
-
-@pytest.mark.skipif(
-    not _has_item_reader(), reason="typed items are not read from workbooks yet (kokuho.layout.item_key)"
-)
 def test_typed_items_from_filled_templates_to_views_and_export(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_server: None
 ) -> None:
@@ -135,7 +126,7 @@ def test_typed_items_from_filled_templates_to_views_and_export(
     answer = layout.SECTION_COLUMNS["answer"]
 
     def item(item_id: str, value: object, year: int = 2030) -> tuple[str, str, str, object]:
-        return (section, vars(layout)["item_key"](item_id, year), answer, value)
+        return (section, layout.item_key(item_id, year), answer, value)
 
     def check(measure_id: str, value: str = "○") -> tuple[str, str, str, object]:
         return (section, layout.measure_key(measure_id), answer, value)
