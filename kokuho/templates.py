@@ -33,7 +33,7 @@ from kokuho.catalog import (
     CatalogError,
     Measure,
     SurveyTable,
-    fiscal_year_label,
+    era_year_label,
     load_catalog,
     load_catalog_for,
     year_label,
@@ -243,11 +243,6 @@ class _Sheet:
 
 def _safe_sheet_title(title: str) -> str:
     return title.translate(_SHEET_TITLE_FORBIDDEN)[:MAX_SHEET_TITLE]
-
-
-def _short_era(fiscal_year: int) -> str:
-    """令和6年度 (the era part of 令和6年度（2024年度）)."""
-    return fiscal_year_label(fiscal_year).split("（", 1)[0]
 
 
 WEEKDAYS = "月火水木金土日"
@@ -780,7 +775,7 @@ def _targets_sheet(
         for year in item.years(catalog.fiscal_year):
             s.next_row(layout.target_key(item.id, year))
             s.put(_TGT["label"], item.label, "label")
-            s.put(_TGT["year"], _short_era(year), "number")
+            s.put(_TGT["year"], era_year_label(year), "number")
             s.put(_TGT["value"], None, "answer")
             s.put(_TGT["note"], None, "input")
     if s.row >= first:

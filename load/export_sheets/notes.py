@@ -6,13 +6,12 @@ from collections.abc import Sequence
 
 from openpyxl.worksheet.worksheet import Worksheet
 
-from kokuho.catalog import fiscal_year_label
+from kokuho.catalog import era_year_label, fiscal_year_label
 from kokuho.codelists import MARKER_DOWN, MARKER_NEW, MARKER_UP
 from load.export_sheets.cells import put, row_height, set_widths, wrapped_height
 from load.export_sheets.pages import setup_print
 from load.export_sheets.style import BOLD, BOX, NO_WRAP, NONE_MARK, SUBTITLE, TITLE, WRAP
 from load.export_sheets.tables import Context, header_row
-from load.export_sheets.texts import era_year
 
 
 def write_notes(ws: Worksheet, ctx: Context, sheets: Sequence[tuple[str, str]]) -> None:
@@ -83,7 +82,7 @@ def _legend(fiscal_year: int) -> list[str]:
     """The legend and units, one line each."""
     legend = [
         "実施予定市町村数の単位は市町村。割合（%）は小数点以下を四捨五入。",
-        f"（{MARKER_UP}）昨年度より実施市町村が増加、（{MARKER_DOWN}）減少、（{MARKER_NEW}）{era_year(fiscal_year)}の新たな取組。",
+        f"（{MARKER_UP}）昨年度より実施市町村が増加、（{MARKER_DOWN}）減少、（{MARKER_NEW}）{era_year_label(fiscal_year)}の新たな取組。",
         f"「{NONE_MARK}」は個別に予算化している市町村がないことを示す。",
         "数値目標の単位は%。数値でない記入は市町村の記入どおり表示。",
         "data_ で始まるシートは機械処理用（1セル1データ、セル結合なし）。印刷されないよう非表示にしています"

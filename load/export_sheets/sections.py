@@ -8,6 +8,7 @@ from openpyxl.styles import Alignment
 from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
+from kokuho.catalog import era_year_label
 from load.export_data import MeasureRow
 from load.export_sheets.cells import put, row_height, set_widths, wrapped_height
 from load.export_sheets.pages import setup_print
@@ -27,7 +28,7 @@ from load.export_sheets.style import (
     WRAP_INDENT,
 )
 from load.export_sheets.tables import Context, finish_table, header_row, title_block
-from load.export_sheets.texts import budget_text, era_year, heading_texts, own_rows_by_table
+from load.export_sheets.texts import budget_text, heading_texts, own_rows_by_table
 
 if TYPE_CHECKING:
     from kokuho.catalog import Lead, Section
@@ -53,7 +54,7 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
         ws,
         SECTION_HEADER_ROW,
         (
-            f"【{era_year(data.fiscal_year)}の具体的な取組内容（予定）】",
+            f"【{era_year_label(data.fiscal_year)}の具体的な取組内容（予定）】",
             "実施予定市町村数",
             "個別に予算化している市町村における主な予算事業名",
         ),

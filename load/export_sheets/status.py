@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openpyxl.worksheet.worksheet import Worksheet
 
-from kokuho.catalog import short_year_label
+from kokuho.catalog import era_year_label, short_year_label
 from kokuho.codelists import MARKER_DOWN, MARKER_NEW, MARKER_UP
 from load.export_data import MeasureRow, SummaryData
 from load.export_sheets.cells import put, row_height, set_widths, wrapped_height
@@ -12,7 +12,7 @@ from load.export_sheets.pages import setup_print
 from load.export_sheets.sections import _nested_blocks
 from load.export_sheets.style import BOX, CENTER, WRAP
 from load.export_sheets.tables import Context, finish_table, header_row, title_block
-from load.export_sheets.texts import change_text, era_year, ratio_text
+from load.export_sheets.texts import change_text, ratio_text
 
 STATUS_WIDTHS = (14.0, 10.0, 58.0, 9.0, 10.0, 32.0, 10.0)
 STATUS_HEADER_ROW = 4
@@ -59,7 +59,7 @@ def write_status(ws: Worksheet, ctx: Context) -> None:
         ws,
         ctx,
         f"運営方針に係る{ctx.year_label}の取組状況　{data.prefecture_name}",
-        f"（{MARKER_NEW}）{era_year(data.fiscal_year)}の新たな取組　（{MARKER_UP}）昨年度より実施市町村が増加"
+        f"（{MARKER_NEW}）{era_year_label(data.fiscal_year)}の新たな取組　（{MARKER_UP}）昨年度より実施市町村が増加"
         f"　（{MARKER_DOWN}）昨年度より実施市町村が減少",
         "単位：市町村、%（四捨五入）",
     )

@@ -1,12 +1,12 @@
 """Texts the sheets write and the tests check: percentages, changes, budget lines, status labels,
-headings, sheet titles and era years."""
+headings and sheet titles."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
 
-from kokuho.catalog import SUBGROUP_MARKS, fiscal_year_label
+from kokuho.catalog import SUBGROUP_MARKS
 from kokuho.codelists import MARKER_DOWN, MARKER_NEW, MARKER_UP, MUNICIPALITY_STATUS_LABELS
 from load.export_data import MeasureRow, OwnInitiative
 from load.export_sheets.style import NONE_MARK
@@ -77,8 +77,3 @@ def own_rows_by_table(rows: Iterable[OwnInitiative]) -> dict[str, list[tuple[str
 def sheet_title(text: str) -> str:
     """Excel sheet names: at most 31 characters, none of []:*?/\\."""
     return re.sub(r"[\[\]:*?/\\]", "・", text)[:31]
-
-
-def era_year(fiscal_year: int) -> str:
-    """令和6年度 (without the western year, as in the seed's column header)."""
-    return fiscal_year_label(fiscal_year).split("（")[0]
