@@ -236,6 +236,18 @@ class Catalog:
     def children_of(self, item_id: str) -> tuple[Measure, ...]:
         return tuple(i for i in self.items if i.parent_id == item_id)
 
+    def condition_answers(self, item: Measure) -> str:
+        """The answers an item's condition names, as shown to municipalities: 「○」 or the
+        options' labels, 「訪問」・「電話」; "" when the item has no condition on another item."""
+        applies = item.applies_to
+        if applies is None or applies.item is None:
+            return ""
+        other = self.measure(applies.item)
+        return "・".join(
+            f"「{CHECK_YES if other.type == 'check' else other.option_label(a) or a}」"
+            for a in applies.answers
+        )
+
     def applicable_municipalities(self, item: Measure, all_codes: Iterable[str]) -> tuple[str, ...] | None:
         """The codes (of `all_codes`) in the item's named group; None when the item applies to
         everyone or depends on another item's answer (known only from the answers)."""

@@ -27,7 +27,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho import layout
 from kokuho.catalog import (
-    CHECK_YES,
     SUBGROUP_MARKS,
     Catalog,
     CatalogError,
@@ -722,11 +721,7 @@ class _ItemRows:
         if applies is None or applies.item is None:
             return ""
         other = self.catalog.measure(applies.item)
-        answers = "・".join(
-            f"「{CHECK_YES if other.type == 'check' else other.option_label(a) or a}」"
-            for a in applies.answers
-        )
-        return f"「{other.label}」が{answers}の場合に記入。"
+        return f"「{other.label}」が{self.catalog.condition_answers(item)}の場合に記入。"
 
 
 def _answer_validation() -> DataValidation:

@@ -173,11 +173,7 @@ class _ItemReader(_FileState):
             given = set(text.split(",")) if text else set()
         if given & set(applies.answers):
             return None
-        wanted = "・".join(
-            f"「{CHECK_YES if other.type == 'check' else other.option_label(a) or a}」"
-            for a in applies.answers
-        )
-        return f"「{other.label}」の回答が{wanted}の市町村だけが回答する項目です"
+        return f"「{other.label}」の回答が{catalog.condition_answers(item)}の市町村だけが回答する項目です"
 
     def _breakdowns(self) -> None:
         """parent_implemented on check children; parent_value and breakdown_total on numeric
