@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from kokuho.config import Settings, apply_offline_env
 
@@ -40,6 +40,25 @@ T = TypeVar("T")
 def _large(value: T) -> T:
     """`value` passed to a task as is: Prefect must not walk large arguments looking for futures."""
     return cast(T, quote(value))
+
+
+class Handoff(Generic[T]):
+    """A chunk's rows passed to or from a task, taken once.
+
+    Prefect keeps every task run's engine, with its parameters and return value, until the flow
+    ends (the flow's transaction holds them for its rollback hooks). Rows passed as they are would
+    all stay in memory; passed in a Handoff they are freed once taken, so a run holds one chunk."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: T) -> None:
+        self._value: T | None = value
+
+    def take(self) -> T:
+        value, self._value = self._value, None
+        if value is None:
+            raise RuntimeError("Handoff taken twice")
+        return value
 
 
 def _only_io_errors(task: object, task_run: object, state: Any) -> bool:
@@ -80,15 +99,15 @@ def known_task(settings: Settings) -> set[str]:
 
 
 @task(name="extract-and-stage-chunk", cache_policy=NO_CACHE)
-def chunk_task(paths: list[Path], settings: Settings, progress: StepProgress | None = None) -> Any:
-    return steps.stage_chunk(paths, settings, on_progress=progress.callback if progress else None)
+def chunk_task(paths: list[Path], settings: Settings, progress: StepProgress | None = None) -> Handoff[Any]:
+    return Handoff(steps.stage_chunk(paths, settings, on_progress=progress.callback if progress else None))
 
 
 @task(name="validate-and-quarantine", cache_policy=NO_CACHE)
 def validate_task(
-    files: list[steps.InboxFile], chunks: list[Any], settings: Settings, build_docs: bool = True
-) -> steps.StageResult:
-    return steps.validate_staged(files, chunks, settings, build_docs=build_docs)
+    files: list[steps.InboxFile], staged: Handoff[Any], settings: Settings, build_docs: bool = True
+) -> Handoff[steps.StageResult]:
+    return Handoff(steps.validate_staged(files, [staged.take()], settings, build_docs=build_docs))
 
 
 @task(name="build-data-docs", cache_policy=NO_CACHE)
@@ -97,8 +116,8 @@ def docs_task(settings: Settings, run_times: list[Any]) -> Path | None:
 
 
 @task(name="load-chunk", cache_policy=NO_CACHE)
-def load_chunk_task(run_load: Any, result: steps.StageResult) -> object:
-    return steps.load_chunk(run_load, result)
+def load_chunk_task(run_load: Any, result: Handoff[steps.StageResult]) -> object:
+    return steps.load_chunk(run_load, result.take())
 
 
 @task(name="record-load", cache_policy=NO_CACHE)
@@ -197,11 +216,10 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
         results: list[steps.StageResult] = []
         with steps.chunked_load(settings, run_id, started, files) as run_load:
             for chunk, staged in _staged_chunks(chunks, settings, len(new_files), distributed):
-                part = validate_task(_large(chunk), _large([staged]), settings, build_docs=distributed)
-                del staged  # the validated chunk holds the rows now
-                load_chunk_task(_large(run_load), _large(part))
-                results.append(steps.without_rows(part))
-                del part
+                validated = validate_task(_large(chunk), staged, settings, build_docs=distributed).take()
+                results.append(steps.without_rows(validated))
+                load_chunk_task(_large(run_load), Handoff(validated))
+                del validated
                 task_runs += 3
             result = steps.merge_results(results)
             if result.docs_run_times:

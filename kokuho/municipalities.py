@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 from kokuho.config import data_dir
 
@@ -130,8 +132,14 @@ def municipalities_of(prefecture_code: str) -> list[Municipality]:
     )
 
 
-def by_code() -> dict[str, Municipality]:
-    return {m.code: m for m in all_municipalities()}
+def by_code() -> Mapping[str, Municipality]:
+    """Every municipality by its code; built once per process (a run asks per file)."""
+    return _by_code(data_dir() / "municipalities.csv")
+
+
+@lru_cache(maxsize=4)
+def _by_code(path: Path) -> Mapping[str, Municipality]:
+    return MappingProxyType({m.code: m for m in all_municipalities(path)})
 
 
 def lookup(value: object) -> Municipality:

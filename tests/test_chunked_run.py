@@ -138,6 +138,47 @@ def test_a_run_of_several_chunks_publishes_what_one_batch_does(
     assert counts == [(len(chosen), statuses["accepted"], statuses["superseded"], statuses["quarantined"])]
 
 
+def _rows_held() -> int:
+    """Staged rows (submissions) of every StagingBatch alive in this process."""
+    import gc
+
+    from transform.batch import StagingBatch
+
+    gc.collect()
+    return sum(len(o.submissions) for o in gc.get_objects() if isinstance(o, StagingBatch))
+
+
+def test_a_chunked_run_holds_one_chunks_rows_at_a_time(
+    tmp_path: Path, prefect_server: None, demo_inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside a Prefect transaction (a prefecture's own flow may run ours in one, and a transaction
+    left open does the same), every task run is kept, with its arguments and return value, until
+    the transaction ends: a chunk's rows must not stay reachable from there once it is loaded."""
+    from prefect.transactions import transaction
+
+    from flows import steps
+    from flows.ingest import run_ingest
+
+    inbox = tmp_path / "inbox"
+    _subset(demo_inbox, inbox)
+    real_load_chunk = steps.load_chunk
+    held: list[tuple[int, int]] = []
+
+    def load_chunk(run_load, result):  # type: ignore[no-untyped-def]
+        loaded = real_load_chunk(run_load, result)
+        held.append((len(result.batch.submissions), _rows_held()))
+        return loaded
+
+    monkeypatch.setattr(steps, "load_chunk", load_chunk)
+    monkeypatch.setenv("KOKUHO_CHUNK_FILES", str(CHUNK))
+    with transaction():
+        run_ingest(_settings(tmp_path / "home", inbox), export=False)
+
+    assert len(held) >= 4
+    # While a chunk is loaded, the rows alive are that chunk's: none of the chunks before it.
+    assert all(alive == current for current, alive in held), held
+
+
 def _env(home: Path, api_url: str, **extra: str) -> dict[str, str]:
     env = {
         k: v

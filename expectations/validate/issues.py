@@ -3,6 +3,7 @@ file and expectation, without repeating issues staging already reported."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,7 +63,7 @@ class _IssueBuilder:
         if len(existing):
             self._file_level.update((sha256, code) for sha256, code in _keys(existing, ["sha256", "code"]))
         self._truncated: dict[str, str] = {}  # sha256 -> file name
-        self._master: dict[str, Any] | None = None
+        self._master: Mapping[str, Any] | None = None
         self.fields = _Fields(
             {k: v for k, v in params.items() if not isinstance(v, list)},
             prefecture_code=catalog.prefecture_code,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kokuho import layout
@@ -28,7 +29,7 @@ class _Context:
     table_ids: frozenset[str]
     targets: dict[str, NumericTargetItem]
     target_years: dict[str, frozenset[int]]
-    municipalities: dict[str, Municipality]
+    municipalities: Mapping[str, Municipality]
     prefecture_names: dict[str, str]
     section_titles: dict[str, int]  # compact standard sheet title -> section no
     items: dict[str, Measure]  # typed (non-check) items
@@ -69,7 +70,7 @@ def _context(catalog: Catalog) -> _Context:
     return cached[1]
 
 
-def filename_codes(file_name: str, known: dict[str, Municipality] | None = None) -> list[str]:
+def filename_codes(file_name: str, known: Mapping[str, Municipality] | None = None) -> list[str]:
     """Municipality codes a file name carries ('112011_川越市_…' or '11201川越.xlsx'): each 5- or
     6-digit run that normalises to a known municipality, in order."""
     known = by_code() if known is None else known
