@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -164,7 +165,7 @@ def test_a_chunked_run_holds_one_chunks_rows_at_a_time(
     real_load_chunk = steps.load_chunk
     held: list[tuple[int, int]] = []
 
-    def load_chunk(run_load, result):  # type: ignore[no-untyped-def]
+    def load_chunk(run_load: Any, result: Any) -> Any:
         loaded = real_load_chunk(run_load, result)
         held.append((len(result.batch.submissions), _rows_held()))
         return loaded
