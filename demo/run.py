@@ -1,5 +1,6 @@
 """`kokuho demo`: generate the demo inbox (63 Saitama municipalities, FY2023 and FY2024, with broken
-files and re-submissions), run the ingest flow over it, export, and say where everything is."""
+files and re-submissions), run the ingest flow over it, export, and say where everything is; then
+the same for Nagano's 事業改善シート (77 municipalities, FY2024) in its own folder (demo.nagano)."""
 
 from __future__ import annotations
 
@@ -55,4 +56,28 @@ def run_demo(*, home: Path, runner: str = "default") -> int:
         'WHERE fiscal_year = 2024 AND value_year = 2023 GROUP BY ALL ORDER BY ALL"\n'
         f"  demo manifest (what each file is meant to test): {home / 'demo_manifest.json'}"
     )
+    _run_nagano(home, runner)
     return 0
+
+
+def _run_nagano(home: Path, runner: str) -> None:
+    """The second prefecture: Nagano's 事業改善シート (seed 003) in its own folder, with its own
+    inbox, warehouse and exports, as a prefecture runs it."""
+    from demo.nagano import FOLDER, run_nagano
+
+    folder = home / FOLDER
+    print(
+        f"\n[demo] 長野県（20）: 事業改善シート（成果指標・事業コスト）を {folder / 'inbox'} に作成し取り込みます …"
+    )
+    result = run_nagano(folder, runner=runner)
+    db = result["settings"].db_path
+    print(result["summary"]["text"])
+    print(
+        f"\n[demo] 長野県の集計は {folder} にあります（データベース・集計表・差戻し・Data Docs）。Try:\n"
+        f'  .venv/bin/kokuho sql --db {db} "SELECT municipality_name, label, result_value, trend, target_raw, '
+        "achievement FROM indicator_results WHERE fiscal_year = 2024 AND value_year = 2024 "
+        "AND municipality_code = '202011' ORDER BY position\"\n"
+        f'  .venv/bin/kokuho sql --db {db} "PIVOT (SELECT year_label, label, total_text FROM item_amounts '
+        'WHERE fiscal_year = 2024) ON label USING first(total_text) ORDER BY year_label DESC"\n'
+        f"  demo manifest: {folder / 'demo_manifest.json'}"
+    )

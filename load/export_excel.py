@@ -74,6 +74,19 @@ def _umask() -> int:
     return mask
 
 
+def _asks_no_targets(data: SummaryData) -> bool:
+    """A survey whose catalog declares no numeric targets, and with none loaded, gets no 数値目標
+    sheet (it would print an empty table); without a catalog the sheet stays."""
+    if data.targets:
+        return False
+    from kokuho.catalog import CatalogError, load_catalog_for
+
+    try:
+        return not load_catalog_for(data.prefecture_code, data.fiscal_year).numeric_targets
+    except (CatalogError, OSError):
+        return False
+
+
 def build_workbook(ctx: sheets.Context, indicators: IndicatorData | None = None) -> Workbook:
     """The summary workbook; its cells are buffered (load.xlsx_cells): save it with
     xlsx_cells.save_workbook, not Workbook.save, which would write the sheets without cells."""
@@ -94,9 +107,10 @@ def build_workbook(ctx: sheets.Context, indicators: IndicatorData | None = None)
     ws = workbook.create_sheet("市町村別実施状況")
     sheets.write_matrix(ws, ctx)
     listing.append((ws.title, "市町村×取組の実施状況（○）と合計"))
-    ws = workbook.create_sheet("数値目標")
-    sheets.write_targets(ws, ctx)
-    listing.append((ws.title, "市町村別・年度別の数値目標（収納率等）と備考"))
+    if not _asks_no_targets(data):
+        ws = workbook.create_sheet("数値目標")
+        sheets.write_targets(ws, ctx)
+        listing.append((ws.title, "市町村別・年度別の数値目標（収納率等）と備考"))
     # Sheets of typed items, only for a survey that has them (Saitama's workbook stays as it is).
     if data.option_counts:
         ws = workbook.create_sheet("選択肢の集計")

@@ -401,11 +401,12 @@ def test_okayama_catalog() -> None:
 def test_a_new_catalog_directory_needs_no_code_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "20_2025.yaml").write_text(GOOD.replace("'33'", "'20'").replace("2024", "2025"), "utf-8")
+    # Tokyo (13): a prefecture without a bundled catalog
+    (tmp_path / "13_2025.yaml").write_text(GOOD.replace("'33'", "'13'").replace("2024", "2025"), "utf-8")
     monkeypatch.setenv("KOKUHO_CATALOG_DIR", str(tmp_path))
-    catalog = load_catalog_for("20", 2025)
-    assert (catalog.prefecture_code, catalog.fiscal_year) == ("20", 2025)
-    assert available_catalogs("20") == [2025]
+    catalog = load_catalog_for("13", 2025)
+    assert (catalog.prefecture_code, catalog.fiscal_year) == ("13", 2025)
+    assert available_catalogs("13") == [2025]
 
 
 # Holes in kokuho/catalog.py (a shared contract this module does not own), reported to the lead.

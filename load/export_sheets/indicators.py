@@ -169,7 +169,9 @@ def write_results(ws: Worksheet, ctx: Context, data: IndicatorData) -> None:
         if index:
             labels.append(f"{short_year_label(year)}年度 推移")
     labels += ["目標値", "達成状況"]
-    widths = (5.0, 30.0, 6.0, 10.0, 12.0, *([10.0, 6.0] * len(years))[: 2 * len(years) - 1], 12.0, 9.0)
+    # Each year's 実績, and after the first year its 推移 (narrow).
+    year_widths = [10.0, *([10.0, 8.0] * (len(years) - 1))] if years else []
+    widths = (5.0, 38.0, 6.0, 10.0, 12.0, *year_widths, 12.0, 9.0)
     set_widths(ws, widths)
     header_row(ws, RESULT_HEADER_ROW, labels, height=30)
     rollup = {(r["indicator_id"], r["value_year"]): r for r in data.rollup}
@@ -235,7 +237,7 @@ def write_pairs(ws: Worksheet, ctx: Context, data: IndicatorData) -> None:
     fy = data.fiscal_year
     span = f"{short_year_label(fy - 1)} → {short_year_label(fy)}".translate(_FULL_WIDTH)
     title_block(ws, ctx, f"主な指標に対する取組状況　{ctx.year_label}　{ctx.data.prefecture_name}", None)
-    widths = (5.0, 8.0, 60.0, 24.0, 6.0)
+    widths = (5.0, 12.0, 60.0, 24.0, 6.0)  # 区分 holds 指標（達成） on one line
     set_widths(ws, widths)
     header_row(ws, PAIR_HEADER_ROW, ["No.", "区分", "主 な 指 標", span, "増減"], height=20)
     row = PAIR_HEADER_ROW + 1

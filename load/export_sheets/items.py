@@ -18,7 +18,9 @@ from load.export_sheets.tables import Context, finish_table, header_row, title_b
 ITEMS_HEADER_ROW = 4
 OPTION_WIDTHS = (36.0, 24.0, 11.0, 11.0, 16.0)
 TOTAL_WIDTHS = (36.0, 8.0, 12.0, 11.0, 14.0, 12.0, 12.0, 12.0, 14.0)
-NUMBER_WIDTHS = (9.0, 12.0, 30.0, 8.0, 12.0, 16.0, 14.0, 14.0, 30.0)
+# 項目 wide enough for a label of 23 full-width characters on one line (one row per value: a
+# prefecture lists thousands of them), 備考 narrower as it is mostly empty.
+NUMBER_WIDTHS = (9.0, 12.0, 48.0, 8.0, 8.0, 14.0, 14.0, 14.0, 24.0)
 NUMBER_FORMAT = "#,##0.##"
 
 
