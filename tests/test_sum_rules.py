@@ -16,10 +16,12 @@ FILE = f"{NAGANO}_2024_事業改善シート.xlsx"
 PARTS = {"N_BUDGET_CARRIED": (0.0, "0"), "N_BUDGET_INITIAL": (17054564.0, "17,054,564")}
 
 
-def item_value_rows(total: float, total_raw: str, supplementary: tuple[float, str] | None) -> list[tuple]:
+def item_value_rows(
+    total: float, total_raw: str, supplementary: tuple[float | None, str] | None
+) -> list[tuple]:
     """stg_item_values rows (contract order) of one file's R6 budget lines, the total in D14."""
     cat = catalog()
-    given = {**PARTS, "N_BUDGET_TOTAL": (total, total_raw)}
+    given: dict[str, tuple[float | None, str]] = {**PARTS, "N_BUDGET_TOTAL": (total, total_raw)}
     if supplementary is not None:
         given["N_BUDGET_SUPPLEMENTARY"] = supplementary
     rows = []
@@ -75,6 +77,12 @@ def test_a_blank_part_counts_as_zero_and_a_missing_total_is_not_checked() -> Non
         if r[contract("stg_item_values").column_names.index("item_id")] != "N_BUDGET_TOTAL"
     ]
     assert rule_check_rows(no_total, catalog()) == []
+
+
+def test_an_unreadable_part_is_not_counted_as_zero() -> None:
+    """`38,84O` (a letter O) is the file's ITEM_UNPARSEABLE already: the total is not also called wrong."""
+    rows = rule_check_rows(item_value_rows(16906057, "16,906,057", (None, "△148,5O7")), catalog())
+    assert rows == []
 
 
 def batch_of(rule_rows: list[tuple]) -> StagingBatch:

@@ -36,7 +36,9 @@ def rule_check_rows(item_values: list[tuple], catalog: Catalog) -> list[tuple]:
     """The stg_rule_checks rows (contract column order) of stg_item_values rows of any files.
 
     A rule is checked for a file and year when its total has a value and at least one part does;
-    a blank part counts as 0 (budget tables leave 前年度繰越 blank when there is none)."""
+    a blank part counts as 0 (budget tables leave 前年度繰越 blank when there is none). A part
+    written but unreadable (`38,84O`) is not 0: that cell is already the file's issue, and a sum
+    without it would name the total as wrong too, so the rule is not checked."""
     if not catalog.rules or not item_values:
         return []
     col = _value_columns()
@@ -56,7 +58,10 @@ def rule_check_rows(item_values: list[tuple], catalog: Catalog) -> list[tuple]:
                 continue
             parts = [cells.get((sha, part, year)) for part in rule.parts]
             numbers = [None if p is None else _number(p[col["value"]]) for p in parts]
-            if all(n is None for n in numbers):
+            if all(n is None for n in numbers) or any(
+                n is None and p is not None and _written(p[col["raw_text"]])
+                for p, n in zip(parts, numbers, strict=True)
+            ):
                 continue
             parts_sum = float(sum(n for n in numbers if n is not None))
             out.append(
@@ -76,6 +81,10 @@ def rule_check_rows(item_values: list[tuple], catalog: Catalog) -> list[tuple]:
                 )
             )
     return out
+
+
+def _written(raw: object) -> bool:
+    return raw is not None and str(raw).strip() != ""
 
 
 def _raw(row: tuple | None, number: float | None, raw_at: int) -> str:
