@@ -8,7 +8,10 @@ workbook is built, so an export never holds the warehouse file longer than the r
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -360,14 +363,51 @@ class SummaryData:
         return sorted(seen.items())
 
 
+EXPORT_MEMORY_ENV = "KOKUHO_EXPORT_MEMORY"
+DEFAULT_EXPORT_MEMORY = "256MB"
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
+
+
+def export_memory_limit() -> str | None:
+    """DuckDB's memory_limit for the export's queries: KOKUHO_EXPORT_MEMORY (e.g. 256MB; 0 for
+    DuckDB's own default, most of the machine's memory), read when called; a value that is not a
+    size gives the default.
+
+    The year-over-year views read every year's answers: with ten years of a nation's files
+    DuckDB's default lets one export take gigabytes; bounded, it spills to a private folder."""
+    value = os.environ.get(EXPORT_MEMORY_ENV, "").strip()
+    if value == "0":
+        return None
+    return value if _MEMORY_SIZE.fullmatch(value) else DEFAULT_EXPORT_MEMORY
+
+
 def read_summary(db_path: Path, fiscal_year: int, prefecture_code: str | None = None) -> SummaryData:
-    """Everything the workbook shows, read from the views of one fiscal year and prefecture."""
-    db_path = Path(db_path)
+    """Everything the workbook shows, read from the views of one fiscal year and prefecture.
+
+    Read within export_memory_limit(); should DuckDB still run out of memory there, read again
+    without the limit (the export is never lost to the bound)."""
+    limit = export_memory_limit()
+    if limit is None:
+        return _read_summary(Path(db_path), fiscal_year, prefecture_code, None)
+    try:
+        return _read_summary(Path(db_path), fiscal_year, prefecture_code, limit)
+    except duckdb.OutOfMemoryException:
+        return _read_summary(Path(db_path), fiscal_year, prefecture_code, None)
+
+
+def _read_summary(
+    db_path: Path, fiscal_year: int, prefecture_code: str | None, memory_limit: str | None
+) -> SummaryData:
     if not db_path.is_file():
         raise ExportError(f"データベース {db_path} が見つかりません（--db で指定してください）")
+    spill = tempfile.mkdtemp(prefix="kokuho-export-")
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {"memory_limit": memory_limit, "temp_directory": spill} if memory_limit else {}
+    )
     try:
-        con = duckdb.connect(str(db_path), read_only=True)
+        con = duckdb.connect(str(db_path), read_only=True, config=config)
     except duckdb.Error as exc:
+        shutil.rmtree(spill, ignore_errors=True)
         raise ExportError(f"データベース {db_path} を読み取り専用で開けません: {exc}") from exc
     try:
         columns = _view_columns(con)
@@ -420,6 +460,7 @@ def read_summary(db_path: Path, fiscal_year: int, prefecture_code: str | None = 
                 matrix_cursor.close()
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     return data
 
 

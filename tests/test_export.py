@@ -888,3 +888,52 @@ def test_cli_view_export(warehouse: Path, tmp_path: Path, capsys: pytest.Capture
     bad = ["--view", "responses", "--format", "csv", "--out", str(tmp_path / "r.csv"), "--db", str(warehouse)]
     assert kokuho_main(["export", *bad]) == 1
     assert "ビュー 'responses' は" in capsys.readouterr().err
+
+
+# --- the export's memory bound ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "limit"),
+    [
+        (None, "256MB"),
+        ("512MB", "512MB"),
+        ("1.5 GiB", "1.5 GiB"),
+        ("0", None),
+        ("lots", "256MB"),
+        ("", "256MB"),
+    ],
+)
+def test_export_memory_limit_setting(
+    value: str | None, limit: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from load.export_data import export_memory_limit
+
+    if value is None:
+        monkeypatch.delenv("KOKUHO_EXPORT_MEMORY", raising=False)
+    else:
+        monkeypatch.setenv("KOKUHO_EXPORT_MEMORY", value)
+    assert export_memory_limit() == limit
+
+
+@pytest.mark.parametrize(("value", "tried"), [("64MB", ["64MB"]), ("1MB", ["1MB", None]), ("0", [None])])
+def test_the_export_reads_the_same_within_any_memory_bound(
+    warehouse: Path, value: str, tried: list[str | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bounded, DuckDB spills; bounded too tightly it runs out of memory, and the export reads again
+    without the bound: the data is the same every way."""
+    import load.export_data as export_data
+
+    monkeypatch.setenv("KOKUHO_EXPORT_MEMORY", "0")
+    unbounded = export_data.read_summary(warehouse, 2024)
+    attempts: list[str | None] = []
+    real = export_data._read_summary
+
+    def spy(db_path: Path, year: int, pref: str | None, limit: str | None) -> SummaryData:
+        attempts.append(limit)
+        return real(db_path, year, pref, limit)
+
+    monkeypatch.setattr(export_data, "_read_summary", spy)
+    monkeypatch.setenv("KOKUHO_EXPORT_MEMORY", value)
+    assert export_data.read_summary(warehouse, 2024) == unbounded
+    assert attempts == tried

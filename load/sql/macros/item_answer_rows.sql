@@ -2,7 +2,9 @@
 -- item_option_counts, item_numbers) read them without the view's sort. A macro is created before
 -- the views, so it reads the current files from submissions as current_submissions does.
 CREATE OR REPLACE MACRO item_answer_rows() AS TABLE
-WITH answers AS (
+-- NOT MATERIALIZED: read twice (the rows, and the conditions' few items), it would otherwise be kept
+-- in memory whole, every column of every year's answers.
+WITH answers AS NOT MATERIALIZED (
     SELECT
         r.survey_id,
         r.municipality_code,

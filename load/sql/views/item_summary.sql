@@ -27,16 +27,22 @@ catalog AS (
     FROM measures AS m
     WHERE NOT EXISTS (SELECT 1 FROM items AS i WHERE i.survey_id = m.survey_id AND i.item_id = m.measure_id)
 ),
-counts AS (
+answered AS MATERIALIZED (
+    -- The survey-year answers, in the columns counted only, kept in memory once for the two reads
+    -- below (the macro's every column of every year's answers would be gigabytes for a nation).
     SELECT
         a.survey_id,
         a.item_id,
-        count(DISTINCT a.municipality_code) FILTER (
-            WHERE a.applicable AND NOT a.not_applicable
-              AND (a.value_text = '○' OR (a.item_type <> 'check' AND a.value_text IS NOT NULL))
-        ) AS answer_count
+        a.municipality_code,
+        a.applicable AND NOT a.not_applicable
+            AND (a.value_text = '○' OR (a.item_type <> 'check' AND a.value_text IS NOT NULL)) AS answered,
+        a.value_text
     FROM item_answer_rows() AS a
     WHERE a.value_year = a.fiscal_year
+),
+counts AS (
+    SELECT a.survey_id, a.item_id, count(DISTINCT a.municipality_code) FILTER (WHERE a.answered) AS answer_count
+    FROM answered AS a
     GROUP BY a.survey_id, a.item_id
 ),
 totals AS (
@@ -53,8 +59,8 @@ totals AS (
             )
             WHEN c.applies_item IS NOT NULL THEN (
                 SELECT count(DISTINCT a.municipality_code)
-                FROM item_answer_rows() AS a
-                WHERE a.survey_id = c.survey_id AND a.item_id = c.applies_item AND a.value_year = a.fiscal_year
+                FROM answered AS a
+                WHERE a.survey_id = c.survey_id AND a.item_id = c.applies_item
                   AND list_has_any(string_split(a.value_text, ','), c.applies_answers)
             )
             ELSE s.municipality_total
