@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
@@ -34,7 +34,16 @@ def _subset(demo_inbox, target: Path) -> list[str]:
     chosen = {f.path for f in superseded}
     chosen |= {f.path for f in files if f.expected == "accepted" and f.path in latest}
     chosen |= set([f.path for f in files if f.expected == "quarantined"][:6])
-    fillers = [f.path for f in files if f.expected == "accepted" and f.path not in latest]
+    # Fillers that sort before a superseded file in its folder come first: each moves that file
+    # one place on in its chunks (a folder's files are chunked together).
+    fillers = sorted(
+        (f.path for f in files if f.expected == "accepted" and f.path not in latest),
+        key=lambda p: (
+            not any(
+                PurePosixPath(p).parent == PurePosixPath(s.path).parent and p < s.path for s in superseded
+            )
+        ),
+    )
     chosen |= set(fillers[:4])
     source = Path(demo_inbox.inbox)
 

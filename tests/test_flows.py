@@ -450,6 +450,32 @@ def test_files_are_chunked_in_scan_order(n: int, size: int, lengths: list[int]) 
     assert [f for chunk in chunks for f in chunk] == files
 
 
+@pytest.mark.parametrize(
+    ("folders", "size", "lengths"),
+    [
+        ([1741] * 3, 2000, [1741, 1741, 1741]),  # a folder per fiscal year: one survey a chunk
+        ([900, 900, 900], 2000, [1800, 900]),  # two folders fit in a chunk
+        ([1] * 7, 3, [3, 3, 1]),  # a folder per municipality: chunks as full as they go
+        ([5, 5], 8, [5, 5]),
+        ([2, 5], 8, [7]),
+        ([3, 9], 8, [8, 4]),  # under half full: the next folder fills it up
+        ([4, 9], 8, [4, 8, 1]),  # half full: ends before a folder that does not fit
+        ([20], 8, [8, 8, 4]),  # a folder larger than a chunk is cut
+    ],
+)
+def test_a_folder_stays_in_one_chunk_when_it_fits(folders: list[int], size: int, lengths: list[int]) -> None:
+    from flows.steps import InboxFile, chunked
+
+    files = [
+        InboxFile(Path(f"inbox/{k}/f{i}.xlsx"), sha256=f"sha{k}-{i}", size=1, mtime=0.0)
+        for k, count in enumerate(folders)
+        for i in range(count)
+    ]
+    chunks = chunked(files, size)
+    assert [len(c) for c in chunks] == lengths
+    assert [f for chunk in chunks for f in chunk] == files
+
+
 def test_chunk_size_is_smaller_on_dask() -> None:
     from flows.steps import chunk_size
 

@@ -28,8 +28,37 @@ def chunk_size(*, distributed: bool) -> int:
 
 
 def chunked(items: Sequence[InboxFile], size: int) -> list[list[InboxFile]]:
-    """`items` in consecutive chunks of at most `size` (none for no items)."""
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+    """`items` in consecutive chunks of at most `size` (none for no items), in scan order.
+
+    A folder's files are kept together when they fit: a chunk that is at least half full ends
+    before a folder that would not fit in it. Inboxes keep a folder per fiscal year, and a chunk of
+    one survey is validated once, while a chunk that straddles two is validated once per survey
+    (each at a fixed cost of about a second, whatever its size)."""
+    chunks: list[list[InboxFile]] = []
+    current: list[InboxFile] = []
+    for folder in _folder_runs(items):
+        if current and len(current) + len(folder) > size and 2 * len(current) >= size:
+            chunks.append(current)
+            current = []
+        for item in folder:
+            current.append(item)
+            if len(current) == size:
+                chunks.append(current)
+                current = []
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _folder_runs(items: Sequence[InboxFile]) -> list[list[InboxFile]]:
+    """Consecutive items of the same folder, in order."""
+    runs: list[list[InboxFile]] = []
+    for item in items:
+        if runs and runs[-1][-1].path.parent == item.path.parent:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 def split_known(files: Sequence[InboxFile], known: set[str]) -> tuple[list[InboxFile], list[InboxFile]]:
