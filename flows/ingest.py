@@ -221,7 +221,7 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
                 load_chunk_task(_large(run_load), Handoff(validated))
                 del validated
                 task_runs += 3
-            result = steps.merge_results(results)
+            result = steps.merge_results(results, new_files)
             if result.docs_run_times:
                 docs = docs_task.submit(settings, result.docs_run_times)
                 task_runs += 1

@@ -476,6 +476,22 @@ def test_a_folder_stays_in_one_chunk_when_it_fits(folders: list[int], size: int,
     assert [f for chunk in chunks for f in chunk] == files
 
 
+def test_chunks_group_a_folder_that_the_scan_interleaves() -> None:
+    """The scan sorts by file name: a ten-year inbox comes municipality by municipality, every
+    year's folder in turn. Chunks take each folder whole, in the folder's own order."""
+    from flows.steps import InboxFile, chunked
+
+    years = ["2022", "2023", "2024"]
+    files = [
+        InboxFile(Path(f"inbox/{year}/{code}_{year}.xlsx"), sha256=f"{code}{year}", size=1, mtime=0.0)
+        for code in ("111007", "112011", "112020", "112038")
+        for year in years
+    ]
+    chunks = chunked(files, 5)
+    assert [[f.path.parent.name for f in chunk] for chunk in chunks] == [[year] * 4 for year in years]
+    assert [f.path.stem[:6] for f in chunks[0]] == ["111007", "112011", "112020", "112038"]
+
+
 def test_chunk_size_is_smaller_on_dask() -> None:
     from flows.steps import chunk_size
 

@@ -28,15 +28,17 @@ def chunk_size(*, distributed: bool) -> int:
 
 
 def chunked(items: Sequence[InboxFile], size: int) -> list[list[InboxFile]]:
-    """`items` in consecutive chunks of at most `size` (none for no items), in scan order.
+    """`items` in chunks of at most `size` (none for no items), folder by folder (folders in
+    name order, each folder's files in the order given).
 
     A folder's files are kept together when they fit: a chunk that is at least half full ends
     before a folder that would not fit in it. Inboxes keep a folder per fiscal year, and a chunk of
-    one survey is validated once, while a chunk that straddles two is validated once per survey
-    (each at a fixed cost of about a second, whatever its size)."""
+    one survey is validated once, while a chunk of several is validated once per survey (each at a
+    fixed cost of about half a second, whatever its size); the scan's order (by file name) would
+    give every chunk of a ten-year inbox all ten years."""
     chunks: list[list[InboxFile]] = []
     current: list[InboxFile] = []
-    for folder in _folder_runs(items):
+    for folder in _folder_runs(sorted(items, key=lambda item: str(item.path.parent))):
         if current and len(current) + len(folder) > size and 2 * len(current) >= size:
             chunks.append(current)
             current = []

@@ -3,7 +3,7 @@ with issues, and saying what became of each."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -332,8 +332,9 @@ def without_rows(result: StageResult) -> StageResult:
     return replace(result, batch=StagingBatch.empty())
 
 
-def merge_results(results: list[StageResult]) -> StageResult:
-    """The chunks' results as one (in chunk order, as one batch of all the files gives them)."""
+def merge_results(results: list[StageResult], files: Sequence[InboxFile] | None = None) -> StageResult:
+    """The chunks' results as one, as one batch of all the files gives them: outcomes in the order
+    of `files` (the scan's; chunks may group a folder's files), else in chunk order."""
     from transform.batch import StagingBatch
 
     catalogs: dict[str, Catalog] = {}
@@ -344,12 +345,19 @@ def merge_results(results: list[StageResult]) -> StageResult:
     return StageResult(
         batch=StagingBatch.concat([r.batch for r in results]),
         failed=set().union(*(r.failed for r in results)),
-        outcomes=[o for r in results for o in r.outcomes],
+        outcomes=_in_order([o for r in results for o in r.outcomes], files),
         catalogs=list(catalogs.values()),
         data_docs_index=docs[-1] if docs else None,
         dropped={sha: why for r in results for sha, why in r.dropped.items()},
         docs_run_times=[t for r in results for t in r.docs_run_times],
     )
+
+
+def _in_order(outcomes: list[FileOutcome], files: Sequence[InboxFile] | None) -> list[FileOutcome]:
+    if files is None:
+        return outcomes
+    position = {(f.path, f.sha256): n for n, f in enumerate(files)}
+    return sorted(outcomes, key=lambda o: position.get((o.path, o.sha256), len(position)))
 
 
 def _none(value: T) -> T | None:
