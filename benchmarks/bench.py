@@ -774,8 +774,9 @@ def _fresh_home(runs_dir: Path, name: str, files_dirs: list[Path]) -> tuple[Path
     if home.exists():
         shutil.rmtree(home)
     inbox = home / "inbox"
-    for files_dir in files_dirs:  # several fiscal years' workbooks in one inbox
-        _link_tree(files_dir, inbox)
+    for files_dir in files_dirs:
+        # Several fiscal years' workbooks in one inbox, a folder each, as a prefecture keeps them.
+        _link_tree(files_dir, inbox / files_dir.parent.name if len(files_dirs) > 1 else inbox)
     return home, inbox
 
 
