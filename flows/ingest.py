@@ -45,9 +45,10 @@ def _large(value: T) -> T:
 class Handoff(Generic[T]):
     """A chunk's rows passed to or from a task, taken once.
 
-    Prefect keeps every task run's engine, with its parameters and return value, until the flow
-    ends (the flow's transaction holds them for its rollback hooks). Rows passed as they are would
-    all stay in memory; passed in a Handoff they are freed once taken, so a run holds one chunk."""
+    Inside an open Prefect transaction (a prefecture's own flow may run ours in one) every task
+    run's engine is kept, with its parameters and return value, for the transaction's rollback
+    hooks. Rows passed as they are would all stay in memory until it ends; passed in a Handoff they
+    are freed once taken, so a run holds one chunk's rows."""
 
     __slots__ = ("_value",)
 
