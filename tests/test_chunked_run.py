@@ -14,14 +14,13 @@ from typing import Any
 
 import duckdb
 import pytest
-from kokuho_faults import PAUSE_BETWEEN_CHUNKS, PAUSE_ENV, PAUSE_MARKER_ENV, PAUSE_UNTIL_ENV, with_faults_path
+from kokuho_faults import PAUSE_BETWEEN_CHUNKS, PAUSE_ENV, PAUSE_MARKER_ENV, run_env
 
 from kokuho.config import Settings
 from load.publish import published_state, stale_work_files
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 3
 
 
@@ -189,20 +188,6 @@ def test_a_chunked_run_holds_one_chunks_rows_at_a_time(
     assert all(alive == current for current, alive in held), held
 
 
-def _env(home: Path, api_url: str, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in (PAUSE_ENV, PAUSE_MARKER_ENV, PAUSE_UNTIL_ENV, "PREFECT_API_URL")
-        and not k.startswith("KOKUHO_")
-    }
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["KOKUHO_HOME"] = str(home)
-    env["PREFECT_HOME"] = str(home.parent / "prefect_home")
-    env["PREFECT_API_URL"] = api_url
-    return with_faults_path({**env, **extra})
-
-
 def test_a_kill_9_between_chunks_leaves_the_last_published_state(
     tmp_path: Path, prefect_server: None, demo_inbox
 ) -> None:
@@ -227,9 +212,9 @@ def test_a_kill_9_between_chunks_leaves_the_last_published_state(
         shutil.copy2(tmp_path / "all" / relative, inbox / relative)
     marker = tmp_path / "between"
     api_url = str(get_current_settings().api.url)
-    env = _env(
+    env = run_env(
         home,
-        api_url,
+        api_url=api_url,
         KOKUHO_CHUNK_FILES=str(CHUNK),
         **{PAUSE_ENV: PAUSE_BETWEEN_CHUNKS, PAUSE_MARKER_ENV: str(marker)},
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
-from kokuho_faults import PAUSE_AFTER_PUBLISH, PAUSE_ENV, PAUSE_MARKER_ENV, PAUSE_UNTIL_ENV, with_faults_path
+from kokuho_faults import PAUSE_AFTER_PUBLISH, PAUSE_ENV, PAUSE_MARKER_ENV, PAUSE_UNTIL_ENV, run_env
 
 from load.publish import (
     export_state_path,
@@ -25,7 +25,6 @@ from load.publish import (
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVER_APP = "prefect.server.api.server:create_app"
 
 
@@ -39,21 +38,6 @@ def _write_files(inbox: Path, count: int, start: int = 0) -> list[str]:
         (inbox / name).write_bytes(to_bytes(filled(muni).wb))
         names.append(name)
     return names
-
-
-def _env(home: Path, *, api_url: str | None, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in (PAUSE_ENV, PAUSE_MARKER_ENV, PAUSE_UNTIL_ENV, "PREFECT_API_URL")
-        and not k.startswith("KOKUHO_")
-    }
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["KOKUHO_HOME"] = str(home)
-    env["PREFECT_HOME"] = str(home.parent / "prefect_home")
-    if api_url:
-        env["PREFECT_API_URL"] = api_url
-    return with_faults_path({**env, **extra})
 
 
 def _kokuho_run(inbox: Path, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:
@@ -129,7 +113,7 @@ def test_the_export_follows_the_published_data_after_a_kill_between_publish_and_
     marker = tmp_path / "published"
     run = _kokuho_run(
         inbox,
-        _env(home, api_url=api_url, **{PAUSE_ENV: PAUSE_AFTER_PUBLISH, PAUSE_MARKER_ENV: str(marker)}),
+        run_env(home, api_url=api_url, **{PAUSE_ENV: PAUSE_AFTER_PUBLISH, PAUSE_MARKER_ENV: str(marker)}),
         tmp_path / "killed.log",
     )
     _wait_until(marker.exists, run, "the publish")
@@ -199,7 +183,7 @@ def test_the_temporary_prefect_server_ends_with_a_kill_9_of_kokuho_run(tmp_path:
     inbox, home = tmp_path / "inbox", tmp_path / "home"
     _write_files(inbox, 1)
     # A normal run stops its server and stands its watchdog down.
-    normal = _kokuho_run(inbox, _env(home, api_url=None), tmp_path / "normal.log", "--no-export")
+    normal = _kokuho_run(inbox, run_env(home, api_url=None), tmp_path / "normal.log", "--no-export")
     assert _finish(normal) == 0, (tmp_path / "normal.log").read_text(encoding="utf-8")
     assert _ours(home) == []
 
@@ -207,7 +191,7 @@ def test_the_temporary_prefect_server_ends_with_a_kill_9_of_kokuho_run(tmp_path:
     marker = tmp_path / "paused"
     run = _kokuho_run(
         inbox,
-        _env(home, api_url=None, **{PAUSE_ENV: "before_publish", PAUSE_MARKER_ENV: str(marker)}),
+        run_env(home, api_url=None, **{PAUSE_ENV: "before_publish", PAUSE_MARKER_ENV: str(marker)}),
         tmp_path / "run.log",
         "--no-export",
     )
@@ -254,7 +238,7 @@ def test_a_read_write_connection_makes_kokuho_run_wait_then_fail_naming_the_hold
 
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(settings.db_path)],
-        env=_env(home, api_url=None),
+        env=run_env(home, api_url=None),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -262,7 +246,7 @@ def test_a_read_write_connection_makes_kokuho_run_wait_then_fail_naming_the_hold
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         log = tmp_path / "held.log"
-        run = _kokuho_run(inbox, _env(home, api_url=api_url, KOKUHO_DB_WAIT="1"), log, "--no-export")
+        run = _kokuho_run(inbox, run_env(home, api_url=api_url, KOKUHO_DB_WAIT="1"), log, "--no-export")
         code = _finish(run)
     finally:
         if holder.poll() is None:
@@ -290,7 +274,7 @@ def test_a_second_concurrent_run_waits_for_the_first_and_reports_true_counts(
     first_log = tmp_path / "first.log"
     first = _kokuho_run(
         inbox,
-        _env(
+        run_env(
             home,
             api_url=api_url,
             **{PAUSE_ENV: "before_publish", PAUSE_MARKER_ENV: str(marker), PAUSE_UNTIL_ENV: str(release)},
@@ -304,7 +288,7 @@ def test_a_second_concurrent_run_waits_for_the_first_and_reports_true_counts(
         # A run that may not wait long is skipped, and says which run holds the database.
         skipped_log = tmp_path / "skipped.log"
         skipped = _kokuho_run(
-            inbox, _env(home, api_url=api_url, KOKUHO_RUN_WAIT="1"), skipped_log, "--no-export"
+            inbox, run_env(home, api_url=api_url, KOKUHO_RUN_WAIT="1"), skipped_log, "--no-export"
         )
         assert _finish(skipped) == 1
         skipped_out = skipped_log.read_text(encoding="utf-8")
@@ -312,7 +296,7 @@ def test_a_second_concurrent_run_waits_for_the_first_and_reports_true_counts(
 
         # A run that may wait, waits; released only once it says it is waiting.
         second_log = tmp_path / "second.log"
-        second = _kokuho_run(inbox, _env(home, api_url=api_url), second_log, "--no-export")
+        second = _kokuho_run(inbox, run_env(home, api_url=api_url), second_log, "--no-export")
         _wait_until(
             lambda: "waiting for another run" in second_log.read_text(encoding="utf-8"), second, "the wait"
         )

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 FAULTS_DIR = str(Path(__file__).resolve().parent)
+_PROJECT = Path(__file__).resolve().parents[2]
 
 PAUSE_ENV = "KOKUHO_FAULT_PAUSE_AT"
 PAUSE_MARKER_ENV = "KOKUHO_FAULT_PAUSE_MARKER"
@@ -55,6 +56,24 @@ def with_faults_path(env: dict[str, str]) -> dict[str, str]:
     """`env` with this folder first on PYTHONPATH, so that a subprocess installs the faults."""
     rest = env.get("PYTHONPATH", "")
     return {**env, "PYTHONPATH": FAULTS_DIR + (os.pathsep + rest if rest else "")}
+
+
+def run_env(home: Path, *, api_url: str | None, **extra: str) -> dict[str, str]:
+    """The environment of a `kokuho` subprocess under test: this process's without any KOKUHO_
+    setting or fault, the project and this folder on PYTHONPATH, KOKUHO_HOME `home`, Prefect's home
+    beside it, the server at `api_url` (None: the run starts its own), then `extra`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in (PAUSE_ENV, PAUSE_MARKER_ENV, PAUSE_UNTIL_ENV, "PREFECT_API_URL")
+        and not k.startswith("KOKUHO_")
+    }
+    env["PYTHONPATH"] = str(_PROJECT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["KOKUHO_HOME"] = str(home)
+    env["PREFECT_HOME"] = str(home.parent / "prefect_home")
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    return with_faults_path({**env, **extra})
 
 
 def install() -> None:
