@@ -387,11 +387,11 @@ def read_summary(db_path: Path, fiscal_year: int, prefecture_code: str | None = 
     Read within export_memory_limit(); should DuckDB still run out of memory there, read again
     without the limit (the export is never lost to the bound)."""
     limit = export_memory_limit()
-    if limit is None:
-        return _read_summary(Path(db_path), fiscal_year, prefecture_code, None)
     try:
         return _read_summary(Path(db_path), fiscal_year, prefecture_code, limit)
     except duckdb.OutOfMemoryException:
+        if limit is None:
+            raise
         return _read_summary(Path(db_path), fiscal_year, prefecture_code, None)
 
 
