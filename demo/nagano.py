@@ -34,6 +34,7 @@ from kokuho import layout
 from kokuho.catalog import Catalog, load_catalog_for
 from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED
 from kokuho.municipalities import Municipality, municipalities_of
+from transform.staging.rules import amount_text
 
 PREFECTURE = "20"
 FISCAL_YEAR = 2024
@@ -103,11 +104,6 @@ def _scale(municipality: Municipality, rng: random.Random) -> float:
     """A municipality's budget scale in 千円 (cities larger, villages smaller)."""
     low, high = {"市": (300_000, 3_000_000), "町": (60_000, 500_000)}.get(municipality.kind, (10_000, 90_000))
     return rng.uniform(low, high)
-
-
-def _amount_text(value: float, mark: str = "△") -> str:
-    text = f"{abs(value):,.0f}" if float(value).is_integer() else f"{abs(value):,}"
-    return f"{mark}{text}" if value < 0 else text
 
 
 def plan_costs(municipality: Municipality, seed: int) -> dict[tuple[str, int], float | None]:
@@ -205,7 +201,8 @@ def _write_amount(value: float | None, style: str, rng: random.Random) -> object
         return None
     if style == "number" or (style == "mixed" and rng.random() < 0.5):
         return int(value) if float(value).is_integer() else value
-    return _amount_text(value, "▲" if style != "seed" and rng.random() < 0.1 else "△")
+    text = amount_text(value)
+    return text.replace("△", "▲") if style != "seed" and rng.random() < 0.1 else text
 
 
 def plan_answers(seed: int = SEED) -> dict[str, NaganoAnswers]:
@@ -250,7 +247,7 @@ def _sum_one_off(answers: NaganoAnswers) -> tuple[NaganoAnswers, str]:
     key = ("NG_TOTAL", FISCAL_YEAR)
     bad = NaganoAnswers(answers.code, answers.name, set(answers.implemented), dict(answers.cells))
     total = answers.amounts[key] + 1
-    bad.cells[key] = _amount_text(total) if isinstance(answers.cells[key], str) else int(total)
+    bad.cells[key] = amount_text(total) if isinstance(answers.cells[key], str) else int(total)
     return bad, layout.item_key(*key)
 
 
@@ -258,7 +255,7 @@ def _letter_in_amount(answers: NaganoAnswers) -> tuple[NaganoAnswers, str]:
     """当初予算 of R6 typed with the letter O for a zero (1,2O4,567)."""
     key = ("NG_INITIAL", FISCAL_YEAR)
     bad = NaganoAnswers(answers.code, answers.name, set(answers.implemented), dict(answers.cells))
-    text = _amount_text(answers.amounts[key])
+    text = amount_text(answers.amounts[key])
     at = text.find("0") if "0" in text else len(text) - 1
     bad.cells[key] = text[:at] + "O" + text[at + 1 :]
     return bad, layout.item_key(*key)
