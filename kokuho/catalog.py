@@ -314,6 +314,15 @@ def load_catalog_for(prefecture_code: str, fiscal_year: int) -> Catalog:
     return _load_cached(path, path.stat().st_mtime_ns)
 
 
+def catalog_if_any(prefecture_code: str, fiscal_year: int) -> Catalog | None:
+    """The survey's catalog, or None when it has none or it cannot be read: the export shows what
+    the warehouse holds either way, the catalog only adds its titles, years and targets."""
+    try:
+        return load_catalog_for(prefecture_code, fiscal_year)
+    except (CatalogError, OSError):
+        return None
+
+
 @lru_cache(maxsize=32)
 def _load_cached(path: Path, mtime_ns: int) -> Catalog:
     # Staging asks for a file's catalog once per workbook: parse each catalog file once (a Catalog

@@ -852,11 +852,10 @@ def _target_label(pref: str, fiscal_year: int, target_id: str) -> str:
 def catalog_target_years(pref: str, fiscal_year: int) -> dict[str, list[tuple[int, str]]]:
     """Each numeric target's fiscal years in the survey's catalog with their labels as the catalog
     writes them (R3, 令和3年度), in catalog order ({} when there is no catalog)."""
-    from kokuho.catalog import CatalogError, load_catalog_for, year_label
+    from kokuho.catalog import catalog_if_any, year_label
 
-    try:
-        catalog = load_catalog_for(pref, fiscal_year)
-    except (CatalogError, OSError):
+    catalog = catalog_if_any(pref, fiscal_year)
+    if catalog is None:
         return {}
     return {
         item.id: [(year, year_label(year, item.year_label)) for year in item.years(fiscal_year)]
@@ -867,10 +866,9 @@ def catalog_target_years(pref: str, fiscal_year: int) -> dict[str, list[tuple[in
 @lru_cache(maxsize=8)
 def catalog_target_labels(pref: str, fiscal_year: int) -> dict[str, str]:
     """Numeric target labels of the survey's catalog in catalog order ({} when there is none)."""
-    from kokuho.catalog import CatalogError, load_catalog_for
+    from kokuho.catalog import catalog_if_any
 
-    try:
-        catalog = load_catalog_for(pref, fiscal_year)
-    except (CatalogError, OSError):
+    catalog = catalog_if_any(pref, fiscal_year)
+    if catalog is None:
         return {}
     return {item.id: item.label for item in catalog.numeric_targets}

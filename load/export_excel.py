@@ -79,12 +79,10 @@ def _asks_no_targets(data: SummaryData) -> bool:
     sheet (it would print an empty table); without a catalog the sheet stays."""
     if data.targets:
         return False
-    from kokuho.catalog import CatalogError, load_catalog_for
+    from kokuho.catalog import catalog_if_any
 
-    try:
-        return not load_catalog_for(data.prefecture_code, data.fiscal_year).numeric_targets
-    except (CatalogError, OSError):
-        return False
+    catalog = catalog_if_any(data.prefecture_code, data.fiscal_year)
+    return catalog is not None and not catalog.numeric_targets
 
 
 def build_workbook(ctx: sheets.Context, indicators: IndicatorData | None = None) -> Workbook:
@@ -170,12 +168,10 @@ def _context(data: SummaryData, run_info: dict[str, Any]) -> sheets.Context:
 
 
 def _catalog_title(data: SummaryData) -> str | None:
-    from kokuho.catalog import CatalogError, load_catalog_for
+    from kokuho.catalog import catalog_if_any
 
-    try:
-        return load_catalog_for(data.prefecture_code, data.fiscal_year).title
-    except (CatalogError, OSError):
-        return None
+    catalog = catalog_if_any(data.prefecture_code, data.fiscal_year)
+    return catalog.title if catalog is not None else None
 
 
 def _when(value: object) -> str:

@@ -110,11 +110,10 @@ def write_section(ws: Worksheet, ctx: Context, section_no: int, section: str) ->
 
 def _catalog_section(pref: str, fiscal_year: int, section_no: int) -> Section | None:
     """The catalog's section (for its leads); None without a catalog."""
-    from kokuho.catalog import CatalogError, load_catalog_for
+    from kokuho.catalog import catalog_if_any
 
-    try:
-        catalog = load_catalog_for(pref, fiscal_year)
-    except (CatalogError, OSError):
+    catalog = catalog_if_any(pref, fiscal_year)
+    if catalog is None:
         return None
     return next((s for s in catalog.sections if s.no == section_no), None)
 

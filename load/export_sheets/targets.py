@@ -54,12 +54,10 @@ def catalog_years(ctx: Context) -> dict[int, str]:
 
 
 def _indicator_results(ctx: Context) -> set[str]:
-    from kokuho.catalog import CatalogError, load_catalog_for
+    from kokuho.catalog import catalog_if_any
 
-    try:
-        return {i.result for i in load_catalog_for(ctx.data.prefecture_code, ctx.data.fiscal_year).indicators}
-    except (CatalogError, OSError):
-        return set()
+    catalog = catalog_if_any(ctx.data.prefecture_code, ctx.data.fiscal_year)
+    return {i.result for i in catalog.indicators} if catalog is not None else set()
 
 
 def as_written(ctx: Context) -> bool:
