@@ -274,7 +274,7 @@ def _indicator_frames(catalog: Catalog) -> dict[str, pd.DataFrame]:
             found = next(t.years(catalog.fiscal_year) for t in catalog.numeric_targets if t.id == ref)
         return ",".join(str(y) for y in found)
 
-    indicators = pd.DataFrame(
+    indicators = _text_frame(
         [
             {
                 "survey_id": catalog.survey_id,
@@ -289,7 +289,7 @@ def _indicator_frames(catalog: Catalog) -> dict[str, pd.DataFrame]:
             }
             for i in catalog.indicators
         ],
-        columns=[
+        [
             "survey_id",
             "indicator_id",
             "position",
@@ -300,22 +300,8 @@ def _indicator_frames(catalog: Catalog) -> dict[str, pd.DataFrame]:
             "target_id",
             "years",
         ],
-    ).astype(
-        {
-            c: "string"
-            for c in (
-                "survey_id",
-                "indicator_id",
-                "label",
-                "unit",
-                "direction",
-                "result_id",
-                "target_id",
-                "years",
-            )
-        }
     )
-    rules = pd.DataFrame(
+    rules = _text_frame(
         [
             {
                 "survey_id": catalog.survey_id,
@@ -328,12 +314,16 @@ def _indicator_frames(catalog: Catalog) -> dict[str, pd.DataFrame]:
             for r in catalog.rules
             for n, item_id in enumerate((r.total, *r.parts))
         ],
-        columns=["survey_id", "rule_id", "label", "role", "position", "item_id"],
-    ).astype({c: "string" for c in ("survey_id", "rule_id", "label", "role", "item_id")})
-    return {
-        "catalog_indicators": indicators.astype({"position": "int64"}),
-        "catalog_rules": rules.astype({"position": "int64"}),
-    }
+        ["survey_id", "rule_id", "label", "role", "position", "item_id"],
+    )
+    return {"catalog_indicators": indicators, "catalog_rules": rules}
+
+
+def _text_frame(rows: list[dict[str, object]], columns: list[str]) -> pd.DataFrame:
+    """`rows` as a frame of `columns`: text, and `position` an int64."""
+    return pd.DataFrame(rows, columns=columns).astype(
+        {c: "int64" if c == "position" else "string" for c in columns}
+    )
 
 
 def sync_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
