@@ -215,12 +215,15 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
         # In-process the Data Docs render in the pool's second thread while the load is recorded
         # and published; on Dask they render where each validation ran (its GX context).
         results: list[steps.StageResult] = []
+        steps.use_system_allocator()
         with steps.chunked_load(settings, run_id, started, files) as run_load:
             for chunk, staged in _staged_chunks(chunks, settings, len(new_files), distributed):
                 validated = validate_task(_large(chunk), staged, settings, build_docs=distributed).take()
                 results.append(steps.without_rows(validated))
                 load_chunk_task(_large(run_load), Handoff(validated))
                 del validated
+                # The chunk's rows are gone: their memory goes back before the next chunk's.
+                steps.release_freed_memory()
                 task_runs += 3
             result = steps.merge_results(results, new_files)
             if result.docs_run_times:

@@ -8,7 +8,6 @@ workbook is built, so an export never holds the warehouse file longer than the r
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from kokuho.catalog import SUBGROUP_MARKS
+from load.memory import export_memory_limit, retry_limits
 from load.sql_files import fill, sql
 from load.sql_files import quote_identifier as _quote
 
@@ -363,36 +363,19 @@ class SummaryData:
         return sorted(seen.items())
 
 
-EXPORT_MEMORY_ENV = "KOKUHO_EXPORT_MEMORY"
-DEFAULT_EXPORT_MEMORY = "256MB"
-_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
-
-
-def export_memory_limit() -> str | None:
-    """DuckDB's memory_limit for the export's queries: KOKUHO_EXPORT_MEMORY (e.g. 256MB; 0 for
-    DuckDB's own default, most of the machine's memory), read when called; a value that is not a
-    size gives the default.
-
-    The year-over-year views read every year's answers: with ten years of a nation's files
-    DuckDB's default lets one export take gigabytes; bounded, it spills to a private folder."""
-    value = os.environ.get(EXPORT_MEMORY_ENV, "").strip()
-    if value == "0":
-        return None
-    return value if _MEMORY_SIZE.fullmatch(value) else DEFAULT_EXPORT_MEMORY
-
-
 def read_summary(db_path: Path, fiscal_year: int, prefecture_code: str | None = None) -> SummaryData:
     """Everything the workbook shows, read from the views of one fiscal year and prefecture.
 
-    Read within export_memory_limit(); should DuckDB still run out of memory there, read again
-    without the limit (the export is never lost to the bound)."""
-    limit = export_memory_limit()
-    try:
-        return _read_summary(Path(db_path), fiscal_year, prefecture_code, limit)
-    except duckdb.OutOfMemoryException:
-        if limit is None:
-            raise
-        return _read_summary(Path(db_path), fiscal_year, prefecture_code, None)
+    Read within export_memory_limit(); should DuckDB run out of memory there, read again within a
+    larger bound and at last within DuckDB's own (load.memory.retry_limits): the export is never
+    lost to the bound."""
+    *bounded, unbounded = retry_limits(export_memory_limit())
+    for limit in bounded:
+        try:
+            return _read_summary(Path(db_path), fiscal_year, prefecture_code, limit)
+        except duckdb.OutOfMemoryException:
+            continue
+    return _read_summary(Path(db_path), fiscal_year, prefecture_code, unbounded)
 
 
 def _read_summary(

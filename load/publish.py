@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING
 
 import duckdb
 
+from load.memory import load_memory_limit
 from load.schema import ensure_schema
 from load.sql_files import sql
 
@@ -258,10 +259,11 @@ def open_for_write(
                 # A program holding the file read-write may be mid-checkpoint: never copy under it.
                 with no_writer_holding(db_path, hold_timeout):
                     shutil.copyfile(db_path, work)
-            con = duckdb.connect(str(work))
+            limit = load_memory_limit()
+            con = duckdb.connect(str(work), config={"memory_limit": limit} if limit else {})
             ensure_schema(con, remember=True)
             yield con
-            con.checkpoint()
+            _checkpoint(con)
             con.close()
             _fsync_file(work)
             os.replace(work, db_path)
@@ -278,6 +280,15 @@ def open_for_write(
         # A write-ahead log left by someone who opened the published file read-write belongs to the
         # old file; replayed onto the new one it would corrupt it.
         _remove([db_path.with_name(db_path.name + ".wal"), *stale_work_files(db_path)])
+
+
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.checkpoint()
+    except duckdb.OutOfMemoryException:
+        # Within KOKUHO_LOAD_MEMORY the checkpoint could not finish: again with DuckDB's own limit.
+        con.execute(sql("settings/unbounded_memory"))
+        con.checkpoint()
 
 
 def connect_readonly(target: Settings | str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:

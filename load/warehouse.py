@@ -9,6 +9,7 @@ load.publish), so readers never see half a load and a killed run changes nothing
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ import pandas as pd
 from kokuho.catalog import Catalog
 from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED, STATUS_SUPERSEDED, issue_hint, issue_message
 from load.catalog_sync import sync_catalog, sync_municipalities
+from load.memory import load_memory_limit, retry_limits
 from load.publish import connect_readonly, open_for_write, resolve_db_path
 from load.runs import ENTRY_COLUMNS as ENTRY_COLUMNS
 from load.runs import _entry_frame, record_entries
@@ -246,6 +248,45 @@ def load_batch(
         return result
 
     con = target
+    load = functools.partial(
+        _load_in_transaction,
+        con,
+        batch,
+        failed_sha256=failed_sha256,
+        catalogs=catalogs,
+        run_id=run_id,
+        entries=entries,
+        survey=survey,
+        record=record,
+    )
+    # A chunk that runs out of memory within KOKUHO_LOAD_MEMORY is rolled back and loaded again
+    # within a larger bound, at last within DuckDB's own (load.memory.retry_limits).
+    for larger in retry_limits(load_memory_limit())[1:]:
+        try:
+            return load()
+        except duckdb.OutOfMemoryException:
+            _set_memory_limit(con, larger)
+    return load()
+
+
+def _set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None) -> None:
+    # Unbounded first: under a bound too tight even binding the new one's parameter can fail.
+    con.execute(sql("settings/unbounded_memory"))
+    if limit is not None:
+        con.execute(sql("settings/memory_limit"), {"limit": limit})
+
+
+def _load_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    batch: StagingBatch,
+    *,
+    failed_sha256: set[str] | frozenset[str],
+    catalogs: list[Catalog],
+    run_id: str,
+    entries: pd.DataFrame | None,
+    survey: tuple[str, int] | None,
+    record: bool,
+) -> LoadResult:
     now = _now()
     con.begin()
     try:

@@ -18,7 +18,7 @@ import pytest
 import load.warehouse
 from kokuho.catalog import Catalog, load_catalog
 from kokuho.codelists import ANSWER_NO, ANSWER_YES, issue_hint, issue_message
-from load.publish import connect_readonly, stale_work_files
+from load.publish import connect_readonly, open_for_write, stale_work_files
 from load.schema import TABLES
 from load.warehouse import (
     finish_run,
@@ -730,3 +730,81 @@ def test_views_are_created_after_the_views_they_read() -> None:
         "amount_digits",
         "amount_text",
     )
+
+
+def test_the_writer_works_within_the_load_memory_bound(
+    tmp_path: Path, fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KOKUHO_LOAD_MEMORY", "96MB")
+    with open_for_write(tmp_path / "kokuho.duckdb", run_id="r") as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert limit == ("91.5 MiB",)
+
+
+@pytest.mark.parametrize(
+    ("value", "failures", "bounds"),
+    [
+        ("64MB", 0, ["64MB"]),
+        ("64MB", 1, ["64MB", "256000000B"]),
+        ("64MB", 2, ["64MB", "256000000B", None]),
+        ("0", 0, [None]),
+    ],
+)
+def test_a_load_that_runs_out_of_memory_is_loaded_again_within_a_larger_bound(
+    tmp_path: Path,
+    fx: Fixture,
+    value: str,
+    failures: int,
+    bounds: list[str | None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Within the bound DuckDB spills. A load that still runs out of memory (here after its rows
+    are inserted) is rolled back and loaded again within a larger bound, at last within DuckDB's
+    own: the same rows every way, nothing twice."""
+    import load.warehouse as warehouse
+
+    monkeypatch.setenv("KOKUHO_LOAD_MEMORY", "0")
+    load_fixture(tmp_path / "unbounded.duckdb", fx)
+    real_insert = warehouse._insert_batch
+    tried: list[str] = []
+
+    def insert_then_run_out(con: duckdb.DuckDBPyConnection, *args: object, **kwargs: object) -> None:
+        (setting,) = con.execute("SELECT current_setting('memory_limit')").fetchone() or ("",)
+        tried.append(str(setting))
+        real_insert(con, *args, **kwargs)  # type: ignore[arg-type]
+        if len(tried) <= failures:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
+
+    monkeypatch.setattr(warehouse, "_insert_batch", insert_then_run_out)
+    monkeypatch.setenv("KOKUHO_LOAD_MEMORY", value)
+    load_fixture(tmp_path / "bounded.duckdb", fx)
+    compared = (*COMPARED_VIEWS, "responses", "own_initiative_responses", "numeric_target_responses")
+    assert snapshot(tmp_path / "bounded.duckdb", compared) == snapshot(
+        tmp_path / "unbounded.duckdb", compared
+    )
+    assert tried == [_shown_limit(bound) for bound in bounds]
+
+
+def test_a_load_out_of_memory_within_duckdbs_own_limit_fails(
+    tmp_path: Path, fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import load.warehouse as warehouse
+
+    def run_out(*args: object, **kwargs: object) -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
+
+    monkeypatch.setattr(warehouse, "_insert_batch", run_out)
+    monkeypatch.setenv("KOKUHO_LOAD_MEMORY", "64MB")
+    with pytest.raises(duckdb.OutOfMemoryException):
+        load_fixture(tmp_path / "kokuho.duckdb", fx)
+    assert not (tmp_path / "kokuho.duckdb").exists() and stale_work_files(tmp_path / "kokuho.duckdb") == []
+
+
+def _shown_limit(bound: str | None) -> str:
+    """DuckDB's own rendering of a memory_limit (None: its default for this machine)."""
+    con = duckdb.connect(config={"memory_limit": bound} if bound else {})
+    try:
+        (shown,) = con.execute("SELECT current_setting('memory_limit')").fetchone() or ("",)
+        return str(shown)
+    finally:
+        con.close()

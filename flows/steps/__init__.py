@@ -30,6 +30,7 @@ from flows.steps.validation import (
     validate_staged,
     without_rows,
 )
+from load.memory import release_freed_memory, use_system_allocator
 
 __all__ = [
     "CHECK_LABELS",
@@ -52,6 +53,8 @@ __all__ = [
     "finish_chunked_load",
     "load_chunk",
     "merge_results",
+    "release_freed_memory",
+    "use_system_allocator",
     "export_all",
     "export_path",
     "format_outcomes",

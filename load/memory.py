@@ -1,0 +1,96 @@
+"""How much memory the run's DuckDB connections may hold, and handing freed memory back.
+
+Without a bound DuckDB keeps what it read and wrote cached up to most of the machine's memory, so a
+run over years of a nation's files grows with the warehouse. Bounded, it spills to disk instead. Work
+that cannot finish within the bound is done again within a larger one (retry_limits), and at last
+within DuckDB's own, so a bound never costs a run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import re
+from functools import lru_cache
+
+LOAD_MEMORY_ENV = "KOKUHO_LOAD_MEMORY"
+EXPORT_MEMORY_ENV = "KOKUHO_EXPORT_MEMORY"
+DEFAULT_LOAD_MEMORY = "256MB"
+DEFAULT_EXPORT_MEMORY = "128MB"
+_MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
+_UNIT_BYTES = {
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+RETRY_FACTOR = 4
+
+
+def memory_limit(env: str, default: str) -> str | None:
+    """DuckDB's memory_limit from the environment variable `env` (e.g. 256MB; 0 for DuckDB's own
+    default, most of the machine's memory), read when called; a value that is not a size gives
+    `default`."""
+    value = os.environ.get(env, "").strip()
+    if value == "0":
+        return None
+    return value if _MEMORY_SIZE.fullmatch(value) else default
+
+
+def retry_limits(limit: str | None) -> list[str | None]:
+    """The bounds to work within in turn: `limit`, RETRY_FACTOR times it, then DuckDB's own (None)."""
+    match = _MEMORY_SIZE.fullmatch(limit or "")
+    if match is None:
+        return [None]
+    size = float(match.group(1)) * _UNIT_BYTES[match.group(2).upper()]
+    return [limit, f"{int(size * RETRY_FACTOR)}B", None]
+
+
+def load_memory_limit() -> str | None:
+    """The bound of the run's writer connection (KOKUHO_LOAD_MEMORY, default 256MB)."""
+    return memory_limit(LOAD_MEMORY_ENV, DEFAULT_LOAD_MEMORY)
+
+
+def export_memory_limit() -> str | None:
+    """The bound of the export's reads (KOKUHO_EXPORT_MEMORY, default 128MB). The year-over-year
+    views read every year's answers: with ten years of a nation's files DuckDB's default lets one
+    export take gigabytes."""
+    return memory_limit(EXPORT_MEMORY_ENV, DEFAULT_EXPORT_MEMORY)
+
+
+def use_system_allocator() -> None:
+    """Arrow allocates from the C library's heap (where release_freed_memory can give it back)
+    rather than its bundled allocator, which keeps what a chunk freed for later chunks."""
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+def release_freed_memory() -> None:
+    """Give memory freed by the last chunk back to the system: Arrow's pool and glibc's free lists
+    otherwise keep it, and the next chunk's peak lands on top of it."""
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None)  # glibc only
+    except OSError:
+        return None

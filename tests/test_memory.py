@@ -1,0 +1,77 @@
+"""The memory bounds of the run's DuckDB connections, and handing freed memory back."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from load.memory import (
+    export_memory_limit,
+    load_memory_limit,
+    release_freed_memory,
+    retry_limits,
+    use_system_allocator,
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "read", "default"),
+    [
+        ("KOKUHO_EXPORT_MEMORY", export_memory_limit, "128MB"),
+        ("KOKUHO_LOAD_MEMORY", load_memory_limit, "256MB"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("value", "limit"),
+    [
+        (None, "default"),
+        ("512MB", "512MB"),
+        ("1.5 GiB", "1.5 GiB"),
+        ("0", None),
+        ("lots", "default"),
+        ("", "default"),
+    ],
+)
+def test_memory_limit_settings(
+    env: str,
+    read: object,
+    default: str,
+    value: str | None,
+    limit: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if value is None:
+        monkeypatch.delenv(env, raising=False)
+    else:
+        monkeypatch.setenv(env, value)
+    assert callable(read)
+    assert read() == (default if limit == "default" else limit)
+
+
+@pytest.mark.parametrize(
+    ("limit", "bounds"),
+    [
+        ("128MB", ["128MB", "512000000B", None]),
+        ("1.5 GiB", ["1.5 GiB", f"{int(1.5 * 4 * 2**30)}B", None]),
+        ("64kb", ["64kb", "256000B", None]),
+        (None, [None]),
+    ],
+)
+def test_retry_limits_grow_then_end_unbounded(limit: str | None, bounds: list[str | None]) -> None:
+    assert retry_limits(limit) == bounds
+
+
+def test_the_run_allocates_arrow_from_the_system_heap_and_gives_freed_memory_back() -> None:
+    before = pa.default_memory_pool()
+    try:
+        use_system_allocator()
+        pool = pa.default_memory_pool()
+        assert pool.backend_name == "system"
+        held = pool.bytes_allocated()
+        table = pa.table({"text": ["回答"] * 100_000})
+        assert pool.bytes_allocated() >= held + table.nbytes
+        del table
+        release_freed_memory()
+        assert pool.bytes_allocated() == held
+    finally:
+        pa.set_memory_pool(before)
