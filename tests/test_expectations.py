@@ -546,6 +546,18 @@ def test_committed_suites_match_the_code(gx_ready: None, saitama_catalog: Catalo
     assert used == set(PARAMETERS) == set(suite_parameters(saitama_catalog))
 
 
+def test_a_validated_batch_is_not_kept_by_gx(gx_ready: None, saitama_catalog: Catalog) -> None:
+    """GX's execution engine kept the last frames it validated until the next validation: in a
+    chunked run, each chunk's frames outlived it."""
+    from expectations.context import DATASOURCE
+    from expectations.validate import _runner, validate_batch
+
+    validate_batch(make_batch(saitama_catalog), saitama_catalog)
+    engine = _runner(None).context.data_sources.get(DATASOURCE).get_execution_engine()
+    assert engine.batch_manager.batch_data_cache == {}
+    assert engine.batch_manager.active_batch is None
+
+
 def test_context_has_analytics_off(gx_ready: None) -> None:
     from expectations.validate import _runner
 

@@ -893,7 +893,9 @@ def test_cli_view_export(warehouse: Path, tmp_path: Path, capsys: pytest.Capture
 # --- the export's memory bound ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "tried"), [("64MB", ["64MB"]), ("1MB", ["1MB", "4000000B", None]), ("0", [None])])
+@pytest.mark.parametrize(
+    ("value", "tried"), [("64MB", ["64MB"]), ("1MB", ["1MB", "4000000B", None]), ("0", [None])]
+)
 def test_the_export_reads_the_same_within_any_memory_bound(
     warehouse: Path, value: str, tried: list[str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:

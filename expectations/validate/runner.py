@@ -70,7 +70,10 @@ class _Runner:
             # GX 1.24 repeats a column of compound-unique expectations in a frame it turns into
             # records; pandas warns (and under -W error the metric would fail). Harmless.
             warnings.filterwarnings("ignore", "DataFrame columns are not unique", UserWarning)
-            result = self._validate(batch, self.suites[suite], params)
+            try:
+                result = self._validate(batch, self.suites[suite], params)
+            finally:
+                _forget(batch)
         return result, batch.id
 
     @staticmethod
@@ -105,6 +108,14 @@ class _Runner:
             ),
             expectation_suite_identifier=suite_key,
         )
+
+
+def _forget(batch: Any) -> None:
+    """Drop the frame GX's execution engine keeps of the batch it validated: kept until the next
+    validation replaced it, each chunk's frames outlived the chunk."""
+    manager = batch.data.execution_engine.batch_manager
+    manager.batch_data_cache.pop(batch.id, None)
+    manager.reset_batch_cache()
 
 
 def _checked_columns(suite: Any) -> set[str]:
