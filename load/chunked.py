@@ -17,6 +17,7 @@ import pandas as pd
 from kokuho.catalog import Catalog
 from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED, STATUS_SUPERSEDED
 from load import warehouse
+from load.memory import drop_cached_blocks
 from load.runs import record_entries
 from load.sql_files import sql
 from load.statements import _now
@@ -68,6 +69,7 @@ class ChunkedLoad:
             survey=self.survey,
             record=False,
         )
+        drop_cached_blocks(self.con)
         self._new |= batch_sha - set(result.skipped)
         self._skipped |= set(result.skipped)
         self._unreadable |= set(result.unreadable)

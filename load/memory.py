@@ -13,10 +13,16 @@ import ctypes.util
 import os
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from load.sql_files import sql
+
+if TYPE_CHECKING:
+    import duckdb
 
 LOAD_MEMORY_ENV = "KOKUHO_LOAD_MEMORY"
 EXPORT_MEMORY_ENV = "KOKUHO_EXPORT_MEMORY"
-DEFAULT_LOAD_MEMORY = "256MB"
+DEFAULT_LOAD_MEMORY = "160MB"
 DEFAULT_EXPORT_MEMORY = "128MB"
 _MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
 _UNIT_BYTES = {
@@ -30,6 +36,8 @@ _UNIT_BYTES = {
     "TIB": 2**40,
 }
 RETRY_FACTOR = 4
+# What DuckDB may keep while it evicts its cache (drop_cached_blocks).
+EVICTION_LIMIT = "16MB"
 
 
 def memory_limit(env: str, default: str) -> str | None:
@@ -52,7 +60,7 @@ def retry_limits(limit: str | None) -> list[str | None]:
 
 
 def load_memory_limit() -> str | None:
-    """The bound of the run's writer connection (KOKUHO_LOAD_MEMORY, default 256MB)."""
+    """The bound of the run's writer connection (KOKUHO_LOAD_MEMORY, default 160MB)."""
     return memory_limit(LOAD_MEMORY_ENV, DEFAULT_LOAD_MEMORY)
 
 
@@ -61,6 +69,23 @@ def export_memory_limit() -> str | None:
     views read every year's answers: with ten years of a nation's files DuckDB's default lets one
     export take gigabytes."""
     return memory_limit(EXPORT_MEMORY_ENV, DEFAULT_EXPORT_MEMORY)
+
+
+def drop_cached_blocks(con: duckdb.DuckDBPyConnection) -> None:
+    """Evict the blocks DuckDB keeps cached after a chunk's load (committed, so on disk): its limit
+    is lowered, which evicts them, and set back. Without it each chunk's load starts with the
+    cache the last one filled, and grows it again by the chunk's own working set."""
+    import duckdb
+
+    row = con.execute(sql("queries/memory_limit")).fetchone()
+    if row is None:
+        return
+    try:
+        con.execute(sql("settings/memory_limit"), {"limit": EVICTION_LIMIT})
+    except duckdb.OutOfMemoryException:
+        pass  # more is pinned than the eviction limit: what could be evicted was
+    finally:
+        con.execute(sql("settings/memory_limit"), {"limit": row[0]})
 
 
 def use_system_allocator() -> None:

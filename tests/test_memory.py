@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import duckdb
 import pyarrow as pa
 import pytest
 
 from load.memory import (
+    drop_cached_blocks,
     export_memory_limit,
     load_memory_limit,
     release_freed_memory,
@@ -18,7 +22,7 @@ from load.memory import (
     ("env", "read", "default"),
     [
         ("KOKUHO_EXPORT_MEMORY", export_memory_limit, "128MB"),
-        ("KOKUHO_LOAD_MEMORY", load_memory_limit, "256MB"),
+        ("KOKUHO_LOAD_MEMORY", load_memory_limit, "160MB"),
     ],
 )
 @pytest.mark.parametrize(
@@ -75,3 +79,24 @@ def test_the_run_allocates_arrow_from_the_system_heap_and_gives_freed_memory_bac
         assert pool.bytes_allocated() == held
     finally:
         pa.set_memory_pool(before)
+
+
+def _cached_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    (used,) = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone() or (0,)
+    return int(used or 0)
+
+
+def test_drop_cached_blocks_evicts_what_a_load_left_and_keeps_the_limit(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "work.duckdb"), config={"memory_limit": "160MB"})
+    try:
+        con.execute("CREATE TABLE answers AS SELECT range AS n, '回答' || range AS text FROM range(4000000)")
+        con.execute("CHECKPOINT")
+        con.execute("SELECT sum(n), max(text) FROM answers").fetchall()  # reads every block in
+        cached = _cached_bytes(con)
+        drop_cached_blocks(con)
+        # Down to what the eviction limit lets it keep (DuckDB then keeps that much at most).
+        assert cached > _cached_bytes(con) and _cached_bytes(con) <= 16 * 10**6
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("152.5 MiB",)
+        assert con.execute("SELECT count(*), max(text) FROM answers").fetchone() == (4000000, "回答999999")
+    finally:
+        con.close()
