@@ -23,7 +23,7 @@ class RawIssue:
     rule: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # a national batch makes hundreds of thousands
 class RawRow:
     row_no: int  # 1-based worksheet row
     key: str | None  # column A (stripped), None when empty

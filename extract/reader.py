@@ -148,7 +148,7 @@ def _raw_sheet(title: str, visible: bool, data: Any, scan: SheetScan | None, leg
         # The row's cells without A; empty cells come back as "" (None is kept out too).
         if keyed:
             first = values[0] if values else ""
-            key = _key(first) if first != "" else None
+            key = (first.strip() or None) if type(first) is str else _key(first)
             cells: dict[str, Any] = {
                 c: v
                 for c, v in zip(letters, islice(values, 1, None), strict=False)

@@ -535,3 +535,30 @@ def test_checked_package_gives_the_parser_exactly_the_checked_xml(tmp_path: Path
     assert not workbook.issues
     sheet = workbook.sheet_by_key("kokuho:section:1")
     assert sheet is not None and sheet.rows[-1].cells == {"D": "○"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"), [(0, None), (1000, None), (LIMITS.max_file_bytes, "FILE_TOO_LARGE")]
+)
+def test_a_file_that_grows_while_it_is_read_is_read_whole_or_refused(
+    tmp_path: Path, extra: int, code: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size found first is what the first read asks for; a file longer than that by then is
+    read on, up to the limit, and beyond it refused."""
+    import extract.container as container
+
+    path = tmp_path / "growing.xlsx"
+    path.write_bytes(xlsx_bytes() + b"\0" * extra)
+    real_fstat = os.fstat
+    written = len(xlsx_bytes())
+
+    def smaller(fd: int) -> os.stat_result:  # as when the file was still being written
+        found = real_fstat(fd)
+        return os.stat_result((*found[:6], min(found.st_size, written - 100), *found[7:]))
+
+    monkeypatch.setattr(container.os, "fstat", smaller)
+    opened = container.open_container(path, LIMITS)
+    assert [issue.code for issue in opened.issues] == ([code] if code else [])
+    if code is None:
+        assert opened.facts.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert opened.facts.size == path.stat().st_size

@@ -52,8 +52,11 @@ def open_container(path: Path, limits: Limits) -> Container:
                 )
             )
             return container
-        # One bounded read: a file growing while we read it cannot exceed the limit.
-        data = handle.read(limits.max_file_bytes + 1)
+        # Bounded reads: a file growing while we read it cannot exceed the limit. The first asks
+        # for the size found (a read of the whole limit allocates the limit for every file).
+        data = handle.read(stat.st_size + 1)
+        if len(data) > stat.st_size:  # it grew
+            data += handle.read(limits.max_file_bytes + 1 - len(data))
     if len(data) > limits.max_file_bytes:  # it grew while we read it
         container = Container(file_facts(path))
         container.issues.append(
