@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 LOAD_MEMORY_ENV = "KOKUHO_LOAD_MEMORY"
 EXPORT_MEMORY_ENV = "KOKUHO_EXPORT_MEMORY"
-DEFAULT_LOAD_MEMORY = "160MB"
+DEFAULT_LOAD_MEMORY = "128MB"
 DEFAULT_EXPORT_MEMORY = "128MB"
 _MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
 _UNIT_BYTES = {
@@ -60,7 +60,7 @@ def retry_limits(limit: str | None) -> list[str | None]:
 
 
 def load_memory_limit() -> str | None:
-    """The bound of the run's writer connection (KOKUHO_LOAD_MEMORY, default 160MB)."""
+    """The bound of the run's writer connection (KOKUHO_LOAD_MEMORY, default 128MB)."""
     return memory_limit(LOAD_MEMORY_ENV, DEFAULT_LOAD_MEMORY)
 
 
@@ -96,14 +96,16 @@ def use_system_allocator() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
-def release_freed_memory() -> None:
-    """Give memory freed by the last chunk back to the system: Arrow's pool and glibc's free lists
-    otherwise keep it, and the next chunk's peak lands on top of it."""
+def release_freed_memory(*, collect: bool = True) -> None:
+    """Give freed memory back to the system: Arrow's pool and glibc's free lists otherwise keep it,
+    and the next step's peak lands on top of it. With `collect`, unreachable cycles are freed first
+    (a full collection: once a chunk, not after every step)."""
     import gc
 
     import pyarrow as pa
 
-    gc.collect()
+    if collect:
+        gc.collect()
     pa.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:

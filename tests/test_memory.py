@@ -22,7 +22,7 @@ from load.memory import (
     ("env", "read", "default"),
     [
         ("KOKUHO_EXPORT_MEMORY", export_memory_limit, "128MB"),
-        ("KOKUHO_LOAD_MEMORY", load_memory_limit, "160MB"),
+        ("KOKUHO_LOAD_MEMORY", load_memory_limit, "128MB"),
     ],
 )
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ def stage_chunk(
     inbox of two years stages each year correctly). Both run in the isolated workers
     (transform.staging.stage_file as their step), unless `workbooks` are given (staged here)."""
     from extract.sandbox import WorkerStep, extract_files
+    from load.memory import release_freed_memory
     from transform.staging import StagedBatchBuilder, stage_file
 
     survey = (settings.prefecture_code, settings.fiscal_year)
@@ -52,6 +53,7 @@ def stage_chunk(
         for index, workbook in enumerate(workbooks):
             add(index, stage_file(workbook, *survey))
     batch, catalog_of = builder.finish()
+    release_freed_memory(collect=False)  # the workers' rows, now Arrow, are garbage (no cycles)
     return StagedChunk(batch=batch, catalog_of=catalog_of, read_sha256=read_sha256)
 
 
