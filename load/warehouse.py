@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -232,26 +233,9 @@ def load_batch(
     With `record=False` the run's counts and its inbox entries are left to the caller: one chunk of
     a run loaded chunk by chunk (load.chunked), which records them once, for the whole run.
     """
-    if not isinstance(target, duckdb.DuckDBPyConnection):
-        with open_for_write(target, run_id=run_id) as con:
-            result = load_batch(
-                con,
-                batch,
-                failed_sha256=failed_sha256,
-                catalogs=catalogs,
-                run_id=run_id,
-                entries=entries,
-                survey=survey,
-                record=record,
-            )
-        result.db_path = resolve_db_path(target)
-        return result
-
-    con = target
     load = functools.partial(
         _load_in_transaction,
-        con,
-        batch,
+        batch=batch,
         failed_sha256=failed_sha256,
         catalogs=catalogs,
         run_id=run_id,
@@ -259,14 +243,25 @@ def load_batch(
         survey=survey,
         record=record,
     )
-    # A chunk that runs out of memory within KOKUHO_LOAD_MEMORY is rolled back and loaded again
-    # within a larger bound, at last within DuckDB's own (load.memory.retry_limits).
+    if not isinstance(target, duckdb.DuckDBPyConnection):
+        with open_for_write(target, run_id=run_id) as con:
+            result = _within_memory_bounds(con, load)
+        result.db_path = resolve_db_path(target)
+        return result
+    return _within_memory_bounds(target, load)
+
+
+def _within_memory_bounds(
+    con: duckdb.DuckDBPyConnection, load: Callable[[duckdb.DuckDBPyConnection], LoadResult]
+) -> LoadResult:
+    """`load(con)`; a load that runs out of memory within KOKUHO_LOAD_MEMORY is rolled back and run
+    again within a larger bound, at last within DuckDB's own (load.memory.retry_limits)."""
     for larger in retry_limits(load_memory_limit())[1:]:
         try:
-            return load()
+            return load(con)
         except duckdb.OutOfMemoryException:
             _set_memory_limit(con, larger)
-    return load()
+    return load(con)
 
 
 def _set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None) -> None:
