@@ -100,3 +100,26 @@ def test_drop_cached_blocks_evicts_what_a_load_left_and_keeps_the_limit(tmp_path
         assert con.execute("SELECT count(*), max(text) FROM answers").fetchone() == (4000000, "回答999999")
     finally:
         con.close()
+
+
+def test_a_checkpoint_out_of_memory_within_the_bound_runs_again_unbounded() -> None:
+    from load.publish import _checkpoint
+    from load.sql_files import sql
+
+    class Writer:
+        """Stands for the run's writer: its first checkpoint runs out of memory."""
+
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def checkpoint(self) -> None:
+            self.calls.append("checkpoint")
+            if self.calls.count("checkpoint") == 1:
+                raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
+
+        def execute(self, text: str) -> None:
+            self.calls.append(text)
+
+    writer = Writer()
+    _checkpoint(writer)  # type: ignore[arg-type]
+    assert writer.calls == ["checkpoint", sql("settings/unbounded_memory"), "checkpoint"]
