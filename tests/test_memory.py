@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 from pathlib import Path
 
 import duckdb
@@ -9,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from load.memory import (
+    _malloc_trim,
     drop_cached_blocks,
     export_memory_limit,
     load_memory_limit,
@@ -71,12 +74,15 @@ def test_the_run_allocates_arrow_from_the_system_heap_and_gives_freed_memory_bac
         use_system_allocator()
         pool = pa.default_memory_pool()
         assert pool.backend_name == "system"
+        gc.collect()  # Arrow objects earlier tests left to the collector
         held = pool.bytes_allocated()
         table = pa.table({"text": ["回答"] * 100_000})
         assert pool.bytes_allocated() >= held + table.nbytes
         del table
         release_freed_memory()
-        assert pool.bytes_allocated() == held
+        assert pool.bytes_allocated() <= held
+        if sys.platform == "linux":  # glibc: the C heap's free lists are trimmed too
+            assert _malloc_trim() is not None
     finally:
         pa.set_memory_pool(before)
 
