@@ -492,6 +492,44 @@ def test_chunks_group_a_folder_that_the_scan_interleaves() -> None:
     assert [f.path.stem[:6] for f in chunks[0]] == ["111007", "112011", "112020", "112038"]
 
 
+def test_a_flat_inbox_of_several_years_is_chunked_year_by_year() -> None:
+    """One folder holding three years' files (the scan gives them municipality by municipality):
+    each chunk holds one year, as the names give it, and files without a year come last."""
+    from flows.steps import InboxFile, chunked
+
+    names = ["{code}_さいたま_2022.xlsx", "{code}_令和５年度.xlsx", "R6_{code}.xlsx"]
+    files = [
+        InboxFile(Path("inbox") / name.format(code=code), sha256=f"{code}{n}", size=1, mtime=0.0)
+        for code in ("111007", "112011", "112020", "112038")
+        for n, name in enumerate(names)
+    ]
+    files.insert(5, InboxFile(Path("inbox/112011_調査票.xlsx"), sha256="no-year", size=1, mtime=0.0))
+    chunks = chunked(files, 4)
+    assert [[f.sha256[-1] for f in chunk] for chunk in chunks] == [["0"] * 4, ["1"] * 4, ["2"] * 4, ["r"]]
+    assert [f.path.name[:6] for f in chunks[0]] == ["111007", "112011", "112020", "112038"]
+    # A year's files stay together when they fit, as a folder's do.
+    chunks = chunked(files, 6)
+    assert [[f.sha256[-1] for f in chunk] for chunk in chunks] == [["0"] * 4, ["1"] * 4, ["2"] * 4 + ["r"]]
+
+
+@pytest.mark.parametrize(
+    ("name", "year"),
+    [
+        ("011002_札幌市_2024_国保取組状況調査票.xlsx", 2024),
+        ("111007_さいたま市_令和６年度.xlsx", 2024),
+        ("R5_112011.xlsx", 2023),
+        ("112011_２０２３.xlsx", 2023),
+        ("201006_R06調査.xlsx", 2024),
+        ("112011.xlsx", 9999),  # a municipality code is no year
+        ("調査票.xlsx", 9999),
+    ],
+)
+def test_the_year_a_file_name_gives(name: str, year: int) -> None:
+    from flows.steps.chunks import name_year
+
+    assert name_year(name) == year
+
+
 def test_chunk_size_is_smaller_on_dask() -> None:
     from flows.steps import chunk_size
 

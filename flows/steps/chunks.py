@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from collections.abc import Sequence
 
 from flows.steps.model import InboxFile
@@ -28,21 +30,24 @@ def chunk_size(*, distributed: bool) -> int:
 
 
 def chunked(items: Sequence[InboxFile], size: int) -> list[list[InboxFile]]:
-    """`items` in chunks of at most `size` (none for no items), folder by folder (folders in
-    name order, each folder's files in the order given).
+    """`items` in chunks of at most `size` (none for no items), in groups: a folder's files of one
+    fiscal year as their names give it (name_year; files without one last), folders in name order,
+    each group's files in the order given.
 
-    A folder's files are kept together when they fit: a chunk that is at least half full ends
-    before a folder that would not fit in it. Inboxes keep a folder per fiscal year, and a chunk of
-    one survey is validated once, while a chunk of several is validated once per survey (each at a
-    fixed cost of about half a second, whatever its size); the scan's order (by file name) would
-    give every chunk of a ten-year inbox all ten years."""
+    A group's files are kept together when they fit: a chunk that is at least half full ends
+    before a group that would not fit in it. A chunk of one survey is validated once, while a
+    chunk of several is validated once per survey (each at a fixed cost of about half a second,
+    whatever its size); the scan's order (by file name, which starts with the municipality code)
+    would give every chunk of a ten-year inbox all ten years, whether the years have a folder each
+    or share one. The order only groups files: which file is the latest is decided over the whole
+    warehouse after each chunk, and outcomes are reported in scan order."""
     chunks: list[list[InboxFile]] = []
     current: list[InboxFile] = []
-    for folder in _folder_runs(sorted(items, key=lambda item: str(item.path.parent))):
-        if current and len(current) + len(folder) > size and 2 * len(current) >= size:
+    for group in _groups(items):
+        if current and len(current) + len(group) > size and 2 * len(current) >= size:
             chunks.append(current)
             current = []
-        for item in folder:
+        for item in group:
             current.append(item)
             if len(current) == size:
                 chunks.append(current)
@@ -52,15 +57,31 @@ def chunked(items: Sequence[InboxFile], size: int) -> list[list[InboxFile]]:
     return chunks
 
 
-def _folder_runs(items: Sequence[InboxFile]) -> list[list[InboxFile]]:
-    """Consecutive items of the same folder, in order."""
-    runs: list[list[InboxFile]] = []
+def _groups(items: Sequence[InboxFile]) -> list[list[InboxFile]]:
+    """The files of each (folder, year of the name), in that order; each group in the order given."""
+    groups: dict[tuple[str, int], list[InboxFile]] = {}
     for item in items:
-        if runs and runs[-1][-1].path.parent == item.path.parent:
-            runs[-1].append(item)
-        else:
-            runs.append([item])
-    return runs
+        groups.setdefault((str(item.path.parent), name_year(item.path.name)), []).append(item)
+    return [groups[key] for key in sorted(groups)]
+
+
+# A western year standing alone (not part of a municipality code), or 令和/R and its number.
+_WESTERN_YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})(?![0-9])")
+_REIWA_YEAR = re.compile(r"(?:令和|(?<![A-Za-z])R)([0-9]{1,2})(?![0-9])")
+_NO_YEAR = 9999
+
+
+def name_year(name: str) -> int:
+    """The fiscal year a returned file's name gives (`…_2024_…`, `令和6年度`, `R6`), 9999 when none.
+    Only for grouping files of one survey into a chunk: the survey itself is read from the cover."""
+    text = unicodedata.normalize("NFKC", name)
+    western = _WESTERN_YEAR.search(text)
+    if western:
+        return int(western.group(1))
+    reiwa = _REIWA_YEAR.search(text)
+    if reiwa and int(reiwa.group(1)) > 0:
+        return 2018 + int(reiwa.group(1))
+    return _NO_YEAR
 
 
 def split_known(files: Sequence[InboxFile], known: set[str]) -> tuple[list[InboxFile], list[InboxFile]]:
