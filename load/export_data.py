@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from kokuho.catalog import SUBGROUP_MARKS
-from load.memory import export_memory_limit, retry_limits
+from load.memory import export_memory_limit, within_memory_bounds
 from load.sql_files import fill, sql
 from load.sql_files import quote_identifier as _quote
 
@@ -369,13 +369,9 @@ def read_summary(db_path: Path, fiscal_year: int, prefecture_code: str | None = 
     Read within export_memory_limit(); should DuckDB run out of memory there, read again within a
     larger bound and at last within DuckDB's own (load.memory.retry_limits): the export is never
     lost to the bound."""
-    *bounded, unbounded = retry_limits(export_memory_limit())
-    for limit in bounded:
-        try:
-            return _read_summary(Path(db_path), fiscal_year, prefecture_code, limit)
-        except duckdb.OutOfMemoryException:
-            continue
-    return _read_summary(Path(db_path), fiscal_year, prefecture_code, unbounded)
+    return within_memory_bounds(
+        export_memory_limit(), lambda limit: _read_summary(Path(db_path), fiscal_year, prefecture_code, limit)
+    )
 
 
 def _read_summary(

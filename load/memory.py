@@ -12,13 +12,16 @@ import ctypes
 import ctypes.util
 import os
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from load.sql_files import sql
 
 if TYPE_CHECKING:
     import duckdb
+
+T = TypeVar("T")
 
 LOAD_MEMORY_ENV = "KOKUHO_LOAD_MEMORY"
 EXPORT_MEMORY_ENV = "KOKUHO_EXPORT_MEMORY"
@@ -57,6 +60,20 @@ def retry_limits(limit: str | None) -> list[str | None]:
         return [None]
     size = float(match.group(1)) * _UNIT_BYTES[match.group(2).upper()]
     return [limit, f"{int(size * RETRY_FACTOR)}B", None]
+
+
+def within_memory_bounds(limit: str | None, attempt: Callable[[str | None], T]) -> T:
+    """`attempt(bound)` for each bound of retry_limits(limit) in turn, until one does not run out of
+    memory (the last one's error is raised)."""
+    import duckdb
+
+    *bounded, last = retry_limits(limit)
+    for bound in bounded:
+        try:
+            return attempt(bound)
+        except duckdb.OutOfMemoryException:
+            continue
+    return attempt(last)
 
 
 def load_memory_limit() -> str | None:
