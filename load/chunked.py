@@ -9,8 +9,6 @@ all the files gives. The run's counts and its inbox entries are recorded once, a
 
 from __future__ import annotations
 
-import contextlib
-
 import duckdb
 import pandas as pd
 
@@ -20,7 +18,7 @@ from load import warehouse
 from load.memory import drop_cached_blocks
 from load.runs import record_entries
 from load.sql_files import sql
-from load.statements import _now
+from load.statements import _now, transaction
 from load.warehouse import LoadResult, _with_status, load_batch
 from transform.batch import StagingBatch
 
@@ -81,8 +79,7 @@ class ChunkedLoad:
         default those given at the start) in one transaction; the result of the whole run."""
         con = self.con
         before = self._superseded_before if self._superseded_before is not None else _superseded(con)
-        con.begin()
-        try:
+        with transaction(con):
             entries = self.entries if entries is None else entries
             if entries is not None:
                 record_entries(con, entries, self.run_id)
@@ -100,11 +97,6 @@ class ChunkedLoad:
                 sql("steps/record_run_load"),
                 {"run_id": self.run_id, "now": _now(), **result.summary()},
             )
-            con.commit()
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # keep the original error
-                con.rollback()
-            raise
         return result
 
 

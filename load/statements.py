@@ -3,7 +3,9 @@ statements that read them."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,20 @@ from load.sql_files import sql
 
 if TYPE_CHECKING:
     pass
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block in one transaction: committed when it ends, rolled back on any error (the block's
+    error is the one raised, never the rollback's)."""
+    con.begin()
+    try:
+        yield
+        con.commit()
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.rollback()
+        raise
 
 
 def _now() -> datetime:

@@ -8,7 +8,6 @@ load.publish), so readers never see half a load and a killed run changes nothing
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from load.runs import run_entries as run_entries
 from load.runs import start_run as start_run
 from load.schema import ensure_schema, schema_is_ready
 from load.sql_files import sql
-from load.statements import _execute, _now, _run_with_frames
+from load.statements import _execute, _now, _run_with_frames, transaction
 from transform.batch import StagingBatch, conform
 
 if TYPE_CHECKING:
@@ -285,8 +284,7 @@ def _load_in_transaction(
     record: bool,
 ) -> LoadResult:
     now = _now()
-    con.begin()
-    try:
+    with transaction(con):
         if not schema_is_ready(con):
             ensure_schema(con)
         sync_municipalities(con)
@@ -318,11 +316,6 @@ def _load_in_transaction(
         )
         if record:
             _execute(con, sql("steps/record_run_load"), {"run_id": run_id, "now": now, **result.summary()})
-        con.commit()
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):  # keep the original error
-            con.rollback()
-        raise
     return result
 
 
