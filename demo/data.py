@@ -271,9 +271,10 @@ class YearPlan:
     extra_own_table: str | None = None
 
 
-def _rng(seed: int, *purpose: object) -> random.Random:
-    # str seeds are hashed with SHA-512 by random, independent of PYTHONHASHSEED.
-    return random.Random(":".join(str(p) for p in (seed, *purpose)))
+def seeded_rng(*parts: object) -> random.Random:
+    """A generator seeded by `parts` (a seed and what it is for): the same parts, the same values.
+    str seeds are hashed with SHA-512 by random, independent of PYTHONHASHSEED."""
+    return random.Random(":".join(str(p) for p in parts))
 
 
 def size_weight(municipality: Municipality) -> float:
@@ -338,12 +339,14 @@ def plan_year(
     implementers with a few added or removed, as real municipalities change little year to year.
     """
     year = catalog.fiscal_year
-    weights = {m.code: size_weight(m) * _rng(seed, "size", m.code).uniform(0.8, 1.25) for m in municipalities}
+    weights = {
+        m.code: size_weight(m) * seeded_rng(seed, "size", m.code).uniform(0.8, 1.25) for m in municipalities
+    }
     answers = {m.code: MunicipalityAnswers(m.code, m.name) for m in municipalities}
     frequencies: dict[str, tuple[int, ...]] = {}
     for measure in catalog.measures:
         count = counts[measure.id]
-        rng = _rng(seed, year, "measure", measure.id)
+        rng = seeded_rng(seed, year, "measure", measure.id)
         before = previous.answers if previous is not None else None
         if before is not None and any(measure.id in a.implemented for a in before.values()):
             was = [m for m in municipalities if measure.id in before[m.code].implemented]
@@ -372,7 +375,7 @@ def plan_year(
                 pool = MEASURE_NOTES_YES if measure.id in answers[m.code].implemented else MEASURE_NOTES_NO
                 answers[m.code].notes[measure.id] = rng.choice(pool)
 
-    own_rng = _rng(seed, year, "own")
+    own_rng = seeded_rng(seed, year, "own")
     authors: list[tuple[PublishedOwnInitiative, str]] = []
     earlier_authors = {(r.table_id, r.text): c for r, c in previous.own_initiatives} if previous else {}
     by_code = {m.code: m for m in municipalities}
@@ -404,7 +407,7 @@ def derive_previous_counts(
 ) -> tuple[dict[str, int], dict[str, tuple[str, ...]]]:
     """Counts of the year before `later`: later's count minus a delta in -3..+2 (clipped to
     0..total), so some measures show 増 and some 減. Budget lines: later's, as many as fit."""
-    rng = _rng(seed, catalog.fiscal_year, "previous-counts")
+    rng = seeded_rng(seed, catalog.fiscal_year, "previous-counts")
     counts: dict[str, int] = {}
     lines: dict[str, tuple[str, ...]] = {}
     total = later.municipality_total
@@ -423,7 +426,7 @@ def previous_own_initiatives(
     catalog: Catalog, later: PublishedTable, seed: int
 ) -> tuple[PublishedOwnInitiative, ...]:
     """About two thirds of the later year's own initiatives already existed the year before."""
-    rng = _rng(seed, catalog.fiscal_year, "previous-own")
+    rng = seeded_rng(seed, catalog.fiscal_year, "previous-own")
     tables = {t.table_id for t in catalog.tables}
     return tuple(o for o in later.own_initiatives if o.table_id in tables and rng.random() < 0.67)
 
@@ -474,7 +477,7 @@ TARGET_RANGES: dict[str, tuple[float, float, float]] = {
 def plan_targets(
     catalog: Catalog, municipality: Municipality, seed: int
 ) -> dict[tuple[str, int], TargetAnswer]:
-    rng = _rng(seed, catalog.fiscal_year, "targets", municipality.code)
+    rng = seeded_rng(seed, catalog.fiscal_year, "targets", municipality.code)
     styles, style_weights = zip(*TARGET_STYLES, strict=True)
     own_style = rng.choices(styles, weights=style_weights)[0]
     result: dict[tuple[str, int], TargetAnswer] = {}
@@ -511,7 +514,7 @@ def plan_results(
 ) -> dict[tuple[str, int], TargetAnswer]:
     """One municipality's results of past years: around a level of its own, moving by up to ±1.5
     points a year (so that some rise, some fall and some meet their targets)."""
-    rng = _rng(seed, catalog.fiscal_year, "results", item_id, municipality.code)
+    rng = seeded_rng(seed, catalog.fiscal_year, "results", item_id, municipality.code)
     low, high = RESULT_ITEMS[item_id]
     item = next(t for t in catalog.numeric_targets if t.id == item_id)
     level = rng.uniform(low, high)
@@ -544,7 +547,7 @@ class FillStyle:
 
 
 def fill_style(code: str, seed: int, fiscal_year: int) -> FillStyle:
-    rng = _rng(seed, fiscal_year, "style", code)
+    rng = seeded_rng(seed, fiscal_year, "style", code)
     yes_values, yes_weights = zip(*YES_STYLES, strict=True)
     no_values, no_weights = zip(*NO_STYLES, strict=True)
     return FillStyle(
@@ -830,7 +833,7 @@ def _business_days(year: int, month: int, first: int, last: int) -> list[int]:
 
 def _received(seed: int, fiscal_year: int, tag: str, first_day: int, last_day: int) -> datetime:
     """A working-hours time in May of the fiscal year, between the given days."""
-    rng = _rng(seed, fiscal_year, "received", tag)
+    rng = seeded_rng(seed, fiscal_year, "received", tag)
     day = rng.choice(_business_days(fiscal_year, 5, first_day, last_day))
     minute = rng.randint(8 * 60 + 30, 17 * 60 + 30)
     return datetime(fiscal_year, 5, day, minute // 60, minute % 60, rng.randint(0, 59), tzinfo=JST)
@@ -888,7 +891,7 @@ class _Writer:
         alterations: tuple[Any, ...] = (),
         quirks: tuple[str, ...] = (),
     ) -> DemoFile:
-        rng = _rng(self.seed, catalog.fiscal_year, "fill", name)
+        rng = seeded_rng(self.seed, catalog.fiscal_year, "fill", name)
         style = fill_style(answers.code, self.seed, catalog.fiscal_year)
         wb = self.templates.load(catalog, template_for)
         fill_workbook(wb, catalog, template_for, answers, style, rng)
@@ -1009,7 +1012,7 @@ def _variant(
 ) -> tuple[MunicipalityAnswers, list[str]]:
     """An earlier version of a municipality's answers: a few answers flipped, one budget line
     worded differently. Returns it and the measures that differ."""
-    rng = _rng(seed, catalog.fiscal_year, "variant", answers.code)
+    rng = seeded_rng(seed, catalog.fiscal_year, "variant", answers.code)
     ids = [m.id for m in catalog.measures]
     yes = [i for i in ids if i in answers.implemented]
     no = [i for i in ids if i not in answers.implemented]
@@ -1045,7 +1048,7 @@ def _csv_bytes(catalog: Catalog, answers: MunicipalityAnswers) -> bytes:
 
 
 def _other_prefecture_answers(catalog: Catalog, municipality: Municipality, seed: int) -> MunicipalityAnswers:
-    rng = _rng(seed, catalog.survey_id, "other", municipality.code)
+    rng = seeded_rng(seed, catalog.survey_id, "other", municipality.code)
     answers = MunicipalityAnswers(municipality.code, municipality.name)
     answers.implemented = {m.id for m in catalog.measures if rng.random() < 0.6}
     answers.targets = plan_targets(catalog, municipality, seed)

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from demo.data import _received, workbook_bytes
+from demo.data import _received, seeded_rng, workbook_bytes
 from demo.workbook import Entry, fill
 from kokuho import layout
 from kokuho.catalog import Catalog, load_catalog_for
@@ -97,7 +97,7 @@ class NaganoManifest:
 
 
 def _rng(seed: int, *purpose: object) -> random.Random:
-    return random.Random(":".join(str(p) for p in ("nagano", seed, *purpose)))
+    return seeded_rng("nagano", seed, *purpose)
 
 
 def _scale(municipality: Municipality, rng: random.Random) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +149,7 @@ def _raw_sheet(title: str, visible: bool, data: Any, scan: SheetScan | None, leg
             first = values[0] if values else ""
             key = (first.strip() or None) if type(first) is str else _key(first)
             cells: dict[str, Any] = {
-                c: v
-                for c, v in zip(letters, islice(values, 1, None), strict=False)
-                if v != "" and v is not None
+                c: v for c, v in zip(letters, values[1:], strict=False) if v != "" and v is not None
             }
         else:
             key = None

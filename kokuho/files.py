@@ -60,6 +60,12 @@ def display_name(name: str | bytes) -> str:
 
 def display_path(path: Path | str) -> str:
     """`display_name` of every component of a path."""
+    if isinstance(path, Path):
+        text = str(path)  # a Path's text is already normalised
+        # Printable text holds no control character and no raw byte (lone surrogate): every
+        # component is shown as it is.
+        if text.isprintable() and text != "/" and not text.startswith("//"):
+            return text
     return "/".join(display_name(part) if part != "/" else "" for part in Path(path).parts) or "."
 
 

@@ -17,7 +17,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from workbook_factory import filled, municipalities, to_bytes
 
-from kokuho.files import NAME_MAX_BYTES, display_name, fit_name, name_hex, safe_text
+from kokuho.files import NAME_MAX_BYTES, display_name, display_path, fit_name, name_hex, safe_text
 
 KAWAGOE = "112011_川越市.xlsx"
 LONG_JA = "112011_" + "川越市国民健康保険取組状況調査票" * 20  # far beyond 255 bytes in any encoding
@@ -51,6 +51,22 @@ def test_fit_name_is_within_the_byte_limit_and_valid_text(raw: bytes, limit: int
     assert len(fitted.encode("utf-8")) <= limit
     assert safe_text(fitted) == fitted
     assert "/" not in fitted or b"/" in raw
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.binary(min_size=1, max_size=40).filter(lambda b: b"/" not in b and b"\0" not in b), max_size=4
+    ),
+    st.booleans(),
+)
+def test_display_path_shows_each_component_as_display_name(parts: list[bytes], absolute: bool) -> None:
+    """Plain paths take a shortcut; any path, plain or not, reads as its components shown one by one."""
+    path = Path(os.fsdecode(b"/" if absolute else b"."), *(os.fsdecode(part) for part in parts))
+    shown = "/".join(display_name(part) if part != "/" else "" for part in path.parts) or "."
+    assert display_path(path) == shown
+    assert display_path(str(path)) == shown
+    shown.encode("utf-8")  # valid text
 
 
 def test_fit_name_keeps_the_extension() -> None:

@@ -93,7 +93,7 @@ def finish_chunked_load(
     """Record the run's counts and inbox entries (`result`: every chunk's, merged) once loaded."""
     from load.warehouse import finish_run
 
-    loaded = run_load.finish(entries_frame(scan, result))
+    loaded = run_load.finish(with_outcomes(run_load.entries, result))
     finish_run(run_load.con, run_load.run_id, skipped=skipped + _skipped_before_load(scan, result))
     return loaded
 
@@ -154,17 +154,13 @@ def entries_frame(scan: Iterable[InboxFile] | None, result: StageResult | None) 
     files handed to the load with state NULL (the load decides). None without a scan's entries."""
     from datetime import UTC
 
+    from load.warehouse import ENTRY_COLUMNS
+
     entries = getattr(scan, "entries", None)
     if entries is None:
         return None
-    dropped = result.dropped if result is not None else {}
-    cover = {o.sha256: o.municipality_code for o in result.outcomes} if result is not None else {}
     rows = []
     for no, entry in enumerate(entries):
-        state, code, reason = entry.state, entry.reason_code, entry.reason
-        if state is None and entry.sha256 in dropped:
-            state = "skipped"
-            code, reason = dropped[entry.sha256]
         name_code = name_municipality_code(entry.name)
         rows.append(
             {
@@ -176,15 +172,30 @@ def entries_frame(scan: Iterable[InboxFile] | None, result: StageResult | None) 
                 "sha256": entry.sha256,
                 "file_size": entry.size,
                 "received_at": None if entry.mtime is None else datetime.fromtimestamp(entry.mtime, UTC),
-                "state": state,
-                "reason_code": code,
-                "reason": reason,
+                "state": entry.state,
+                "reason_code": entry.reason_code,
+                "reason": entry.reason,
                 "duplicate_of": entry.duplicate_of,
                 "name_municipality_code": name_code,
-                "municipality_code": name_code or cover.get(entry.sha256 or ""),
+                "municipality_code": name_code,
             }
         )
-    from load.warehouse import ENTRY_COLUMNS
-
     frame = pd.DataFrame(rows, columns=[c for c in ENTRY_COLUMNS if c != "processed_run_id"])
-    return frame.assign(processed_run_id=None)
+    return with_outcomes(frame.assign(processed_run_id=None), result)
+
+
+def with_outcomes(entries: pd.DataFrame | None, result: StageResult | None) -> pd.DataFrame | None:
+    """The entries (entries_frame) as the run's validation left them: files dropped before the load
+    are skipped with their reason, and a file whose name gives no municipality has its cover's.
+    A new frame; `entries` is left as it was."""
+    if entries is None or result is None:
+        return entries
+    entries = entries.copy()
+    handed = entries["state"].isna()
+    for sha256, (code, reason) in result.dropped.items():
+        at = handed & (entries["sha256"] == sha256)
+        entries.loc[at, ["state", "reason_code", "reason"]] = ["skipped", code, reason]
+    cover = {o.sha256: o.municipality_code for o in result.outcomes if o.municipality_code}
+    unnamed = entries["name_municipality_code"].isna()
+    entries.loc[unnamed, "municipality_code"] = [cover.get(sha) for sha in entries.loc[unnamed, "sha256"]]
+    return entries

@@ -12,7 +12,7 @@ from transform.normalize import (
     parse_answer,
     parse_budget_line,
 )
-from transform.staging.columns import _DEFAULT_SECTION_COLS, _ROW_NO, _column_mapping, _has_any, _SectionCols
+from transform.staging.columns import _DEFAULT_SECTION_COLS, _ROW_NO, _has_any, _section_cols, _SectionCols
 from transform.staging.items import _ItemReader
 
 _OWN_KEY_RULE = f"独自の取組の行番号は半角数字（1～{layout.OWN_ROWS_MAX}）"
@@ -39,7 +39,7 @@ class _SectionReader(_ItemReader):
             elif key.startswith(layout.ITEM_PREFIX):
                 self._item_row(sheet, row, key, cols, area)
             elif key == layout.COLUMN_HEADER_KEY:
-                cols = _SectionCols.of(_column_mapping(row, layout.SECTION_COLUMNS, layout.SECTION_HEADERS))
+                cols = _section_cols(row)
             elif key.startswith(layout.OWN_PREFIX):
                 parsed = layout.parse_own_key(key)
                 if parsed is None or parsed[0] not in self.ctx.table_ids:

@@ -85,3 +85,15 @@ class _SectionCols:
 
 
 _DEFAULT_SECTION_COLS = _SectionCols.of(dict(layout.SECTION_COLUMNS))
+
+
+def _section_cols(header: RawRow) -> _SectionCols:
+    """Where the section table whose header row this is has its columns."""
+    return _cached_section_cols(tuple(sorted((col, cell_text(v)) for col, v in header.cells.items())))
+
+
+@lru_cache(maxsize=256)
+def _cached_section_cols(cells: tuple[tuple[str, str | None], ...]) -> _SectionCols:
+    # Cached: every table of every file repeats the same header row.
+    defaults, headers = tuple(layout.SECTION_COLUMNS.items()), tuple(layout.SECTION_HEADERS.items())
+    return _SectionCols.of(dict(_cached_mapping(cells, defaults, headers)))
