@@ -212,27 +212,23 @@ def ingest(settings: Settings, run_id: str, *, export: bool, distributed: bool) 
         # Chunk by chunk: extract and stage, validate and quarantine, load into the run's working
         # copy; one chunk's rows in memory at a time. Published once, after the last chunk.
         # _large(): Prefect must not walk these looking for futures.
-        # In-process the Data Docs render in the pool's second thread once the last chunk is
-        # validated, while it is loaded (DuckDB, which leaves the GIL) and the load is recorded and
-        # published; on Dask they render where each validation ran (its GX context).
+        # In-process the Data Docs render in the pool's second thread while the load is recorded
+        # and published; on Dask they render where each validation ran (its GX context).
         results: list[steps.StageResult] = []
         steps.use_system_allocator()
         with steps.chunked_load(settings, run_id, started, files) as run_load:
-            staged_chunks = _staged_chunks(chunks, settings, len(new_files), distributed)
-            for number, (chunk, staged) in enumerate(staged_chunks, start=1):
+            for chunk, staged in _staged_chunks(chunks, settings, len(new_files), distributed):
                 validated = validate_task(_large(chunk), staged, settings, build_docs=distributed).take()
                 results.append(steps.without_rows(validated))
-                if number == len(chunks):
-                    result = steps.merge_results(results, new_files)
-                    if result.docs_run_times:
-                        docs = docs_task.submit(settings, result.docs_run_times)
-                        task_runs += 1
                 load_chunk_task(_large(run_load), Handoff(validated))
                 del validated
                 # The chunk's rows are gone: their memory goes back before the next chunk's.
                 steps.release_freed_memory()
                 task_runs += 3
             result = steps.merge_results(results, new_files)
+            if result.docs_run_times:
+                docs = docs_task.submit(settings, result.docs_run_times)
+                task_runs += 1
             loaded = finish_load_task(_large(run_load), _large(result), len(skipped), _large(files))
             task_runs += 1
     else:
