@@ -893,8 +893,22 @@ def _child_main(params_path: Path) -> int:
 
         stage = "c"
         report["ru_maxrss_before_c"] = _ru_maxrss()
+        server_pid = params.get("server_pid")
+        cpu_before = (
+            _cpu_seconds(children=False),
+            _cpu_seconds(children=True),
+            _process_tree_cpu(server_pid),
+        )
         with _RssSampler() as sampler:
             report["c"] = _timed_run(run_ingest, settings, report, "c")
+        # Every extraction worker has been waited for when the run returns: their CPU time is
+        # this process's children's.
+        server_after = _process_tree_cpu(server_pid)
+        report["c_cpu"] = {
+            "run_process": _cpu_seconds(children=False) - cpu_before[0],
+            "workers": _cpu_seconds(children=True) - cpu_before[1],
+            "server": None if server_after is None or cpu_before[2] is None else server_after - cpu_before[2],
+        }
         report["rss_before"] = sampler.start_self
         report["peak_total"] = sampler.peak_total
         report["peak_self"] = sampler.peak_self
@@ -1058,6 +1072,7 @@ def _full_runs(
         full["server"] = "ephemeral in each process (--ephemeral)"
     try:
         base: dict[str, Any] = {
+            "server_pid": server.proc.pid if server is not None and server.proc is not None else None,
             "files_dirs": [str(d) for d in scales[0][1]],
             "changed": str(changed),
             "runs_dir": str(workdir / "runs"),
@@ -1137,15 +1152,48 @@ def _machine() -> str:
     )
 
 
-def _timed(fn: Callable[[], object], repeat: int, label: str) -> tuple[list[float], object]:
+def _timed(
+    fn: Callable[[], object], repeat: int, label: str, cpu: list[float] | None = None
+) -> tuple[list[float], object]:
+    """Wall times of `repeat` calls and the last result; with `cpu`, each call's CPU time (this
+    process, all its threads) is appended to it."""
     times: list[float] = []
     result: object = None
     for rep in range(repeat):
+        cpu_before = _cpu_seconds(children=False)
         started = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - started)
+        if cpu is not None:
+            cpu.append(_cpu_seconds(children=False) - cpu_before)
         print(f"  {label} repetition {rep + 1}/{repeat}: {times[-1]:.2f} s", flush=True)
     return times, result
+
+
+def _cpu_seconds(*, children: bool) -> float:
+    """User + system CPU time of this process (every thread), or of its waited-for children."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_tree_cpu(pid: int | None) -> float | None:
+    """CPU time so far of process `pid` and its children (None when there is none to read)."""
+    if pid is None:
+        return None
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+    except psutil.Error:
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1325,7 +1373,8 @@ def run_bench(args: BenchOptions) -> int:
     with _environment(**env_extra):
         # --- (a) floor ---------------------------------------------------------------------------
         print("(a) floor: python-calamine, every cell of every sheet, one process", flush=True)
-        a_times, cells = _timed(lambda: read_floor(paths), args.repeat, "(a)")
+        figures["a_cpu"] = []
+        a_times, cells = _timed(lambda: read_floor(paths), args.repeat, "(a)", figures["a_cpu"])
         figures["a"] = a_times
         figures["cells"] = cells
 
@@ -1365,7 +1414,8 @@ def run_bench(args: BenchOptions) -> int:
                 flush=True,
             )
             db = workdir / "analyst.duckdb"
-            b2_times, rows = _timed(lambda: analyst_script(paths, db), args.repeat, "(b2)")
+            figures["b2_cpu"] = []
+            b2_times, rows = _timed(lambda: analyst_script(paths, db), args.repeat, "(b2)", figures["b2_cpu"])
             db.unlink(missing_ok=True)
             figures["b2"] = b2_times
             figures["b2_rows"] = rows
@@ -1472,6 +1522,9 @@ def _print_report(
         print(f"  (c) full run, cold (fresh home, empty DB, export)  {_secs(c):>10}")
         print(f"  (d) same run again, nothing changed                {_secs(d):>10}")
         print(f"  (e) one file re-submitted                          {_secs(e):>10}")
+        cpu_line = _cpu_line(reps, figures)
+        if cpu_line:
+            print(cpu_line)
         if reps:
             top = max(reps, key=lambda r: r["peak"])
             print(
@@ -1533,6 +1586,31 @@ def _print_report(
     )
     for line in _target_lines(checked):
         print(line)
+
+
+def _cpu_line(reps: list[dict[str, Any]], figures: dict[str, Any]) -> str | None:
+    """The CPU time of the median (c) by process, against its wall time and the cores, and that of
+    (a) and (b2): how much work each does, whatever the cores."""
+    timed = [r for r in reps if r.get("c_cpu")]
+    if not timed:
+        return None
+    rep = sorted(timed, key=lambda r: r["c"])[(len(timed) - 1) // 2]
+    cpu = rep["c_cpu"]
+    parts = [("run process", cpu["run_process"]), ("its extraction workers", cpu["workers"])]
+    if cpu.get("server") is not None:
+        parts.append(("Prefect server", cpu["server"]))
+    total = sum(seconds for _, seconds in parts)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    others = [
+        f"({key}) {_secs(_median(figures[f'{key}_cpu']))}" for key in ("a", "b2") if figures.get(f"{key}_cpu")
+    ]
+    return (
+        f"  CPU time of (c), rep {rep.get('rep')}: "
+        + " + ".join(f"{label} {seconds:.2f} s" for label, seconds in parts)
+        + f" = {total:.2f} s in {rep['c']:.2f} s ({total / rep['c']:.2f} of {cores} cores busy on average;"
+        + f" with every core busy, at least {total / cores:.2f} s)"
+        + (f"; CPU time of {', '.join(others)} (their process, every thread)" if others else "")
+    )
 
 
 def _growth(

@@ -241,3 +241,8 @@ def test_bench_years_times_the_full_run_on_each_history(
     assert all(row["c"] and row["d"] is not None and row["e"] and row["peak"] for row in growth)
     assert growth[1]["counts"]["accepted"] == 4  # both years' files, each of its own survey
     assert "growth with N" in printed and "N=     4 ( 2 y" in printed
+    # Where the work is: CPU time of the run process and of the extraction workers it waited for.
+    cpu = figures["full"]["reps"][0]["c_cpu"]
+    assert cpu["run_process"] > 0 and cpu["workers"] > 0
+    assert figures["a_cpu"] and figures["a_cpu"][0] > 0
+    assert "CPU time of (c), rep 1: run process" in printed and "its extraction workers" in printed
