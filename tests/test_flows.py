@@ -530,6 +530,51 @@ def test_the_year_a_file_name_gives(name: str, year: int) -> None:
     assert name_year(name) == year
 
 
+def test_inbox_entries_are_built_once_and_take_the_runs_outcomes(tmp_path: Path) -> None:
+    """The entries recorded at the end are those of the start with what validation decided: a file
+    dropped before the load is skipped with its reason, and a file whose name gives no
+    municipality has its cover's; the entries of the start are left as they were."""
+    import pandas as pd
+
+    from flows.steps.load import entries_frame, with_outcomes
+    from flows.steps.model import FileOutcome, InboxEntry, ScanResult, StageResult
+    from transform.batch import StagingBatch
+
+    names = ["112011_川越市.xlsx", "回答.xlsx", "112020_熊谷市.xlsx", ".DS_Store"]
+    entries = [
+        InboxEntry(path=tmp_path / n, name=n, name_hex=n.encode().hex(), relative=n, sha256=f"sha{i}")
+        for i, n in enumerate(names)
+    ]
+    entries[3].state, entries[3].reason_code, entries[3].reason = "skipped", "HIDDEN_FILE", "隠しファイル"
+
+    def column(frame: pd.DataFrame, name: str) -> list[object]:
+        return [None if pd.isna(v) else v for v in frame[name]]
+
+    start = entries_frame(ScanResult([], entries), None)
+    assert start is not None
+    assert column(start, "municipality_code") == ["112011", None, "112020", None]
+    result = StageResult(
+        batch=StagingBatch.empty(),
+        failed=set(),
+        outcomes=[
+            FileOutcome(
+                file_name=n, path=tmp_path / n, sha256=f"sha{i}", status="accepted", municipality_code=code
+            )
+            for i, (n, code) in enumerate(zip(names[:3], ["112011", "112089", "112020"], strict=True))
+        ],
+        catalogs=[],
+        dropped={"sha2": ("FILE_CHANGING", "書き込み中のため次回に取り込みます")},
+    )
+    end = with_outcomes(start, result)
+    assert end is not None
+    assert column(end, "municipality_code") == ["112011", "112089", "112020", None]
+    assert column(end, "state") == [None, None, "skipped", "skipped"]
+    assert column(end, "reason_code") == [None, None, "FILE_CHANGING", "HIDDEN_FILE"]
+    assert end.loc[2, "reason"] == "書き込み中のため次回に取り込みます"
+    assert column(start, "state") == [None, None, None, "skipped"]  # the start's frame is untouched
+    assert with_outcomes(start, None) is start
+
+
 def test_chunk_size_is_smaller_on_dask() -> None:
     from flows.steps import chunk_size
 
