@@ -628,6 +628,40 @@ def test_gx_conversions_are_memoized_only_while_validating(gx_ready: None) -> No
     assert configuration.to_domain_obj() is not configuration.to_domain_obj()
 
 
+def test_gx_metric_ids_while_validating_are_gx_own(gx_ready: None) -> None:
+    """The IDs GX gives metric arguments are the same with the memo of a validation as without,
+    for arguments alike in content but not identity, and for scalars equal across types."""
+    from great_expectations.core.id_dict import IDDict
+
+    from expectations.validate import _conversions_memoized
+    from expectations.validate.memo import _MEMO, _memoize_conversions
+
+    _memoize_conversions()
+    codes = [f"{n:06d}" for n in range(2000)]
+    arguments = [
+        IDDict(column="code", value_set=codes, mostly=1),
+        IDDict(column="code", value_set=list(codes), mostly=1.0),
+        IDDict(column="code", value_set=codes[:-1], mostly=1),
+        IDDict(column="code", value_set=codes, mostly=True),
+        IDDict(column="code", row_condition=None, condition_parser=None, batch_id="b"),
+        IDDict(column="code", row_condition='code=="1"', condition_parser="pandas", batch_id="b"),
+        IDDict(value=1),
+        IDDict(value=1.0),
+        IDDict(value=float("nan"), other=None),
+        IDDict(result_format={"result_format": "COMPLETE"}, column="x"),
+        IDDict(),
+    ]
+    outside = [a.to_id() for a in arguments]
+    with _conversions_memoized():
+        inside = [a.to_id() for a in arguments]
+        again = [a.to_id() for a in arguments]
+        assert [hash(a) for a in arguments] == [hash(i) for i in outside]
+        memo = _MEMO.get()
+        assert memo is not None and sum(key[0] == "id" for key in memo) == len(arguments)
+    assert inside == outside == again
+    assert outside[0] != outside[2]  # a value set one code shorter is another metric
+
+
 def test_stored_results_cover_every_row_and_name_the_failing_cells(
     gx_ready: None, saitama_catalog: Catalog, tmp_path: Path
 ) -> None:
