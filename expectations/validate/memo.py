@@ -64,8 +64,8 @@ def _memoized_id(to_id: Any) -> Any:
 
 
 def _memoize_conversions() -> None:
-    """Route GX's two conversions through the memo (once per process; a no-op for a GX whose
-    classes no longer look like this)."""
+    """Route GX's two conversions and its metric IDs through the memo (once per process; a no-op
+    for a GX whose classes no longer look like this)."""
     global _MEMO_INSTALLED
     from great_expectations.core.id_dict import IDDict
     from great_expectations.expectations.expectation import Expectation
