@@ -1133,8 +1133,18 @@ def _load_average() -> float | None:
     return None
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _median_rep(reps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The repetition whose (c) is the median (the lower of the middle two for an even count)."""
+    return sorted(reps, key=lambda r: r["c"])[(len(reps) - 1) // 2]
+
+
 def _machine() -> str:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = _cores()
     memory = ""
     with contextlib.suppress(Exception):
         import psutil
@@ -1522,10 +1532,11 @@ def _print_report(
         print(f"  (c) full run, cold (fresh home, empty DB, export)  {_secs(c):>10}")
         print(f"  (d) same run again, nothing changed                {_secs(d):>10}")
         print(f"  (e) one file re-submitted                          {_secs(e):>10}")
-        cpu_line = _cpu_line(reps, figures)
-        if cpu_line:
-            print(cpu_line)
         if reps:
+            median_rep = _median_rep(reps)
+            cpu_line = _cpu_line(median_rep, figures)
+            if cpu_line:
+                print(cpu_line)
             top = max(reps, key=lambda r: r["peak"])
             print(
                 f"  peak RSS of (c): {(peak or 0) / MIB:.0f} MiB in rep {top.get('rep')}, the larger of: the largest"
@@ -1541,7 +1552,6 @@ def _print_report(
             if by_stage:
                 listed = ", ".join(f"{name} {rss / MIB:.0f}" for name, rss in by_stage.items())
                 print(f"  sampled peak RSS of (c) while each task ran, rep {top.get('rep')} (MiB): {listed}")
-            median_rep = sorted(reps, key=lambda r: r["c"])[(len(reps) - 1) // 2]
             quarantined = int((median_rep.get("c_counts") or {}).get("quarantined") or 0)
             if quarantined:
                 print(
@@ -1588,19 +1598,17 @@ def _print_report(
         print(line)
 
 
-def _cpu_line(reps: list[dict[str, Any]], figures: dict[str, Any]) -> str | None:
-    """The CPU time of the median (c) by process, against its wall time and the cores, and that of
-    (a) and (b2): how much work each does, whatever the cores."""
-    timed = [r for r in reps if r.get("c_cpu")]
-    if not timed:
+def _cpu_line(rep: dict[str, Any], figures: dict[str, Any]) -> str | None:
+    """The CPU time of (c) in repetition `rep` by process, against its wall time and the cores, and
+    that of (a) and (b2): how much work each does, whatever the cores."""
+    cpu = rep.get("c_cpu")
+    if not cpu:
         return None
-    rep = sorted(timed, key=lambda r: r["c"])[(len(timed) - 1) // 2]
-    cpu = rep["c_cpu"]
     parts = [("run process", cpu["run_process"]), ("its extraction workers", cpu["workers"])]
     if cpu.get("server") is not None:
         parts.append(("Prefect server", cpu["server"]))
     total = sum(seconds for _, seconds in parts)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = _cores()
     others = [
         f"({key}) {_secs(_median(figures[f'{key}_cpu']))}" for key in ("a", "b2") if figures.get(f"{key}_cpu")
     ]
@@ -1626,7 +1634,7 @@ def _growth(
             continue
         for r in reps:
             r["peak"] = max(r.get("peak_total", 0), r.get("ru_maxrss_self", 0))
-        median_rep = sorted(reps, key=lambda r: r["c"])[(len(reps) - 1) // 2]
+        median_rep = _median_rep(reps)
         rows.append(
             {
                 "years": scale["years"],
