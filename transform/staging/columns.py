@@ -23,8 +23,12 @@ def _column_mapping(
     header: RawRow, defaults: dict[str, str], headers: dict[str, str]
 ) -> dict[str, str | None]:
     """role -> column letter. Fixed letters unless the header row shows the columns moved."""
-    cells = tuple(sorted((col, cell_text(v)) for col, v in header.cells.items()))
-    return dict(_cached_mapping(cells, tuple(defaults.items()), tuple(headers.items())))
+    return dict(_cached_mapping(_header_texts(header), tuple(defaults.items()), tuple(headers.items())))
+
+
+def _header_texts(header: RawRow) -> tuple[tuple[str, str | None], ...]:
+    """A header row's cells as text, in column order: what the column mappings are cached by."""
+    return tuple(sorted((col, cell_text(v)) for col, v in header.cells.items()))
 
 
 @lru_cache(maxsize=256)
@@ -89,7 +93,7 @@ _DEFAULT_SECTION_COLS = _SectionCols.of(dict(layout.SECTION_COLUMNS))
 
 def _section_cols(header: RawRow) -> _SectionCols:
     """Where the section table whose header row this is has its columns."""
-    return _cached_section_cols(tuple(sorted((col, cell_text(v)) for col, v in header.cells.items())))
+    return _cached_section_cols(_header_texts(header))
 
 
 @lru_cache(maxsize=256)
