@@ -8,6 +8,7 @@ within DuckDB's own, so a bound never costs a run.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -74,6 +75,45 @@ def within_memory_bounds(limit: str | None, attempt: Callable[[str | None], T]) 
         except duckdb.OutOfMemoryException:
             continue
     return attempt(last)
+
+
+def set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None) -> None:
+    """The connection's memory_limit: `limit`, or DuckDB's own (None)."""
+    # Unbounded first: under a bound too tight even binding the new one's parameter can fail.
+    con.execute(sql("settings/unbounded_memory"))
+    if limit is not None:
+        con.execute(sql("settings/memory_limit"), {"limit": limit})
+
+
+def on_connection_within_bounds(
+    con: duckdb.DuckDBPyConnection,
+    limit: str | None,
+    work: Callable[[duckdb.DuckDBPyConnection], T],
+) -> T:
+    """`work(con)` on a connection opened within `limit`; work that runs out of memory is done again
+    within each larger bound of retry_limits(limit) in turn. The connection is then set back to
+    `limit`, so that what it does next (a run's next chunk) is bounded as configured again."""
+    import duckdb
+
+    raised = False
+
+    def attempt(bound: str | None) -> T:
+        nonlocal raised
+        if bound != limit:
+            set_memory_limit(con, bound)
+            raised = True
+        return work(con)
+
+    try:
+        result = within_memory_bounds(limit, attempt)
+    except BaseException:
+        if raised:
+            with contextlib.suppress(duckdb.Error):  # the work's own error is the one to raise
+                set_memory_limit(con, limit)
+        raise
+    if raised:
+        set_memory_limit(con, limit)
+    return result
 
 
 def load_memory_limit() -> str | None:

@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING
 
 import duckdb
 
-from load.memory import load_memory_limit
+from load.memory import load_memory_limit, on_connection_within_bounds
 from load.schema import ensure_schema
 from load.sql_files import sql
 
@@ -283,12 +283,9 @@ def open_for_write(
 
 
 def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
-    try:
-        con.checkpoint()
-    except duckdb.OutOfMemoryException:
-        # Within KOKUHO_LOAD_MEMORY the checkpoint could not finish: again with DuckDB's own limit.
-        con.execute(sql("settings/unbounded_memory"))
-        con.checkpoint()
+    """A checkpoint that cannot finish within KOKUHO_LOAD_MEMORY is done again within a larger bound,
+    at last within DuckDB's own (as a chunk's load is)."""
+    on_connection_within_bounds(con, load_memory_limit(), lambda writer: writer.checkpoint())
 
 
 def connect_readonly(target: Settings | str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:

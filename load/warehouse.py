@@ -23,7 +23,7 @@ import pandas as pd
 from kokuho.catalog import Catalog
 from kokuho.codelists import STATUS_ACCEPTED, STATUS_QUARANTINED, STATUS_SUPERSEDED, issue_hint, issue_message
 from load.catalog_sync import sync_catalog, sync_municipalities
-from load.memory import load_memory_limit, within_memory_bounds
+from load.memory import load_memory_limit, on_connection_within_bounds
 from load.publish import connect_readonly, open_for_write, resolve_db_path
 from load.runs import ENTRY_COLUMNS as ENTRY_COLUMNS
 from load.runs import _entry_frame, record_entries
@@ -254,22 +254,9 @@ def _within_memory_bounds(
     con: duckdb.DuckDBPyConnection, load: Callable[[duckdb.DuckDBPyConnection], LoadResult]
 ) -> LoadResult:
     """`load(con)`; a load that runs out of memory within KOKUHO_LOAD_MEMORY is rolled back and run
-    again within a larger bound, at last within DuckDB's own (load.memory.within_memory_bounds)."""
-    configured = load_memory_limit()  # what the connection was opened with (load.publish)
-
-    def attempt(bound: str | None) -> LoadResult:
-        if bound != configured:
-            _set_memory_limit(con, bound)
-        return load(con)
-
-    return within_memory_bounds(configured, attempt)
-
-
-def _set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None) -> None:
-    # Unbounded first: under a bound too tight even binding the new one's parameter can fail.
-    con.execute(sql("settings/unbounded_memory"))
-    if limit is not None:
-        con.execute(sql("settings/memory_limit"), {"limit": limit})
+    again within a larger bound, at last within DuckDB's own (load.memory.on_connection_within_bounds).
+    The connection was opened within KOKUHO_LOAD_MEMORY (load.publish) and is given it back after."""
+    return on_connection_within_bounds(con, load_memory_limit(), load)
 
 
 def _load_in_transaction(

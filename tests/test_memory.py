@@ -108,24 +108,70 @@ def test_drop_cached_blocks_evicts_what_a_load_left_and_keeps_the_limit(tmp_path
         con.close()
 
 
-def test_a_checkpoint_out_of_memory_within_the_bound_runs_again_unbounded() -> None:
-    from load.publish import _checkpoint
+class Writer:
+    """Stands for the run's writer: what it is asked, in order; its `work` runs out of memory
+    `failures` times."""
+
+    def __init__(self, failures: int) -> None:
+        self.calls: list[str] = []
+        self.failures = failures
+
+    def work(self) -> str:
+        self.calls.append("work")
+        if self.calls.count("work") <= self.failures:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
+        return "done"
+
+    def checkpoint(self) -> None:
+        self.calls.append("checkpoint")
+        if self.calls.count("checkpoint") <= self.failures:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
+
+    def execute(self, text: str, parameters: dict[str, str] | None = None) -> None:
+        self.calls.append(text if parameters is None else f"{text} {parameters['limit']}")
+
+
+def _set_to(limit: str | None) -> list[str]:
+    """What set_memory_limit asks of the connection to set `limit`."""
     from load.sql_files import sql
 
-    class Writer:
-        """Stands for the run's writer: its first checkpoint runs out of memory."""
+    unbounded = sql("settings/unbounded_memory")
+    return [unbounded] if limit is None else [unbounded, f"{sql('settings/memory_limit')} {limit}"]
 
-        def __init__(self) -> None:
-            self.calls: list[str] = []
 
-        def checkpoint(self) -> None:
-            self.calls.append("checkpoint")
-            if self.calls.count("checkpoint") == 1:
-                raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
+@pytest.mark.parametrize(
+    ("failures", "calls"),
+    [
+        (0, ["work"]),
+        (1, ["work", *_set_to("512000000B"), "work", *_set_to("128MB")]),
+        (2, ["work", *_set_to("512000000B"), "work", *_set_to(None), "work", *_set_to("128MB")]),
+    ],
+)
+def test_work_out_of_memory_is_done_again_within_larger_bounds_and_the_bound_set_back(
+    failures: int, calls: list[str]
+) -> None:
+    from load.memory import on_connection_within_bounds
 
-        def execute(self, text: str) -> None:
-            self.calls.append(text)
+    writer = Writer(failures)
+    result = on_connection_within_bounds(writer, "128MB", lambda con: writer.work())  # type: ignore[arg-type]
+    assert result == "done" and writer.calls == calls
 
-    writer = Writer()
+
+def test_work_out_of_memory_within_duckdbs_own_limit_raises_with_the_bound_set_back() -> None:
+    from load.memory import on_connection_within_bounds
+
+    writer = Writer(failures=3)
+    with pytest.raises(duckdb.OutOfMemoryException):
+        on_connection_within_bounds(writer, "128MB", lambda con: writer.work())  # type: ignore[arg-type]
+    assert writer.calls[-3:] == ["work", *_set_to("128MB")] and writer.calls.count("work") == 3
+
+
+def test_a_checkpoint_out_of_memory_within_the_bound_is_done_again_within_a_larger_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from load.publish import _checkpoint
+
+    monkeypatch.setenv("KOKUHO_LOAD_MEMORY", "64MB")
+    writer = Writer(failures=1)
     _checkpoint(writer)  # type: ignore[arg-type]
-    assert writer.calls == ["checkpoint", sql("settings/unbounded_memory"), "checkpoint"]
+    assert writer.calls == ["checkpoint", *_set_to("256000000B"), "checkpoint", *_set_to("64MB")]

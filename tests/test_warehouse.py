@@ -785,6 +785,32 @@ def test_a_load_that_runs_out_of_memory_is_loaded_again_within_a_larger_bound(
     assert tried == [_shown_limit(bound) for bound in bounds]
 
 
+def test_after_a_load_run_again_within_a_larger_bound_the_next_chunk_is_bounded_as_configured(
+    tmp_path: Path, fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One chunk's load that ran out of memory leaves the writer within KOKUHO_LOAD_MEMORY again."""
+    import load.warehouse as warehouse
+
+    real_insert = warehouse._insert_batch
+    tried: list[str] = []
+
+    def run_out_once(con: duckdb.DuckDBPyConnection, *args: object, **kwargs: object) -> None:
+        (setting,) = con.execute("SELECT current_setting('memory_limit')").fetchone() or ("",)
+        tried.append(str(setting))
+        real_insert(con, *args, **kwargs)  # type: ignore[arg-type]
+        if len(tried) == 1:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
+
+    monkeypatch.setattr(warehouse, "_insert_batch", run_out_once)
+    monkeypatch.setenv("KOKUHO_LOAD_MEMORY", "64MB")
+    with open_for_write(tmp_path / "kokuho.duckdb", run_id="r") as con:
+        for chunk in (fx.all_files()[:1], fx.all_files()[1:]):
+            load_batch(con, batch_of(chunk), catalogs=fx.catalogs, run_id="r", record=False)
+        (after,) = con.execute("SELECT current_setting('memory_limit')").fetchone() or ("",)
+    assert tried == [_shown_limit("64MB"), _shown_limit("256000000B"), _shown_limit("64MB")]
+    assert after == _shown_limit("64MB")
+
+
 def test_a_load_out_of_memory_within_duckdbs_own_limit_fails(
     tmp_path: Path, fx: Fixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
