@@ -45,6 +45,7 @@ MACROS: tuple[str, ...] = (
     "previous_surveys",
     "year_label",
     "status_text",
+    "survey_in_scope",
     "item_answer_rows",
     "amount_digits",
     "amount_text",

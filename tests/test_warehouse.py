@@ -726,6 +726,7 @@ def test_views_are_created_after_the_views_they_read() -> None:
         "previous_surveys",
         "year_label",
         "status_text",
+        "survey_in_scope",
         "item_answer_rows",
         "amount_digits",
         "amount_text",

@@ -1,7 +1,10 @@
 -- The rows of the view item_answers, unordered: the views that count answers (item_summary,
 -- item_option_counts, item_numbers) read them without the view's sort. A macro is created before
--- the views, so it reads the current files from submissions as current_submissions does.
-CREATE OR REPLACE MACRO item_answer_rows() AS TABLE
+-- the views, so it reads the current files from submissions as current_submissions does. Only the
+-- answers of the surveys in scope are read (macro survey_in_scope: every survey unless narrowed).
+-- With checks := false, the check items' answers are left out but for those a condition reads: what
+-- the views of typed items (item_option_counts, item_numbers) read, at a fraction of the rows.
+CREATE OR REPLACE MACRO item_answer_rows(checks := true) AS TABLE
 -- NOT MATERIALIZED: read twice (the rows, and the conditions' few items), it would otherwise be kept
 -- in memory whole, every column of every year's answers.
 WITH answers AS NOT MATERIALIZED (
@@ -24,6 +27,8 @@ WITH answers AS NOT MATERIALIZED (
     FROM responses AS r
     JOIN submissions AS sub ON sub.sha256 = r.sha256 AND sub.status = 'accepted'
     JOIN surveys AS s ON s.survey_id = r.survey_id
+    WHERE survey_in_scope(r.survey_id)
+      AND (checks OR r.measure_id IN (SELECT applies_item FROM items WHERE applies_item IS NOT NULL))
     UNION ALL BY NAME
     SELECT
         v.survey_id,
@@ -43,6 +48,7 @@ WITH answers AS NOT MATERIALIZED (
         v.cell
     FROM item_responses AS v
     JOIN submissions AS sub ON sub.sha256 = v.sha256 AND sub.status = 'accepted'
+    WHERE survey_in_scope(v.survey_id)
 ),
 catalog AS (
     -- Every item; check items also from measures (a survey synced before items were kept).
@@ -58,7 +64,11 @@ catalog AS (
 labels AS (
     -- The labels of each distinct choice answer (option codes joined by ','), in catalog order.
     SELECT v.survey_id, v.item_id, v.value_text, string_agg(o.label, '、' ORDER BY o.position) AS option_labels
-    FROM (SELECT DISTINCT survey_id, item_id, value_text FROM item_responses WHERE value_text IS NOT NULL) AS v
+    FROM (
+        SELECT DISTINCT survey_id, item_id, value_text
+        FROM item_responses
+        WHERE value_text IS NOT NULL AND survey_in_scope(survey_id)
+    ) AS v
     JOIN item_options AS o
         ON o.survey_id = v.survey_id AND o.item_id = v.item_id AND list_contains(string_split(v.value_text, ','), o.code)
     GROUP BY v.survey_id, v.item_id, v.value_text

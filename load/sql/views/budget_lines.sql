@@ -7,7 +7,7 @@ WITH given AS (
     SELECT r.survey_id, r.measure_id, r.budget_line, r.municipality_code
     FROM responses AS r
     JOIN current_submissions AS sub ON sub.sha256 = r.sha256
-    WHERE r.implemented AND r.budget_line IS NOT NULL
+    WHERE r.implemented AND r.budget_line IS NOT NULL AND survey_in_scope(r.survey_id)
 ),
 grouped AS (
     SELECT

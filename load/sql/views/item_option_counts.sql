@@ -5,7 +5,7 @@
 CREATE OR REPLACE VIEW item_option_counts AS
 WITH chosen AS (
     SELECT a.survey_id, a.item_id, o.code, count(DISTINCT a.municipality_code) AS option_count
-    FROM item_answer_rows() AS a
+    FROM item_answer_rows(checks := false) AS a
     JOIN item_options AS o ON o.survey_id = a.survey_id AND o.item_id = a.item_id
     WHERE a.value_year = a.fiscal_year AND a.applicable AND NOT a.not_applicable
       AND list_contains(string_split(a.value_text, ','), o.code)
@@ -39,7 +39,7 @@ joined AS (
         ON po.survey_id = pv.previous_survey_id AND po.item_id = i.previous_item_id AND po.code = o.code
     LEFT JOIN chosen AS pc
         ON pc.survey_id = pv.previous_survey_id AND pc.item_id = i.previous_item_id AND pc.code = o.code
-    WHERE i.item_type IN ('choice', 'status')
+    WHERE i.item_type IN ('choice', 'status') AND survey_in_scope(i.survey_id)
 )
 SELECT
     fiscal_year,

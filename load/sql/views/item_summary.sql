@@ -13,6 +13,7 @@ WITH survey AS (
         (SELECT count(*) FROM municipalities AS mu WHERE in_survey_area(mu.prefecture_code, s.prefecture_code))
             AS municipality_total
     FROM surveys AS s
+    WHERE survey_in_scope(s.survey_id)
 ),
 catalog AS (
     -- Every item; check items also from measures (a survey synced before items were kept).

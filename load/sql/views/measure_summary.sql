@@ -13,6 +13,7 @@ WITH survey AS (
         (SELECT count(*) FROM municipalities AS mu WHERE in_survey_area(mu.prefecture_code, s.prefecture_code))
             AS municipality_total
     FROM surveys AS s
+    WHERE survey_in_scope(s.survey_id)
 ),
 counts AS (
     SELECT
@@ -21,6 +22,7 @@ counts AS (
         count(DISTINCT r.municipality_code) FILTER (WHERE r.implemented) AS implementing_count
     FROM responses AS r
     JOIN current_submissions AS sub ON sub.sha256 = r.sha256
+    WHERE survey_in_scope(r.survey_id)
     GROUP BY r.survey_id, r.measure_id
 ),
 lines AS (

@@ -20,5 +20,7 @@ FROM surveys AS s
 JOIN municipalities AS mu ON in_survey_area(mu.prefecture_code, s.prefecture_code)
 JOIN measures AS m ON m.survey_id = s.survey_id
 LEFT JOIN current_submissions AS c ON c.survey_id = s.survey_id AND c.municipality_code = mu.code
-LEFT JOIN responses AS r ON r.sha256 = c.sha256 AND r.measure_id = m.measure_id
+LEFT JOIN (SELECT * FROM responses WHERE survey_in_scope(survey_id)) AS r
+    ON r.sha256 = c.sha256 AND r.measure_id = m.measure_id
+WHERE survey_in_scope(s.survey_id)
 ORDER BY s.fiscal_year, s.prefecture_code, s.survey_id, mu.code, m.position;
