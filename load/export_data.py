@@ -399,11 +399,11 @@ def _read_summary(
         pref = str(prefecture_code or _only_prefecture(con, fiscal_year, db_path)).zfill(2)
         if not PREFECTURE_CODE.fullmatch(pref):
             raise ExportError(f"都道府県コード {pref} が正しくありません（2桁の数字、例 11）")
-        _read_year_only(con, pref, fiscal_year)
+        read_year_only(con, pref, fiscal_year)
         # The matrix is the slowest view by far: read in another thread while the others are read
         # (DuckDB releases the GIL while it runs a query; a cursor is a connection of its own).
         matrix_cursor = con.cursor()
-        _read_year_only(matrix_cursor, pref, fiscal_year)
+        read_year_only(matrix_cursor, pref, fiscal_year)
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(
                 _read_matrix, matrix_cursor, columns["municipality_matrix"], fiscal_year, pref
@@ -445,11 +445,13 @@ def _read_summary(
     return data
 
 
-def _read_year_only(con: duckdb.DuckDBPyConnection, pref: str, fiscal_year: int) -> None:
-    """The views read the prefecture's surveys of the year and of the year before (what the year
-    compares with) only, so that a warehouse of many years costs the export one year's rows
+def read_year_only(con: duckdb.DuckDBPyConnection, pref: str, fiscal_year: int) -> None:
+    """The connection's views read the prefecture's surveys of the year and of the year before (what
+    the year compares with) only, so that a warehouse of many years costs the export one year's rows
     (settings/survey_scope, macro survey_in_scope)."""
-    con.execute(sql("settings/survey_scope"), {"prefecture": pref, "year": int(fiscal_year)})
+    if not PREFECTURE_CODE.fullmatch(pref):
+        raise ValueError(f"unchecked prefecture code {pref!r}")
+    con.execute(fill("settings/survey_scope", prefecture_code=pref, fiscal_year=str(int(fiscal_year))))
 
 
 def _view_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:

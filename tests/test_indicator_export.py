@@ -7,6 +7,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import duckdb
 import pytest
 from indicator_fixtures import fill_seed_003, new_warehouse
 from openpyxl import load_workbook
@@ -133,3 +134,29 @@ def test_no_indicator_sheets_without_indicators(tmp_path: Path) -> None:
     names = load_workbook(out, read_only=True).sheetnames
     assert not set(SHEETS) & set(names)
     assert "取組状況" in names
+
+
+@pytest.mark.parametrize(
+    ("removed", "asks"),
+    [
+        ((), True),
+        (("DELETE FROM indicators",), True),  # the amounts alone
+        (("DELETE FROM items WHERE item_type = 'amount'",), True),  # the indicators alone
+        (("DELETE FROM indicators", "DELETE FROM items WHERE item_type = 'amount'"), False),
+    ],
+)
+def test_the_indicator_views_are_read_for_a_survey_asking_indicators_or_amounts(
+    tmp_path: Path, removed: tuple[str, ...], asks: bool
+) -> None:
+    from load.export_data import _view_columns, read_summary
+    from load.export_sheets.indicators import _asks_indicators_or_amounts, read_indicator_data
+
+    db = tmp_path / "kokuho.duckdb"
+    with new_warehouse(db) as con:
+        fill_seed_003(con)
+        for statement in removed:
+            con.execute(statement)
+    data = read_summary(db, 2024, "20")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert _asks_indicators_or_amounts(con, _view_columns(con), data) is asks
+    assert (read_indicator_data(db, data) is not None) is asks

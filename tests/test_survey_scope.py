@@ -5,6 +5,9 @@ applies where a check item is ○, a named group, breakdowns)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -12,8 +15,8 @@ import pandas as pd
 import pytest
 from test_item_views import PREVIOUS, SURVEY, fixture_files, item_batch, write_catalogs
 
+from load.export_data import read_year_only
 from load.publish import connect_readonly
-from load.sql_files import sql
 from load.warehouse import load_batch
 
 # Every view that honours the scope.
@@ -66,7 +69,7 @@ def test_a_view_narrowed_to_a_year_shows_its_surveys_as_without(
     try:
         whole = {survey: _rows(con, view, f"survey_id = '{survey}'") for survey in shown | hidden}
         assert all(whole.values()), (view, {s: len(r) for s, r in whole.items()})
-        con.execute(sql("settings/survey_scope"), {"prefecture": "33", "year": year})
+        read_year_only(con, "33", year)
         (named,) = con.execute("SELECT getvariable('kokuho_surveys')").fetchone() or (None,)
         assert sorted(named) == sorted(shown)
         narrowed = _rows(con, view)
@@ -78,7 +81,7 @@ def test_a_view_narrowed_to_a_year_shows_its_surveys_as_without(
 def test_a_year_without_surveys_narrows_to_none(db: Path) -> None:
     con = connect_readonly(db)
     try:
-        con.execute(sql("settings/survey_scope"), {"prefecture": "33", "year": 2030})
+        read_year_only(con, "33", 2030)
         assert con.execute("SELECT getvariable('kokuho_surveys')").fetchone() == ([],)
         assert [_rows(con, view) for view in SCOPED_VIEWS] == [[] for _ in SCOPED_VIEWS]
     finally:
@@ -100,3 +103,19 @@ def test_answer_rows_without_checks_keep_typed_items_and_the_check_items_conditi
     assert {r[item_id] for r in without if r[item_type] == "check"} == {"T_CHECK"}
     assert {r[item_id] for r in every if r[item_type] == "check"} > {"T_CHECK", "T_IF_CHECK"}
     assert [r for r in without if r[item_id] == "T_CHECK"] == [r for r in every if r[item_id] == "T_CHECK"]
+
+
+def test_the_export_narrows_its_reads_without_importing_pandas(db: Path, tmp_path: Path) -> None:
+    """The year is given to DuckDB as a literal: a bound parameter would make duckdb import pandas,
+    a large part of a lone export's time."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from load.export_excel import export_summary
+        export_summary(Path({str(db)!r}), 2024, Path({str(tmp_path / "out.xlsx")!r}), prefecture_code="33")
+        print(sorted(m for m in ("pandas", "pyarrow") if m in sys.modules))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]" and (tmp_path / "out.xlsx").is_file()

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho.catalog import short_year_label
-from load.export_data import SummaryData, _view_columns, _where
+from load.export_data import PREFECTURE_CODE, SummaryData, _view_columns, _where
 from load.export_sheets.cells import _cells, put, row_height, set_widths, wrapped_lines
 from load.export_sheets.charts import (
     CHART_COL_WIDTH,
@@ -66,7 +66,7 @@ def read_indicator_data(db_path: Path, data: SummaryData) -> IndicatorData | Non
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         columns = _view_columns(con)
-        if not all(view in columns for view in VIEWS):
+        if not all(view in columns for view in VIEWS) or not _asks_indicators_or_amounts(con, columns, data):
             return None
         found = IndicatorData(data.fiscal_year)
         for view in VIEWS:
@@ -100,6 +100,24 @@ def read_indicator_data(db_path: Path, data: SummaryData) -> IndicatorData | Non
         (r for r in found.amounts if r["survey_id"] == survey), key=lambda r: (r["position"], r["value_year"])
     )
     return found
+
+
+def _asks_indicators_or_amounts(
+    con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]], data: SummaryData
+) -> bool:
+    """Whether a survey of the year asks an indicator or an amount item: the views, which read
+    every year's results, are not read for a survey that asks neither."""
+    if not {"indicators", "items"} <= columns.keys():
+        return True  # a warehouse from before the catalog tables: read the views to find out
+    if not PREFECTURE_CODE.fullmatch(data.prefecture_code):
+        raise ValueError(f"unchecked prefecture code {data.prefecture_code!r}")
+    query = fill(
+        "queries/year_has_indicators_or_amounts",
+        prefecture_code=data.prefecture_code,
+        fiscal_year=str(int(data.fiscal_year)),
+    )
+    row = con.execute(query).fetchone()
+    return bool(row and row[0])
 
 
 def _assign(found: IndicatorData, view: str, rows: list[dict[str, Any]]) -> None:
