@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho.catalog import short_year_label
-from load.export_data import PREFECTURE_CODE, SummaryData, _view_columns, _where
+from load.export_data import PREFECTURE_CODE, SummaryData, _view_columns, _where, read_year_only
 from load.export_sheets.cells import _cells, put, row_height, set_widths, wrapped_lines
 from load.export_sheets.charts import (
     CHART_COL_WIDTH,
@@ -68,6 +68,8 @@ def read_indicator_data(db_path: Path, data: SummaryData) -> IndicatorData | Non
         columns = _view_columns(con)
         if not all(view in columns for view in VIEWS) or not _asks_indicators_or_amounts(con, columns, data):
             return None
+        # item_pairs reads measure_summary: the year and the year before are all it needs of it.
+        read_year_only(con, data.prefecture_code, data.fiscal_year)
         found = IndicatorData(data.fiscal_year)
         for view in VIEWS:
             cursor = con.execute(
