@@ -134,12 +134,12 @@ def municipalities_of(prefecture_code: str) -> list[Municipality]:
 
 def by_code() -> Mapping[str, Municipality]:
     """Every municipality by its code; built once per process (a run asks per file)."""
-    return _by_code(data_dir() / "municipalities.csv")
+    return _by_code(data_dir())
 
 
 @lru_cache(maxsize=4)
-def _by_code(path: Path) -> Mapping[str, Municipality]:
-    return MappingProxyType({m.code: m for m in all_municipalities(path)})
+def _by_code(directory: Path) -> Mapping[str, Municipality]:
+    return MappingProxyType({m.code: m for m in all_municipalities(directory / "municipalities.csv")})
 
 
 def lookup(value: object) -> Municipality:

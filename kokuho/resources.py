@@ -5,12 +5,15 @@ and an installed wheel. Light: no third-party import."""
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 
+@cache
 def package_dir(package: str) -> Path:
-    """The folder of an installed (or source) package, as a real path.
+    """The folder of an installed (or source) package, as a real path; looked up on the first call
+    (a run asks once per file: the masters are read per returned file's name).
 
     Callers read files below it with ordinary paths (globs, open); a package loaded from a zip would
     not give one, and this project is never installed that way."""
