@@ -742,6 +742,25 @@ def test_the_writer_works_within_the_load_memory_bound(
     assert limit == ("91.5 MiB",)
 
 
+def _inserts_running_out(failures: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The first `failures` inserts of a batch run out of memory after inserting its rows; the
+    memory_limit each insert ran within, as DuckDB shows it, is appended to the list returned."""
+    import load.warehouse as warehouse
+
+    real_insert = warehouse._insert_batch
+    tried: list[str] = []
+
+    def insert_then_run_out(con: duckdb.DuckDBPyConnection, *args: object, **kwargs: object) -> None:
+        (setting,) = con.execute("SELECT current_setting('memory_limit')").fetchone() or ("",)
+        tried.append(str(setting))
+        real_insert(con, *args, **kwargs)  # type: ignore[arg-type]
+        if len(tried) <= failures:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
+
+    monkeypatch.setattr(warehouse, "_insert_batch", insert_then_run_out)
+    return tried
+
+
 @pytest.mark.parametrize(
     ("value", "failures", "bounds"),
     [
@@ -762,21 +781,10 @@ def test_a_load_that_runs_out_of_memory_is_loaded_again_within_a_larger_bound(
     """Within the bound DuckDB spills. A load that still runs out of memory (here after its rows
     are inserted) is rolled back and loaded again within a larger bound, at last within DuckDB's
     own: the same rows every way, nothing twice."""
-    import load.warehouse as warehouse
 
     monkeypatch.setenv("KOKUHO_LOAD_MEMORY", "0")
     load_fixture(tmp_path / "unbounded.duckdb", fx)
-    real_insert = warehouse._insert_batch
-    tried: list[str] = []
-
-    def insert_then_run_out(con: duckdb.DuckDBPyConnection, *args: object, **kwargs: object) -> None:
-        (setting,) = con.execute("SELECT current_setting('memory_limit')").fetchone() or ("",)
-        tried.append(str(setting))
-        real_insert(con, *args, **kwargs)  # type: ignore[arg-type]
-        if len(tried) <= failures:
-            raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
-
-    monkeypatch.setattr(warehouse, "_insert_batch", insert_then_run_out)
+    tried = _inserts_running_out(failures, monkeypatch)
     monkeypatch.setenv("KOKUHO_LOAD_MEMORY", value)
     load_fixture(tmp_path / "bounded.duckdb", fx)
     compared = (*COMPARED_VIEWS, "responses", "own_initiative_responses", "numeric_target_responses")
@@ -790,19 +798,7 @@ def test_after_a_load_run_again_within_a_larger_bound_the_next_chunk_is_bounded_
     tmp_path: Path, fx: Fixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One chunk's load that ran out of memory leaves the writer within KOKUHO_LOAD_MEMORY again."""
-    import load.warehouse as warehouse
-
-    real_insert = warehouse._insert_batch
-    tried: list[str] = []
-
-    def run_out_once(con: duckdb.DuckDBPyConnection, *args: object, **kwargs: object) -> None:
-        (setting,) = con.execute("SELECT current_setting('memory_limit')").fetchone() or ("",)
-        tried.append(str(setting))
-        real_insert(con, *args, **kwargs)  # type: ignore[arg-type]
-        if len(tried) == 1:
-            raise duckdb.OutOfMemoryException("Out of Memory Error: injected")
-
-    monkeypatch.setattr(warehouse, "_insert_batch", run_out_once)
+    tried = _inserts_running_out(1, monkeypatch)
     monkeypatch.setenv("KOKUHO_LOAD_MEMORY", "64MB")
     with open_for_write(tmp_path / "kokuho.duckdb", run_id="r") as con:
         for chunk in (fx.all_files()[:1], fx.all_files()[1:]):
