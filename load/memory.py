@@ -95,25 +95,36 @@ def on_connection_within_bounds(
     `limit`, so that what it does next (a run's next chunk) is bounded as configured again."""
     import duckdb
 
-    raised = False
+    current = limit
 
     def attempt(bound: str | None) -> T:
-        nonlocal raised
-        if bound != limit:
+        nonlocal current
+        if bound != current:
             set_memory_limit(con, bound)
-            raised = True
+            current = bound
         return work(con)
 
     try:
         result = within_memory_bounds(limit, attempt)
     except BaseException:
-        if raised:
+        if current != limit:
             with contextlib.suppress(duckdb.Error):  # the work's own error is the one to raise
-                set_memory_limit(con, limit)
+                _set_back(con, limit, current)
         raise
-    if raised:
-        set_memory_limit(con, limit)
+    if current != limit:
+        _set_back(con, limit, current)
     return result
+
+
+def _set_back(con: duckdb.DuckDBPyConnection, limit: str | None, current: str | None) -> None:
+    """The connection's bound back to `limit`; while it holds more than `limit` allows, it keeps
+    `current` (the work is done: the next one may still find room, or be retried as this one was)."""
+    import duckdb
+
+    try:
+        set_memory_limit(con, limit)
+    except duckdb.OutOfMemoryException:
+        set_memory_limit(con, current)
 
 
 def load_memory_limit() -> str | None:

@@ -112,9 +112,10 @@ class Writer:
     """Stands for the run's writer: what it is asked, in order; its `work` runs out of memory
     `failures` times."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, refused: set[str] | None = None) -> None:
         self.calls: list[str] = []
         self.failures = failures
+        self.refused = refused or set()  # bounds the connection cannot be lowered to, once each
 
     def work(self) -> str:
         self.calls.append("work")
@@ -129,6 +130,9 @@ class Writer:
 
     def execute(self, text: str, parameters: dict[str, str] | None = None) -> None:
         self.calls.append(text if parameters is None else f"{text} {parameters['limit']}")
+        if parameters is not None and parameters["limit"] in self.refused:
+            self.refused.discard(parameters["limit"])
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not lower the limit")
 
 
 def _set_to(limit: str | None) -> list[str]:
@@ -155,6 +159,17 @@ def test_work_out_of_memory_is_done_again_within_larger_bounds_and_the_bound_set
     writer = Writer(failures)
     result = on_connection_within_bounds(writer, "128MB", lambda con: writer.work())  # type: ignore[arg-type]
     assert result == "done" and writer.calls == calls
+
+
+def test_a_bound_too_low_for_what_the_connection_holds_keeps_the_one_the_work_was_done_within() -> None:
+    """Lowering the bound after the work can run out of memory itself (more is pinned than the
+    configured bound allows): the work is done, so the run goes on within the bound it was done in."""
+    from load.memory import on_connection_within_bounds
+
+    writer = Writer(failures=1, refused={"128MB"})
+    result = on_connection_within_bounds(writer, "128MB", lambda con: writer.work())  # type: ignore[arg-type]
+    assert result == "done"
+    assert writer.calls == ["work", *_set_to("512000000B"), "work", *_set_to("128MB"), *_set_to("512000000B")]
 
 
 def test_work_out_of_memory_within_duckdbs_own_limit_raises_with_the_bound_set_back() -> None:
