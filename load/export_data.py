@@ -449,9 +449,9 @@ def read_year_only(con: duckdb.DuckDBPyConnection, pref: str, fiscal_year: int) 
     """The connection's views read the prefecture's surveys of the year and of the year before (what
     the year compares with) only, so that a warehouse of many years costs the export one year's rows
     (settings/survey_scope, macro survey_in_scope)."""
-    if not PREFECTURE_CODE.fullmatch(pref):
-        raise ValueError(f"unchecked prefecture code {pref!r}")
-    con.execute(fill("settings/survey_scope", prefecture_code=pref, fiscal_year=str(int(fiscal_year))))
+    con.execute(
+        fill("settings/survey_scope", prefecture_code=code_literal(pref), fiscal_year=str(int(fiscal_year)))
+    )
 
 
 def _view_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
@@ -521,14 +521,21 @@ def _where(present: list[str], fiscal_year: int, pref: str) -> str:
     Binding any parameter makes the duckdb module import pandas, a large part of an export run
     on its own (docs/benchmark.md). Both values are safe as literals: an int, and a code read_summary has
     checked to be two digits. The survey is filtered in Python (_of_survey)."""
-    if not PREFECTURE_CODE.fullmatch(pref):
-        raise ValueError(f"unchecked prefecture code {pref!r}")  # read_summary checks it first
+    pref = code_literal(pref)
     where = []
     if "fiscal_year" in present:
         where.append(f"fiscal_year = {int(fiscal_year)}")
     if "prefecture_code" in present:
         where.append(f"prefecture_code = '{pref}'")
     return " WHERE " + " AND ".join(where) if where else ""
+
+
+def code_literal(pref: str) -> str:
+    """A prefecture code as it may stand in SQL text: two digits, which read_summary has checked
+    (ValueError for anything else)."""
+    if not PREFECTURE_CODE.fullmatch(pref):
+        raise ValueError(f"unchecked prefecture code {pref!r}")
+    return pref
 
 
 def _of_survey(rows: list[dict[str, Any]], survey_id: str | None) -> list[dict[str, Any]]:

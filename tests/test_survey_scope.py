@@ -119,3 +119,14 @@ def test_the_export_narrows_its_reads_without_importing_pandas(db: Path, tmp_pat
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]" and (tmp_path / "out.xlsx").is_file()
+
+
+@pytest.mark.parametrize("pref", ["3", "333", "3'", "' OR true --", "３３"])
+def test_a_code_that_is_not_two_digits_never_reaches_the_sql_text(db: Path, pref: str) -> None:
+    con = connect_readonly(db)
+    try:
+        with pytest.raises(ValueError, match="unchecked prefecture code"):
+            read_year_only(con, pref, 2024)
+        assert con.execute("SELECT getvariable('kokuho_surveys')").fetchone() == (None,)
+    finally:
+        con.close()

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho.catalog import short_year_label
-from load.export_data import PREFECTURE_CODE, SummaryData, _view_columns, _where, read_year_only
+from load.export_data import SummaryData, _view_columns, _where, code_literal, read_year_only
 from load.export_sheets.cells import _cells, put, row_height, set_widths, wrapped_lines
 from load.export_sheets.charts import (
     CHART_COL_WIDTH,
@@ -111,11 +111,9 @@ def _asks_indicators_or_amounts(
     every year's results, are not read for a survey that asks neither."""
     if not {"indicators", "items"} <= columns.keys():
         return True  # a warehouse from before the catalog tables: read the views to find out
-    if not PREFECTURE_CODE.fullmatch(data.prefecture_code):
-        raise ValueError(f"unchecked prefecture code {data.prefecture_code!r}")
     query = fill(
         "queries/year_has_indicators_or_amounts",
-        prefecture_code=data.prefecture_code,
+        prefecture_code=code_literal(data.prefecture_code),
         fiscal_year=str(int(data.fiscal_year)),
     )
     row = con.execute(query).fetchone()
