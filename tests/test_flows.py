@@ -6,6 +6,7 @@ check of its outcome reads the same database.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -563,7 +564,11 @@ def test_inbox_entries_are_built_once_and_take_the_runs_outcomes(tmp_path: Path)
             for i, (n, code) in enumerate(zip(names[:3], ["112011", "112089", "112020"], strict=True))
         ],
         catalogs=[],
-        dropped={"sha2": ("FILE_CHANGING", "書き込み中のため次回に取り込みます")},
+        # sha3 was skipped by the scan already: it keeps the scan's reason.
+        dropped={
+            "sha2": ("FILE_CHANGING", "書き込み中のため次回に取り込みます"),
+            "sha3": ("FILE_CHANGING", "-"),
+        },
     )
     end = with_outcomes(start, result)
     assert end is not None
@@ -573,6 +578,8 @@ def test_inbox_entries_are_built_once_and_take_the_runs_outcomes(tmp_path: Path)
     assert end.loc[2, "reason"] == "書き込み中のため次回に取り込みます"
     assert column(start, "state") == [None, None, None, "skipped"]  # the start's frame is untouched
     assert with_outcomes(start, None) is start
+    nothing_dropped = with_outcomes(start, dataclasses.replace(result, dropped={}))
+    assert nothing_dropped is not None and column(nothing_dropped, "state") == [None, None, None, "skipped"]
 
 
 def test_chunk_size_is_smaller_on_dask() -> None:

@@ -191,10 +191,11 @@ def with_outcomes(entries: pd.DataFrame | None, result: StageResult | None) -> p
     if entries is None or result is None:
         return entries
     entries = entries.copy()
-    handed = entries["state"].isna()
-    for sha256, (code, reason) in result.dropped.items():
-        at = handed & (entries["sha256"] == sha256)
-        entries.loc[at, ["state", "reason_code", "reason"]] = ["skipped", code, reason]
+    # One pass over the entries, however many files were dropped.
+    dropped = entries["sha256"].map(result.dropped)
+    at = entries["state"].isna() & dropped.notna()
+    if at.any():
+        entries.loc[at, ["state", "reason_code", "reason"]] = [("skipped", *why) for why in dropped[at]]
     cover = {o.sha256: o.municipality_code for o in result.outcomes if o.municipality_code}
     unnamed = entries["name_municipality_code"].isna()
     entries.loc[unnamed, "municipality_code"] = [cover.get(sha) for sha in entries.loc[unnamed, "sha256"]]
