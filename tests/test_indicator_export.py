@@ -160,3 +160,34 @@ def test_the_indicator_views_are_read_for_a_survey_asking_indicators_or_amounts(
     with duckdb.connect(str(db), read_only=True) as con:
         assert _asks_indicators_or_amounts(con, _view_columns(con), data) is asks
     assert (read_indicator_data(db, data) is not None) is asks
+
+
+@pytest.mark.parametrize(
+    ("value", "tried"), [("64MB", ["64MB"]), ("1MB", ["1MB", "4000000B", None]), ("0", [None])]
+)
+def test_the_indicator_views_read_the_same_within_any_memory_bound(
+    tmp_path: Path, value: str, tried: list[str | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read within the export's bound as the summary is; bounded too tightly DuckDB runs out of memory
+    and the views are read again within the larger bounds: the rows are the same every way."""
+    import load.export_sheets.indicators as indicators
+    from load.export_data import read_summary
+
+    db = tmp_path / "kokuho.duckdb"
+    with new_warehouse(db) as con:
+        fill_seed_003(con)
+    monkeypatch.setenv("KOKUHO_EXPORT_MEMORY", "0")
+    data = read_summary(db, 2024, "20")
+    unbounded = indicators.read_indicator_data(db, data)
+    assert unbounded is not None and unbounded.results and unbounded.pairs
+    attempts: list[str | None] = []
+    real = indicators._read_views
+
+    def spy(db_path: Path, summary: object, limit: str | None) -> object:
+        attempts.append(limit)
+        return real(db_path, data, limit)
+
+    monkeypatch.setattr(indicators, "_read_views", spy)
+    monkeypatch.setenv("KOKUHO_EXPORT_MEMORY", value)
+    assert indicators.read_indicator_data(db, data) == unbounded
+    assert attempts == tried

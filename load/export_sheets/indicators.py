@@ -8,6 +8,8 @@ warehouse without them (or a survey without indicators and amounts) gets none of
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from load.export_sheets.costs import write_costs
 from load.export_sheets.pages import setup_print
 from load.export_sheets.style import BOLD, BOX, CENTER, NUMBER_ALIGN, TABLE_FONT, TABLE_LINE, TOTAL_FILL, WRAP
 from load.export_sheets.tables import Context, finish_table, header_row, title_block
+from load.memory import export_memory_limit, within_memory_bounds
 from load.sql_files import fill
 from load.sql_files import quote_identifier as _quote
 
@@ -62,8 +65,41 @@ class IndicatorData:
 
 def read_indicator_data(db_path: Path, data: SummaryData) -> IndicatorData | None:
     """The indicator views' rows of the summary's year and prefecture (the latest survey of the
-    year); None when the warehouse has no such views or the survey neither indicators nor amounts."""
-    con = duckdb.connect(str(db_path), read_only=True)
+    year); None when the warehouse has no such views or the survey neither indicators nor amounts.
+
+    Read within export_memory_limit() as the summary is, and again within the larger bounds of
+    load.memory.retry_limits should DuckDB run out of memory there."""
+    found = within_memory_bounds(export_memory_limit(), lambda limit: _read_views(Path(db_path), data, limit))
+    if found is None:
+        return None
+    surveys = {r["survey_id"] for r in found.results + found.amounts}
+    if not surveys:
+        return None
+    survey = max(surveys)
+    found.results = sorted(
+        (r for r in found.results if r["survey_id"] == survey),
+        key=lambda r: (r["position"], r["municipality_code"], r["value_year"]),
+    )
+    found.rollup = sorted(
+        (r for r in found.rollup if r["survey_id"] == survey), key=lambda r: (r["position"], r["value_year"])
+    )
+    found.pairs = sorted((r for r in found.pairs if r["survey_id"] == survey), key=lambda r: r["position"])
+    found.amounts = sorted(
+        (r for r in found.amounts if r["survey_id"] == survey), key=lambda r: (r["position"], r["value_year"])
+    )
+    return found
+
+
+def _read_views(db_path: Path, data: SummaryData, memory_limit: str | None) -> IndicatorData | None:
+    spill = tempfile.mkdtemp(prefix="kokuho-export-")
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {"memory_limit": memory_limit, "temp_directory": spill} if memory_limit else {}
+    )
+    try:
+        con = duckdb.connect(str(db_path), read_only=True, config=config)
+    except BaseException:
+        shutil.rmtree(spill, ignore_errors=True)
+        raise
     try:
         columns = _view_columns(con)
         if not all(view in columns for view in VIEWS) or not _asks_indicators_or_amounts(con, columns, data):
@@ -86,21 +122,7 @@ def read_indicator_data(db_path: Path, data: SummaryData) -> IndicatorData | Non
             _assign(found, view, rows)
     finally:
         con.close()
-    surveys = {r["survey_id"] for r in found.results + found.amounts}
-    if not surveys:
-        return None
-    survey = max(surveys)
-    found.results = sorted(
-        (r for r in found.results if r["survey_id"] == survey),
-        key=lambda r: (r["position"], r["municipality_code"], r["value_year"]),
-    )
-    found.rollup = sorted(
-        (r for r in found.rollup if r["survey_id"] == survey), key=lambda r: (r["position"], r["value_year"])
-    )
-    found.pairs = sorted((r for r in found.pairs if r["survey_id"] == survey), key=lambda r: r["position"])
-    found.amounts = sorted(
-        (r for r in found.amounts if r["survey_id"] == survey), key=lambda r: (r["position"], r["value_year"])
-    )
+        shutil.rmtree(spill, ignore_errors=True)
     return found
 
 

@@ -24,14 +24,20 @@ WITH given AS (
     JOIN current_submissions AS sub ON sub.sha256 = t.sha256
     JOIN surveys AS s ON s.survey_id = t.survey_id
 ),
+sources AS (
+    -- what an indicator reads: the other items' and targets' answers are never looked up
+    SELECT result_id AS source_id FROM indicators
+    UNION
+    SELECT target_id FROM indicators WHERE target_id IS NOT NULL
+),
 latest AS (
-    SELECT *
+    -- the most recent survey's value, per municipality, item and year
+    SELECT prefecture_code, municipality_code, source_id, value_year,
+           arg_max({'value': value, 'qualifier': qualifier, 'raw_text': raw_text}, (survey_year, survey_id)) AS v
     FROM given
-    WHERE value IS NOT NULL OR qualifier IS NOT NULL OR nullif(trim(raw_text), '') IS NOT NULL
-    QUALIFY row_number() OVER (
-        PARTITION BY prefecture_code, municipality_code, source_id, value_year
-        ORDER BY survey_year DESC, survey_id DESC
-    ) = 1
+    WHERE source_id IN (SELECT source_id FROM sources)
+        AND (value IS NOT NULL OR qualifier IS NOT NULL OR nullif(trim(raw_text), '') IS NOT NULL)
+    GROUP BY ALL
 ),
 frame AS (
     -- every municipality with a current file of the survey, for every indicator and year evaluated
@@ -44,19 +50,19 @@ frame AS (
 valued AS (
     SELECT
         f.*,
-        r.value AS result_value,
-        r.raw_text AS result_raw,
-        p.value AS previous_result,
-        t.value AS target_value,
-        t.raw_text AS target_raw,
-        t.qualifier AS target_qualifier,
+        r.v.value AS result_value,
+        r.v.raw_text AS result_raw,
+        p.v.value AS previous_result,
+        t.v.value AS target_value,
+        t.v.raw_text AS target_raw,
+        t.v.qualifier AS target_qualifier,
         -- how the result is compared (NULL: not evaluated)
         CASE
-            WHEN t.qualifier = '前年度以上' AND regexp_matches(coalesce(t.raw_text, ''), '上回|超')
+            WHEN t.v.qualifier = '前年度以上' AND regexp_matches(coalesce(t.v.raw_text, ''), '上回|超')
                 THEN '前年度超'
-            WHEN t.qualifier = '前年度以上' THEN '前年度以上'
-            WHEN t.qualifier IN ('以上', '以下') AND t.value IS NOT NULL THEN t.qualifier
-            WHEN t.qualifier IS NULL AND t.value IS NOT NULL THEN
+            WHEN t.v.qualifier = '前年度以上' THEN '前年度以上'
+            WHEN t.v.qualifier IN ('以上', '以下') AND t.v.value IS NOT NULL THEN t.v.qualifier
+            WHEN t.v.qualifier IS NULL AND t.v.value IS NOT NULL THEN
                 CASE f.direction WHEN 'lower' THEN '以下' ELSE '以上' END
         END AS comparison
     FROM frame AS f
