@@ -7,10 +7,12 @@ workbook is built, so an export never holds the warehouse file longer than the r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -379,16 +381,7 @@ def _read_summary(
 ) -> SummaryData:
     if not db_path.is_file():
         raise ExportError(f"データベース {db_path} が見つかりません（--db で指定してください）")
-    spill = tempfile.mkdtemp(prefix="kokuho-export-")
-    config: dict[str, str | bool | int | float | list[str]] = (
-        {"memory_limit": memory_limit, "temp_directory": spill} if memory_limit else {}
-    )
-    try:
-        con = duckdb.connect(str(db_path), read_only=True, config=config)
-    except duckdb.Error as exc:
-        shutil.rmtree(spill, ignore_errors=True)
-        raise ExportError(f"データベース {db_path} を読み取り専用で開けません: {exc}") from exc
-    try:
+    with read_only_within(db_path, memory_limit) as con:
         columns = _view_columns(con)
         for view in REQUIRED:
             if view not in columns:
@@ -439,10 +432,27 @@ def _read_summary(
             finally:
                 wait([pending])
                 matrix_cursor.close()
+    return data
+
+
+@contextlib.contextmanager
+def read_only_within(db_path: Path, memory_limit: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the warehouse within `memory_limit` (None: DuckDB's own), spilling
+    to a private temporary folder that is removed with the connection."""
+    spill = tempfile.mkdtemp(prefix="kokuho-export-")
+    config: dict[str, str | bool | int | float | list[str]] = (
+        {"memory_limit": memory_limit, "temp_directory": spill} if memory_limit else {}
+    )
+    try:
+        con = duckdb.connect(str(db_path), read_only=True, config=config)
+    except duckdb.Error as exc:
+        shutil.rmtree(spill, ignore_errors=True)
+        raise ExportError(f"データベース {db_path} を読み取り専用で開けません: {exc}") from exc
+    try:
+        yield con
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
-    return data
 
 
 def read_year_only(con: duckdb.DuckDBPyConnection, pref: str, fiscal_year: int) -> None:

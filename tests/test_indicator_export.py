@@ -191,3 +191,23 @@ def test_the_indicator_views_read_the_same_within_any_memory_bound(
     monkeypatch.setenv("KOKUHO_EXPORT_MEMORY", value)
     assert indicators.read_indicator_data(db, data) == unbounded
     assert attempts == tried
+
+
+@pytest.mark.parametrize("value", ["64MB", "1MB"])
+def test_the_export_leaves_no_spill_folder_behind(
+    tmp_path: Path, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each bounded read spills to a private folder of its own, removed with its connection, also when
+    DuckDB ran out of memory there and the read was done again."""
+    import tempfile
+
+    db = tmp_path / "kokuho.duckdb"
+    with new_warehouse(db) as con:
+        fill_seed_003(con)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setenv("KOKUHO_EXPORT_MEMORY", value)
+    out = export_summary(db, 2024, tmp_path / "summary.xlsx", prefecture_code="20")
+    assert "成果指標" in load_workbook(out, read_only=True).sheetnames
+    assert [p.name for p in temporary.iterdir() if p.name.startswith("kokuho-export-")] == []

@@ -8,8 +8,6 @@ warehouse without them (or a survey without indicators and amounts) gets none of
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kokuho.catalog import short_year_label
-from load.export_data import SummaryData, _view_columns, _where, code_literal, read_year_only
+from load.export_data import (
+    SummaryData,
+    _view_columns,
+    _where,
+    code_literal,
+    read_only_within,
+    read_year_only,
+)
 from load.export_sheets.cells import _cells, put, row_height, set_widths, wrapped_lines
 from load.export_sheets.charts import (
     CHART_COL_WIDTH,
@@ -91,16 +96,7 @@ def read_indicator_data(db_path: Path, data: SummaryData) -> IndicatorData | Non
 
 
 def _read_views(db_path: Path, data: SummaryData, memory_limit: str | None) -> IndicatorData | None:
-    spill = tempfile.mkdtemp(prefix="kokuho-export-")
-    config: dict[str, str | bool | int | float | list[str]] = (
-        {"memory_limit": memory_limit, "temp_directory": spill} if memory_limit else {}
-    )
-    try:
-        con = duckdb.connect(str(db_path), read_only=True, config=config)
-    except BaseException:
-        shutil.rmtree(spill, ignore_errors=True)
-        raise
-    try:
+    with read_only_within(db_path, memory_limit) as con:
         columns = _view_columns(con)
         if not all(view in columns for view in VIEWS) or not _asks_indicators_or_amounts(con, columns, data):
             return None
@@ -120,9 +116,6 @@ def _read_views(db_path: Path, data: SummaryData, memory_limit: str | None) -> I
             names = [d[0] for d in cursor.description]
             rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
             _assign(found, view, rows)
-    finally:
-        con.close()
-        shutil.rmtree(spill, ignore_errors=True)
     return found
 
 
