@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -36,32 +36,64 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Rows of a row-wise frame per statement (_run_with_frames): half a DuckDB row group, as the staged
+# parts are cut (transform.staging.rows.StagedBatchBuilder), so the parts fill whole row groups.
+ROW_WISE_PART_ROWS = 61_440
+
+
 def _run_with_frames(
     con: duckdb.DuckDBPyConnection,
     steps: str | tuple[str, ...],
     frames: dict[str, pd.DataFrame],
     params: dict[str, object] | None = None,
+    *,
+    row_wise: Collection[str] = (),
 ) -> None:
+    """Run the steps' statements with `frames` registered under their names.
+
+    A statement that reads a frame named in `row_wise` (one it takes row by row: no aggregate and no
+    window over its rows) runs once per ROW_WISE_PART_ROWS rows of that frame, in order. DuckDB holds
+    what one statement inserts until the statement ends, and builds a join's hash table on an Arrow
+    frame (which it estimates at one row): a national batch's answers in one statement raised the
+    load's peak (docs/benchmark.md)."""
+    part_rows = ROW_WISE_PART_ROWS  # read when called
     # Each frame is registered (as Arrow) just before the first statement that reads it and
     # dropped after the last one: one national table's Arrow copy at a time, not all of them.
     texts = [sql(step) for step in ((steps,) if isinstance(steps, str) else steps)]
     readers = {
         name: [i for i, text in enumerate(texts) if re.search(rf"\b{name}\b", text)] for name in frames
     }
-    registered: set[str] = set()
+    scannable: dict[str, Any] = {}
     try:
         for index, text in enumerate(texts):
             for name, used_by in readers.items():
                 if used_by and used_by[0] == index:
-                    con.register(name, _scannable(frames[name]))
-                    registered.add(name)
-            _execute(con, text, params)
-            for name in [n for n in registered if readers[n][-1] == index]:
+                    scannable[name] = _scannable(frames[name])
+                    con.register(name, scannable[name])
+            driving = [n for n in row_wise if index in readers.get(n, ())]
+            if len(driving) == 1 and len(scannable[driving[0]]) > part_rows:
+                whole = scannable[driving[0]]
+                for start in range(0, len(whole), part_rows):
+                    con.unregister(driving[0])
+                    con.register(driving[0], _rows_of(whole, start, part_rows))
+                    _execute(con, text, params)
+                con.unregister(driving[0])
+                con.register(driving[0], whole)
+            else:
+                _execute(con, text, params)
+            for name in [n for n in scannable if readers[n][-1] == index]:
                 con.unregister(name)
-                registered.discard(name)
+                del scannable[name]
     finally:
-        for name in registered:
+        for name in scannable:
             con.unregister(name)
+
+
+def _rows_of(scannable: Any, start: int, count: int) -> Any:
+    """Rows start .. start + count of an Arrow table (no copy) or of a pandas frame."""
+    if isinstance(scannable, pd.DataFrame):
+        return scannable.iloc[start : start + count]
+    return scannable.slice(start, count)
 
 
 def _scannable(frame: pd.DataFrame) -> object:

@@ -38,6 +38,10 @@ from transform.batch import StagingBatch, conform
 if TYPE_CHECKING:
     from kokuho.config import Settings
 
+# The batch's answers: each insert takes them row by row (steps/insert_responses and the like), so
+# they are inserted a part at a time (load.statements._run_with_frames).
+ANSWER_FRAMES = ("stg_responses", "stg_own_initiatives", "stg_numeric_targets", "stg_item_values")
+
 
 @dataclass
 class LoadResult:
@@ -359,6 +363,7 @@ def _insert_batch(
             "prefecture_code": survey[0] if survey else None,
             "fiscal_year": survey[1] if survey else None,
         },
+        row_wise=ANSWER_FRAMES,
     )
 
 

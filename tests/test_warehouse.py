@@ -628,6 +628,44 @@ def test_a_file_twice_in_one_batch_loads_one_row_per_key(tmp_path: Path, fx: Fix
         assert keys[0][0] == keys[0][1] > 0 and keys[0][2] == "A_copy.xlsx"
 
 
+ANSWER_TABLES = ("responses", "own_initiative_responses", "numeric_target_responses", "item_responses")
+
+
+def test_answers_inserted_a_few_rows_at_a_time_are_those_of_one_statement(
+    tmp_path: Path, fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's answers go in one statement per part of ROW_WISE_PART_ROWS rows: with parts of two
+    rows the answer tables hold the same rows in the same order as with each table in one statement,
+    and the insert of the answers ran once per part."""
+    import load.statements as statements
+
+    whole, parts = tmp_path / "whole.duckdb", tmp_path / "parts.duckdb"
+    load_fixture(whole, fx)
+    executed: list[str] = []
+    real = statements._execute
+
+    def counting(con: duckdb.DuckDBPyConnection, text: str, params: dict[str, object] | None = None) -> None:
+        executed.append(text)
+        real(con, text, params)
+
+    monkeypatch.setattr(statements, "ROW_WISE_PART_ROWS", 2)
+    monkeypatch.setattr(statements, "_execute", counting)
+    load_fixture(parts, fx)
+    in_order = {t: f"SELECT * FROM {t} ORDER BY rowid" for t in ANSWER_TABLES}
+    assert {t: query(whole, q) for t, q in in_order.items()} == {
+        t: query(parts, q) for t, q in in_order.items()
+    }
+    staged = batch_of(fx.all_files())
+    assert len(staged.responses) > 2 and len(staged.numeric_targets) > 2
+    for table, frame in (
+        ("responses", staged.responses),
+        ("numeric_target_responses", staged.numeric_targets),
+    ):
+        inserts = sum(f"INSERT INTO {table}" in text for text in executed)
+        assert inserts == -(-len(frame) // 2), table
+    assert sum("INSERT INTO submissions" in text for text in executed) == 1
+
+
 def test_a_key_repeated_within_a_file_keeps_the_first_row(tmp_path: Path, fx: Fixture) -> None:
     db = tmp_path / "kokuho.duckdb"
     batch = fx.files2024[1].batch()
