@@ -52,10 +52,10 @@ def _run_with_frames(
     """Run the steps' statements with `frames` registered under their names.
 
     A statement that reads a frame named in `row_wise` (one it takes row by row: no aggregate and no
-    window over its rows) runs once per ROW_WISE_PART_ROWS rows of that frame, in order. DuckDB holds
-    what one statement inserts until the statement ends, and builds a join's hash table on an Arrow
-    frame (which it estimates at one row): a national batch's answers in one statement raised the
-    load's peak (docs/benchmark.md)."""
+    window over its rows) runs once per ROW_WISE_PART_ROWS rows of that frame, part after part. DuckDB
+    holds what one statement inserts until the statement ends, and builds a join's hash table on an
+    Arrow frame (which it estimates at one row): a national batch's answers in one statement raised
+    the load's peak (docs/benchmark.md)."""
     part_rows = ROW_WISE_PART_ROWS  # read when called
     # Each frame is registered (as Arrow) just before the first statement that reads it and
     # dropped after the last one: one national table's Arrow copy at a time, not all of them.
